@@ -1,0 +1,1 @@
+"""HTTP adapters: FastAPI routes, each a thin call into a domain package."""

@@ -1,0 +1,29 @@
+"""The FastAPI application: API under /api/v1, pages at /, one error envelope everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from pollwatch.api import elections, errors
+from pollwatch.storage import Database
+from pollwatch.web import pages
+
+_STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
+
+
+def create_app(db: Database) -> FastAPI:
+    """Build the app around an open, migrated database."""
+    app = FastAPI(
+        title="pollwatch",
+        summary="Independent, verifiable election results.",
+        version="0.1.0",
+    )
+    app.state.db = db
+    errors.install(app)
+    app.include_router(elections.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    return app

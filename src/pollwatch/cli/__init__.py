@@ -1,0 +1,1 @@
+"""The ``pollwatch`` command line: one command, one library call."""

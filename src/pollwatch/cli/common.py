@@ -1,0 +1,83 @@
+"""Shared CLI plumbing: opening the database, printing errors and results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pollwatch.errors import Error
+from pollwatch.storage import Database
+
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL or SQLite file; default POLLWATCH_DATABASE_URL or the data dir."),
+]
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="How to print the result.")]
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn a pollwatch Error into its diagnostics on stderr and exit status 1."""
+    try:
+        yield
+    except Error as exc:
+        console.print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False, markup=True)
+        raise typer.Exit(1) from exc
+
+
+def open_db(url: str | None, *, migrate: bool = False) -> Database:
+    db = Database(url)
+    if migrate:
+        db.upgrade()
+    else:
+        db.require_current()
+    return db
+
+
+def run(action: Callable[[], T]) -> T:
+    with handled():
+        return action()
+
+
+def emit(rows: Sequence[dict[str, Any]], fmt: OutputFormat, *, title: str = "", document: Any = None) -> None:
+    """Print rows as a table, JSON (``document`` if given, else the rows) or CSV."""
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(document if document is not None else rows, indent=2, default=str) + "\n")
+        return
+    if fmt is OutputFormat.CSV:
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=title or None)
+    for key in rows[0] if rows else []:
+        table.add_column(str(key))
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    out.print(table)

@@ -1,0 +1,20 @@
+"""Entry point: ``pollwatch COMMAND``; every command has ``--help``."""
+
+from __future__ import annotations
+
+import typer
+
+from pollwatch.cli import data, server
+
+app = typer.Typer(
+    name="pollwatch",
+    help="Independent, verifiable election results: import, tally, audit, verify.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data.register(app)
+server.register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
