@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pollwatch.api import elections, errors
+from pollwatch.api import elections, errors, forensics, intake, ledger, results
 from pollwatch.storage import Database
 from pollwatch.web import pages
 
@@ -23,7 +23,8 @@ def create_app(db: Database) -> FastAPI:
     )
     app.state.db = db
     errors.install(app)
-    app.include_router(elections.router)
+    for module in (elections, intake, ledger, results, forensics):
+        app.include_router(module.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     return app

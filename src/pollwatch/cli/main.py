@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pollwatch.cli import data, server
+from pollwatch.cli import data, forensics, imports, intake, ledger, results, server, synth
 
 app = typer.Typer(
     name="pollwatch",
@@ -13,8 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-data.register(app)
-server.register(app)
+for module in (data, imports, synth, intake, ledger, results, forensics, server):
+    module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,7 @@
+"""HTTP routes for this area (filled in by its package's work)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
