@@ -174,3 +174,5 @@ imports = Table(
     Column("counts", JSON, nullable=False, default=dict),
     UniqueConstraint("election_id", "dataset"),
 )
+
+from pollwatch.storage import log_schema as _log_schema  # noqa: E402,F401  (registers the log tables)
