@@ -1,4 +1,4 @@
-"""Commands that serve pollwatch over HTTP: ``serve``."""
+"""Commands that serve pollwatch over HTTP: ``serve`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -6,24 +6,42 @@ from typing import Annotated
 
 import typer
 
+from pollwatch import config
 from pollwatch.cli.common import DbOption, console, handled, open_db
+from pollwatch.demo import prepare_demo
+from pollwatch.storage import Database
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("demo")(demo)
 
 
-def serve(
-    db: DbOption = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
+def serve(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Serve the API (OpenAPI at /docs) and the web pages."""
+    with handled():
+        database = open_db(db)
+    _serve(database, host, port)
+
+
+def demo(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Load the real 2018 election and a synthetic election night on its stations, then serve them."""
+    with handled():
+        database = open_db(db, migrate=True)
+        for line in prepare_demo(database, data_dir=config.shared_data_dir(), say=console.print):
+            console.print(line)
+    _serve(database, host, port)
+
+
+def _serve(database: Database, host: str, port: int) -> None:
     import uvicorn
 
     from pollwatch.api.app import create_app
 
-    with handled():
-        database = open_db(db)
-    console.print(f"serving {database.safe_url} on http://{host}:{port}/")
-    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+    console.print(
+        f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+    )
+    uvicorn.run(create_app(database), host=host, port=port, log_level="warning")

@@ -20,7 +20,7 @@ def home(request: Request, conn: ReadConn) -> HTMLResponse:
     """List elections; with one election, show its constituencies directly."""
     stored = structure.list_elections(conn)
     if len(stored) == 1:
-        return election_page(request, conn, stored[0][1].slug)
+        return election_page(request, conn, stored[0][1].slug, assembly=None)
     return templates.TemplateResponse(request, "home.html", {"elections": [e for _, e in stored]})
 
 
