@@ -29,36 +29,77 @@ from pollwatch.storage import Database
 from pollwatch.storage import sheets as sheet_store
 from pollwatch.storage import structure
 
-ELECTION = Election(slug=ElectionSlug("xx-2030"), country="XX", name="Test general election",
-                    date=dt.date(2030, 5, 1), rule_pack="generic", delimitation="2028")
+ELECTION = Election(
+    slug=ElectionSlug("xx-2030"),
+    country="XX",
+    name="Test general election",
+    date=dt.date(2030, 5, 1),
+    rule_pack="generic",
+    delimitation="2028",
+)
 NA1 = ConstituencyCode("NA-1")
 
 
 def _load_small(db: Database) -> int:
     with db.begin() as conn:
         eid = structure.create_election(conn, ELECTION)
-        ids = structure.upsert_constituencies(conn, eid, [
-            Constituency(code=NA1, assembly="NA", delimitation="2028", name="One", region="North",
-                         registered=Registered(600, 400, 1000)),
-            Constituency(code=ConstituencyCode("NA-10"), assembly="NA", delimitation="2028"),
-            Constituency(code=ConstituencyCode("NA-2"), assembly="NA", delimitation="2028"),
-        ])
-        structure.insert_stations(conn, ids=ids, source="test", stations=[
-            Station(constituency=NA1, serial=i, number=StationNumber(str(i)), sex=StationSex.COMBINED,
-                    registered=Registered(300, 200, 500), booths=Booths(1, 1, 2)) for i in (1, 2)
-        ])
+        ids = structure.upsert_constituencies(
+            conn,
+            eid,
+            [
+                Constituency(
+                    code=NA1,
+                    assembly="NA",
+                    delimitation="2028",
+                    name="One",
+                    region="North",
+                    registered=Registered(600, 400, 1000),
+                ),
+                Constituency(code=ConstituencyCode("NA-10"), assembly="NA", delimitation="2028"),
+                Constituency(code=ConstituencyCode("NA-2"), assembly="NA", delimitation="2028"),
+            ],
+        )
+        structure.insert_stations(
+            conn,
+            ids=ids,
+            source="test",
+            stations=[
+                Station(
+                    constituency=NA1,
+                    serial=i,
+                    number=StationNumber(str(i)),
+                    sex=StationSex.COMBINED,
+                    registered=Registered(300, 200, 500),
+                    booths=Booths(1, 1, 2),
+                )
+                for i in (1, 2)
+            ],
+        )
         structure.upsert_parties(conn, eid, [Party(PartyCode("AAA"), "Party A")])
-        structure.insert_candidates(conn, eid, [
-            Candidate(NA1, CandidateKey(1), "Candidate A", PartyCode("AAA")),
-            Candidate(NA1, CandidateKey(2), "Candidate B", None),
-        ], source="test")
+        structure.insert_candidates(
+            conn,
+            eid,
+            [
+                Candidate(NA1, CandidateKey(1), "Candidate A", PartyCode("AAA")),
+                Candidate(NA1, CandidateKey(2), "Candidate B", None),
+            ],
+            source="test",
+        )
     return eid
 
 
 def test_migrations_create_every_table(db: Database) -> None:
     assert db.is_current()
-    assert {"elections", "constituencies", "stations", "candidates", "sheets", "sheet_votes", "findings",
-            "imports"} <= set(db.table_names())
+    assert {
+        "elections",
+        "constituencies",
+        "stations",
+        "candidates",
+        "sheets",
+        "sheet_votes",
+        "findings",
+        "imports",
+    } <= set(db.table_names())
 
 
 def test_sqlite_database_runs_in_wal_mode(sqlite_db: Database) -> None:
@@ -97,12 +138,22 @@ def test_unknown_election_names_the_known_ones(db: Database) -> None:
 
 def _sheet(**changes: object) -> ResultSheet:
     values: dict[str, object] = dict(
-        kind=SheetKind.STATION_COUNT, form="Form-45", constituency=NA1, station=StationNumber("1"),
-        station_serial=1, votes={CandidateKey(1): 300, CandidateKey(2): 100},
+        kind=SheetKind.STATION_COUNT,
+        form="Form-45",
+        constituency=NA1,
+        station=StationNumber("1"),
+        station_serial=1,
+        votes={CandidateKey(1): 300, CandidateKey(2): 100},
         totals=Totals(valid=400, rejected=5, polled=405, votes_male=200, votes_female=205),
-        provenance=Provenance(source="test", channel=Channel.API, role=Role.AGENT, organisation="Party A",
-                              submitter_key="ed25519:abcd", received_at=dt.datetime(2030, 5, 1, 18, tzinfo=dt.UTC),
-                              evidence_sha256=("ab" * 32,)),
+        provenance=Provenance(
+            source="test",
+            channel=Channel.API,
+            role=Role.AGENT,
+            organisation="Party A",
+            submitter_key="ed25519:abcd",
+            received_at=dt.datetime(2030, 5, 1, 18, tzinfo=dt.UTC),
+            evidence_sha256=("ab" * 32,),
+        ),
         extra={"stream": "2"},
     )
     values.update(changes)
@@ -113,8 +164,11 @@ def test_sheets_round_trip_with_votes_and_provenance(db: Database) -> None:
     eid = _load_small(db)
     sheet = _sheet()
     with db.begin() as conn:
-        sheet_store.insert_sheets(conn, eid, [sheet, _sheet(kind=SheetKind.PROVISIONAL, form="Form-47",
-                                                            station=None, station_serial=None)])
+        sheet_store.insert_sheets(
+            conn,
+            eid,
+            [sheet, _sheet(kind=SheetKind.PROVISIONAL, form="Form-47", station=None, station_serial=None)],
+        )
     with db.connect() as conn:
         stored = sheet_store.list_sheets(conn, eid, kind=SheetKind.STATION_COUNT)
     assert stored == [sheet]
@@ -140,4 +194,8 @@ def test_failed_transaction_rolls_back_everything(db: Database) -> None:
 def test_indexes_exist_for_tally_queries(db: Database) -> None:
     inspector = sa.inspect(db.engine)
     sheet_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("sheets")}
-    assert {("constituency_id", "kind"), ("station_id", "kind"), ("election_id", "kind", "source")} <= sheet_indexes
+    assert {
+        ("constituency_id", "kind"),
+        ("station_id", "kind"),
+        ("election_id", "kind", "source"),
+    } <= sheet_indexes
