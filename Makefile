@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench browser clean help
+.PHONY: demo serve test lint fix bench browser docs clean help
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make lint / fix / bench / serve / clean"
+	@echo "make lint / fix / bench / serve / docs / clean"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ test: $(STAMP) browser lint
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+docs: $(STAMP)
+	$(BIN)/python -m pollwatch.cli.reference > docs/cli.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
