@@ -25,9 +25,8 @@ from pollwatch.model import (
     StationSex,
     Totals,
 )
-from pollwatch.storage import Database
+from pollwatch.storage import Database, structure
 from pollwatch.storage import sheets as sheet_store
-from pollwatch.storage import structure
 
 ELECTION = Election(
     slug=ElectionSlug("xx-2030"),
@@ -137,15 +136,15 @@ def test_unknown_election_names_the_known_ones(db: Database) -> None:
 
 
 def _sheet(**changes: object) -> ResultSheet:
-    values: dict[str, object] = dict(
-        kind=SheetKind.STATION_COUNT,
-        form="Form-45",
-        constituency=NA1,
-        station=StationNumber("1"),
-        station_serial=1,
-        votes={CandidateKey(1): 300, CandidateKey(2): 100},
-        totals=Totals(valid=400, rejected=5, polled=405, votes_male=200, votes_female=205),
-        provenance=Provenance(
+    values: dict[str, object] = {
+        "kind": SheetKind.STATION_COUNT,
+        "form": "Form-45",
+        "constituency": NA1,
+        "station": StationNumber("1"),
+        "station_serial": 1,
+        "votes": {CandidateKey(1): 300, CandidateKey(2): 100},
+        "totals": Totals(valid=400, rejected=5, polled=405, votes_male=200, votes_female=205),
+        "provenance": Provenance(
             source="test",
             channel=Channel.API,
             role=Role.AGENT,
@@ -154,8 +153,8 @@ def _sheet(**changes: object) -> ResultSheet:
             received_at=dt.datetime(2030, 5, 1, 18, tzinfo=dt.UTC),
             evidence_sha256=("ab" * 32,),
         ),
-        extra={"stream": "2"},
-    )
+        "extra": {"stream": "2"},
+    }
     values.update(changes)
     return ResultSheet(**values)  # type: ignore[arg-type]
 
@@ -184,9 +183,13 @@ def test_sheet_with_unknown_candidate_writes_nothing(db: Database) -> None:
 
 
 def test_failed_transaction_rolls_back_everything(db: Database) -> None:
-    with pytest.raises(RuntimeError), db.begin() as conn:
-        structure.create_election(conn, ELECTION)
-        raise RuntimeError("boom")
+    def write_then_fail() -> None:
+        with db.begin() as conn:
+            structure.create_election(conn, ELECTION)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     with db.connect() as conn:
         assert structure.list_elections(conn) == []
 

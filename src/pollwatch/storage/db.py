@@ -49,9 +49,15 @@ class Database:
         """Bring the schema to the newest Alembic revision."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            cfg = _alembic_config(conn)
-            command.upgrade(cfg, "head")
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+        except OperationalError as exc:
+            raise StorageError(
+                f"cannot open the database {self.safe_url}",
+                found=str(exc.orig).strip(),
+                remedy="check --db / POLLWATCH_DATABASE_URL and that the server is running",
+            ) from exc
 
     def is_current(self) -> bool:
         """Whether the schema is at the newest revision."""
