@@ -1,9 +1,188 @@
-"""CLI commands for this area (filled in by its package's work)."""
+"""CLI commands of evidence intake: tokens, submitters, device keys, CSV submission, photo policy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pollwatch.auth import Assignment, AuthRole, create_submitter, register_device
+from pollwatch.auth.tokens import normalise_phone
+from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.errors import Error, InputError, NotFoundError, Problem
+from pollwatch.intake.csvfile import parse_csv
+from pollwatch.intake.service import Accepted, Job, write_batch
+from pollwatch.model import Channel, Role
+from pollwatch.storage import intake as store
+from pollwatch.storage import structure
+
+RoleOption = Annotated[
+    AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer or gateway.")
+]
+OrgOption = Annotated[str, typer.Option("--org", help="Party or observer organisation.")]
+ElectionOpt = Annotated[str, typer.Option("--election", help="Election slug the assignments apply to.")]
+ConstituencyOpt = Annotated[
+    list[str] | None, typer.Option("--constituency", help="Constituency an agent may report on (repeat).")
+]
+StationOpt = Annotated[
+    list[str] | None, typer.Option("--station", help="CONSTITUENCY:SERIAL station an agent may report on.")
+]
+OPERATOR = "cli-operator"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the `pollwatch` app."""
+    token = typer.Typer(help="API tokens (stored hashed; the secret is printed once).", no_args_is_help=True)
+    token.command("create")(token_create)
+    app.add_typer(token, name="token")
+    submitter = typer.Typer(help="Submitters: agents, observers and their devices.", no_args_is_help=True)
+    submitter.command("add")(submitter_add)
+    submitter.command("device")(submitter_device)
+    app.add_typer(submitter, name="submitter")
+    app.command("submit-csv")(submit_csv)
+    app.command("photo-policy")(photo_policy)
+
+
+def _assignments(
+    election: str, constituency: list[str] | None, station: list[str] | None
+) -> list[Assignment]:
+    out = [Assignment(election, c) for c in constituency or []]
+    for spec in station or []:
+        code, _, serial = spec.rpartition(":")
+        if not code or not serial.isdigit():
+            raise InputError("bad --station", where="--station", expected="CONSTITUENCY:SERIAL", found=spec)
+        out.append(Assignment(election, code, int(serial)))
+    return out
+
+
+def token_create(
+    role: RoleOption,
+    org: OrgOption = "",
+    election: ElectionOpt = "",
+    constituency: ConstituencyOpt = None,
+    station: StationOpt = None,
+    label: Annotated[str, typer.Option(help="A note for operators (not personal data).")] = "",
+    db: DbOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Create a pseudonymous submitter with a token; print the key id and the token (once)."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            key_id, secret = create_submitter(
+                conn,
+                role=role,
+                organisation=org,
+                assignments=_assignments(election, constituency, station),
+                label=label,
+            )
+    emit([{"key_id": key_id, "role": role.value, "organisation": org, "token": secret}], fmt)
+
+
+def submitter_add(
+    role: RoleOption,
+    org: OrgOption = "",
+    name: Annotated[str, typer.Option(help="Kept in an access-controlled table, never published.")] = "",
+    phone: Annotated[str | None, typer.Option(help="For SMS; never published or logged.")] = None,
+    election: ElectionOpt = "",
+    constituency: ConstituencyOpt = None,
+    station: StationOpt = None,
+    db: DbOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Register a submitter (agent, observer...) with contact details; print key id and token."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            key_id, secret = create_submitter(
+                conn,
+                role=role,
+                organisation=org,
+                name=name,
+                phone=normalise_phone(phone) if phone else None,
+                assignments=_assignments(election, constituency, station),
+            )
+    emit([{"key_id": key_id, "role": role.value, "organisation": org, "token": secret}], fmt)
+
+
+def submitter_device(
+    key_id: Annotated[str, typer.Argument(help="The submitter's key id (sub-...).")],
+    public_key: Annotated[str, typer.Argument(help="ed25519:<base64 of the 32-byte public key>.")],
+    db: DbOption = None,
+) -> None:
+    """Register an Ed25519 device key for a submitter."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            row = store.get_submitter(conn, key_id=key_id)
+            if row is None:
+                raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
+            device = register_device(conn, submitter_id=row.id, public_key=public_key)
+    typer.echo(device)
+
+
+def submit_csv(
+    file: Annotated[Path, typer.Argument(help="CSV of sheets (layout in docs/intake.md).", exists=True)],
+    election: Annotated[str | None, typer.Option(help="Election for rows without one.")] = None,
+    submitter: Annotated[
+        str, typer.Option(help="Submit as this key id (default: the CLI operator).")
+    ] = OPERATOR,
+    db: DbOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validate, store and log every sheet of a CSV in one transaction (all or nothing)."""
+    from pollwatch.auth.tokens import principal_for
+
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            row = store.get_submitter(conn, key_id=submitter)
+            if row is None and submitter == OPERATOR:
+                row = store.create_submitter(conn, key_id=OPERATOR, role="admin", organisation="")
+            if row is None:
+                raise NotFoundError("no such submitter", where="--submitter", found=submitter)
+            principal = principal_for(conn, row)
+        role = Role.ADMIN if principal.role is AuthRole.ADMIN else Role(principal.role.value)
+        subs = parse_csv(file.read_bytes(), role=role, organisation=principal.organisation, election=election)
+        jobs = [Job(s, principal, Channel.CSV) for s in subs]
+        with database.begin() as conn:
+            outcomes = write_batch(conn, jobs)
+            accepted = [o for o in outcomes if isinstance(o, Accepted)]
+            errors = [(n, o) for n, o in enumerate(outcomes) if isinstance(o, Error)]
+            if errors:
+                conn.rollback()
+                raise InputError(
+                    f"{len(errors)} rows were refused; nothing was written",
+                    problems=[
+                        Problem(
+                            e.message,
+                            where=f"row {n + 2}" + (f" {e.problems[0].where}" if e.problems else ""),
+                            expected=e.problems[0].expected if e.problems else "",
+                            found=e.problems[0].found if e.problems else "",
+                        )
+                        for n, e in errors[:50]
+                    ],
+                )
+    rows = [
+        {"submission_id": a.submission_id, "leaf_index": a.leaf_index, "checks": ",".join(a.checks)}
+        for a in accepted
+    ]
+    emit(rows, fmt, title=f"{len(rows)} sheets accepted")
+
+
+def photo_policy(
+    election: Annotated[str, typer.Argument(help="Election slug.")],
+    publish: Annotated[
+        bool | None, typer.Option("--publish/--no-publish", help="Publish photo files.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Show or set whether an election publishes photo files (otherwise only their hashes)."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            election_id, _ = structure.get_election(conn, election)
+            if publish is not None:
+                store.set_publish_photos(conn, election_id, publish)
+            current = store.get_publish_photos(conn, election_id)
+    typer.echo(f"{election}: photos {'published' if current else 'not published (hashes only)'}")

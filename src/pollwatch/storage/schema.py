@@ -175,4 +175,5 @@ imports = Table(
     UniqueConstraint("election_id", "dataset"),
 )
 
+from pollwatch.storage import intake_schema as _intake_schema  # noqa: E402,F401  (registers the intake tables)
 from pollwatch.storage import log_schema as _log_schema  # noqa: E402,F401  (registers the log tables)

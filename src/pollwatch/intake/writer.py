@@ -1,0 +1,106 @@
+"""A single writer thread that commits concurrent submissions in batches (group commit).
+
+Each request waits until the transaction holding its sheet and its log leaf is committed, so nothing
+is acknowledged before it is durable; batching turns N fsyncs into one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from pollwatch.errors import Error, StorageError
+from pollwatch.intake.service import Accepted, Cache, Job, refused, write_batch
+from pollwatch.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Item:
+    job: Job
+    future: Future[Accepted]
+
+
+class Writer:
+    """Queue of jobs drained by one thread, ``max_batch`` jobs per transaction."""
+
+    def __init__(self, db: Database, *, max_batch: int = 200) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._cache = Cache()
+        self._thread = threading.Thread(target=self._run, name="pollwatch-intake-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job, *, timeout: float = 60.0) -> Accepted:
+        """Queue ``job`` and block until it is committed (or refused: its Error is raised)."""
+        future: Future[Accepted] = Future()
+        self._queue.put(_Item(job, future))
+        return future.result(timeout=timeout)
+
+    async def submit_async(self, job: Job) -> Accepted:
+        """Like :meth:`submit`, without holding a thread while waiting."""
+        future: Future[Accepted] = Future()
+        self._queue.put(_Item(job, future))
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Item]) -> None:
+        try:
+            with self.db.begin() as conn:
+                outcomes = write_batch(conn, [i.job for i in batch], self._cache)
+        except Exception as exc:  # the whole transaction rolled back
+            log.exception("intake batch of %d failed", len(batch))
+            self._cache = Cache()
+            if len(batch) > 1:
+                for item in batch:  # retry one by one so one bad job cannot sink the others
+                    self._commit([item])
+                return
+            batch[0].future.set_exception(refused(exc))
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Error):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
+
+
+_WRITERS: dict[int, Writer] = {}
+_LOCK = threading.Lock()
+
+
+def get_writer(db: Database) -> Writer:
+    """The writer of this database in this process (one per Database object)."""
+    with _LOCK:
+        writer = _WRITERS.get(id(db))
+        if writer is None or writer.db is not db:
+            writer = _WRITERS[id(db)] = Writer(db)
+        return writer
+
+
+__all__ = ["StorageError", "Writer", "get_writer"]
