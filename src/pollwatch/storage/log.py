@@ -1,0 +1,215 @@
+"""All SQL of the evidence log: entries, stored hashes, the state row and checkpoints.
+
+Appends happen inside the caller's transaction. Entries and hashes are only ever inserted; the single
+``log_state`` row is the serialisation point (its UPDATE takes the write lock on SQLite and a row lock
+on PostgreSQL) and carries the latest signed checkpoint, replaced by compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from pollwatch.errors import StorageError
+from pollwatch.storage.bulk import insert_rows
+from pollwatch.storage.log_schema import (
+    log_checkpoints,
+    log_cosignatures,
+    log_entries,
+    log_hashes,
+    log_state,
+)
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class LogState:
+    """The log's size and the latest signed checkpoint (empty text before the first one)."""
+
+    size: int
+    checkpoint_size: int
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """One signed checkpoint from the history, with the cosignature lines collected for it."""
+
+    size: int
+    root: bytes
+    note: str
+    signed_at: dt.datetime
+    cosignatures: tuple[str, ...]
+
+
+def reserve(conn: Connection, count: int) -> int:
+    """Grow the log by ``count`` leaves and return the first new index (serialises appenders)."""
+    stmt = (
+        update(log_state)
+        .where(log_state.c.id == 1)
+        .values(size=log_state.c.size + count)
+        .returning(log_state.c.size)
+    )
+    new_size = conn.execute(stmt).scalar_one_or_none()
+    if new_size is None:
+        raise StorageError("the log state row is missing", remedy="run `pollwatch init` (migration 0002)")
+    return int(new_size) - count
+
+
+def get_state(conn: Connection, *, lock: bool = False) -> LogState:
+    """Return the log state; ``lock`` takes the append lock first (for signing checkpoints)."""
+    if lock:
+        conn.execute(update(log_state).where(log_state.c.id == 1).values(size=log_state.c.size))
+    row = conn.execute(
+        select(log_state.c.size, log_state.c.checkpoint_size, log_state.c.checkpoint).where(
+            log_state.c.id == 1
+        )
+    ).one()
+    return LogState(int(row.size), int(row.checkpoint_size), str(row.checkpoint))
+
+
+def insert_entries(
+    conn: Connection, first: int, entries: Sequence[tuple[str, str, bytes]], *, at: dt.datetime
+) -> None:
+    """Insert (type, election, data) entries at indices first, first+1, ..."""
+    rows = [(first + i, kind, election, data, at) for i, (kind, election, data) in enumerate(entries)]
+    if conn.dialect.name == "sqlite":
+        insert_rows(conn, log_entries, ("idx", "type", "election", "data", "appended_at"), rows)
+        return
+    conn.execute(
+        insert(log_entries),
+        [dict(zip(("idx", "type", "election", "data", "appended_at"), r, strict=True)) for r in rows],
+    )
+
+
+def insert_hashes(conn: Connection, first: int, hashes: Sequence[bytes]) -> None:
+    """Insert stored hashes at consecutive storage indexes starting at ``first``."""
+    rows = [(first + i, h) for i, h in enumerate(hashes)]
+    if conn.dialect.name == "sqlite":
+        insert_rows(conn, log_hashes, ("idx", "hash"), rows)
+        return
+    conn.execute(insert(log_hashes), [{"idx": i, "hash": h} for i, h in rows])
+
+
+def read_hashes(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
+    """Return stored hashes by storage index (missing ones are simply absent)."""
+    found: dict[int, bytes] = {}
+    unique = sorted(set(indexes))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        rows = conn.execute(select(log_hashes.c.idx, log_hashes.c.hash).where(log_hashes.c.idx.in_(chunk)))
+        found.update((int(i), bytes(h)) for i, h in rows)
+    return found
+
+
+def read_hash_range(conn: Connection, start: int, end: int) -> list[bytes]:
+    """Return stored hashes with start <= index < end, in order."""
+    rows = conn.execute(
+        select(log_hashes.c.hash)
+        .where(log_hashes.c.idx >= start, log_hashes.c.idx < end)
+        .order_by(log_hashes.c.idx)
+    )
+    return [bytes(h) for (h,) in rows]
+
+
+def read_entries(conn: Connection, start: int, end: int) -> list[bytes]:
+    """Return entry bytes for start <= index < end, in order."""
+    rows = conn.execute(
+        select(log_entries.c.data)
+        .where(log_entries.c.idx >= start, log_entries.c.idx < end)
+        .order_by(log_entries.c.idx)
+    )
+    return [bytes(d) for (d,) in rows]
+
+
+def iter_entries(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+    """Yield every (index, entry bytes) in order, in batches."""
+    start = 0
+    while True:
+        rows = conn.execute(
+            select(log_entries.c.idx, log_entries.c.data)
+            .where(log_entries.c.idx >= start)
+            .order_by(log_entries.c.idx)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for idx, data in rows:
+            yield int(idx), bytes(data)
+        start = int(rows[-1][0]) + 1
+
+
+def count_entries(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(log_entries)).scalar_one())
+
+
+def swap_checkpoint(conn: Connection, *, old_size: int, new_size: int, note: str) -> bool:
+    """Replace the latest checkpoint only if it is still the one of ``old_size`` (compare-and-swap)."""
+    result = conn.execute(
+        update(log_state)
+        .where(log_state.c.id == 1, log_state.c.checkpoint_size == old_size)
+        .values(checkpoint_size=new_size, checkpoint=note)
+    )
+    return result.rowcount == 1
+
+
+def insert_checkpoint(conn: Connection, *, size: int, root: bytes, note: str, at: dt.datetime) -> None:
+    conn.execute(insert(log_checkpoints).values(size=size, root=root, note=note, signed_at=at))
+
+
+def insert_cosignature(conn: Connection, *, size: int, witness: str, line: str, at: dt.datetime) -> bool:
+    """Record a witness's cosignature line for a checkpoint once; return whether it was new."""
+    exists = conn.execute(
+        select(log_cosignatures.c.size).where(
+            log_cosignatures.c.size == size, log_cosignatures.c.witness == witness
+        )
+    ).first()
+    if exists:
+        return False
+    conn.execute(insert(log_cosignatures).values(size=size, witness=witness, line=line, received_at=at))
+    return True
+
+
+def list_checkpoints(conn: Connection) -> list[StoredCheckpoint]:
+    """Return every signed checkpoint, smallest first, with its cosignature lines."""
+    cosigs: dict[int, list[str]] = {}
+    for size, line in conn.execute(
+        select(log_cosignatures.c.size, log_cosignatures.c.line).order_by(
+            log_cosignatures.c.size, log_cosignatures.c.witness
+        )
+    ):
+        cosigs.setdefault(int(size), []).append(str(line))
+    rows = conn.execute(select(log_checkpoints).order_by(log_checkpoints.c.size))
+    return [
+        StoredCheckpoint(
+            int(r.size), bytes(r.root), str(r.note), r.signed_at, tuple(cosigs.get(int(r.size), ()))
+        )
+        for r in rows
+    ]
+
+
+def get_checkpoint(conn: Connection, size: int) -> StoredCheckpoint | None:
+    """Return the signed checkpoint of exactly ``size`` leaves, if there is one."""
+    for checkpoint in list_checkpoints_at(conn, size):
+        return checkpoint
+    return None
+
+
+def list_checkpoints_at(conn: Connection, size: int) -> list[StoredCheckpoint]:
+    row = conn.execute(select(log_checkpoints).where(log_checkpoints.c.size == size)).first()
+    if row is None:
+        return []
+    lines = conn.execute(
+        select(log_cosignatures.c.line)
+        .where(log_cosignatures.c.size == size)
+        .order_by(log_cosignatures.c.witness)
+    )
+    return [
+        StoredCheckpoint(
+            int(row.size), bytes(row.root), str(row.note), row.signed_at, tuple(str(x) for (x,) in lines)
+        )
+    ]
