@@ -44,7 +44,3 @@ def client(tiny_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("POLLWATCH_RECEIPT_WAIT", "0.2")
     with TestClient(create_app(tiny_db)) as test_client:
         yield test_client
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

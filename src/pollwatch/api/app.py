@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from pollwatch.api import elections, errors, forensics, intake, ledger, results
 from pollwatch.storage import Database
+from pollwatch.web import intake as web_intake
 from pollwatch.web import pages
 
 _STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
@@ -26,5 +27,6 @@ def create_app(db: Database) -> FastAPI:
     for module in (elections, intake, ledger, results, forensics):
         app.include_router(module.router)
     app.include_router(pages.router)
+    app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     return app

@@ -106,12 +106,14 @@ def address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def caller(request: Request, *, limit_address: bool = True) -> Principal:
+async def caller(
+    request: Request, *, limit_address: bool = True, authorization: str | None = None
+) -> Principal:
     """Rate-limit by address, authenticate, then rate-limit by token."""
     st = state(request)
     if limit_address:
         st.by_address.hit(address(request), what="address")
-    header = request.headers.get("authorization")
+    header = authorization if authorization is not None else request.headers.get("authorization")
     if not header:
         raise AuthError(
             "this action needs an API token",
@@ -216,7 +218,7 @@ async def post_sheet(request: Request, receipt: bool = True) -> SheetAccepted:
         raw = await read_body(request, st.settings.max_body_bytes)
     sub = parse_submission(raw)
     if photo is not None:
-        digest = await run_in_threadpool(_store_photo, st, photo, sub.photo_sha256)
+        digest = await run_in_threadpool(store_photo, st, photo, sub.photo_sha256)
         if sub.photo_sha256 is None:
             sub = sub.model_copy(update={"photo_sha256": digest})
     accepted = await st.writer.submit_async(Job(sub, principal, Channel.API))
@@ -254,7 +256,7 @@ def parse_submission(raw: bytes) -> SheetSubmission:
         ) from exc
 
 
-def _store_photo(st: IntakeState, data: bytes, expected: str | None) -> str:
+def store_photo(st: IntakeState, data: bytes, expected: str | None) -> str:
     full = expected if expected is not None and len(expected) == 64 else None
     digest, info = add_evidence(
         st.evidence, data, expected_sha256=full, max_bytes=st.settings.max_photo_bytes,
@@ -357,7 +359,7 @@ async def post_csv(request: Request, election: str | None = None) -> CsvAccepted
     principal = await caller(request)
     raw = await read_body(request, st.settings.max_body_bytes * 16)
     subs = parse_csv(
-        raw, role=Role(_model_role(principal)), organisation=principal.organisation, election=election
+        raw, role=Role(model_role(principal)), organisation=principal.organisation, election=election
     )
     jobs = [Job(s, principal, Channel.CSV) for s in subs]
     outcomes = await run_in_threadpool(_write_all, st.db, jobs)
@@ -365,7 +367,7 @@ async def post_csv(request: Request, election: str | None = None) -> CsvAccepted
     return CsvAccepted(accepted=len(sheets), sheets=sheets)
 
 
-def _model_role(principal: Principal) -> str:
+def model_role(principal: Principal) -> str:
     return principal.role.value if principal.role.value in {r.value for r in Role} else Role.PUBLIC.value
 
 
@@ -418,7 +420,7 @@ async def put_photo(request: Request, sha256: str) -> PhotoStored:
             found=sha256,
             remedy="submit the sheet first, then its photo",
         )
-    digest = await run_in_threadpool(_store_photo, st, data, sha256)
+    digest = await run_in_threadpool(store_photo, st, data, sha256)
     info = sniff_type(data)
     return PhotoStored(sha256=digest, media_type=info, size=len(data), referenced=True)
 
@@ -514,7 +516,7 @@ def _sms_submission(db: Database, message: SmsInbound, slug: str | None) -> tupl
         _, election = structure.get_election(conn, slug)
         device = store.get_latest_device_key(conn, row.id)
     parsed = sms.parse_sms(
-        message.text, election=slug, rule_pack=election.rule_pack, role=Role(_model_role(sender)),
+        message.text, election=slug, rule_pack=election.rule_pack, role=Role(model_role(sender)),
         organisation=sender.organisation, submitter_key=sender.key_id, device_key=device,
     )  # fmt: skip
     return sender, parsed.submission

@@ -22,7 +22,7 @@ from pollwatch.errors import (
     ConflictError,
     Error,
     ForbiddenError,
-    NotFoundError,
+    InputError,
     ProblemList,
     StorageError,
 )
@@ -235,7 +235,9 @@ def _context(conn: Connection, election_id: int, sub: SheetSubmission, cache: Ca
         )  # fmt: skip
         if found is None:
             what = "station" if sub.station is not None else "constituency"
-            raise NotFoundError(
+            if sub.station is not None and not _constituency_known(conn, election_id, sub.constituency):
+                what = "constituency"
+            raise InputError(
                 f"unknown {what}; nothing was written",
                 where=what,
                 expected=f"a {what} of election {sub.election}",
@@ -253,6 +255,13 @@ def _context(conn: Connection, election_id: int, sub: SheetSubmission, cache: Ca
         )
     problems.raise_if_any("the sheet names candidates that are not on the ballot; nothing was written")
     return ctx
+
+
+def _constituency_known(conn: Connection, election_id: int, code: str) -> bool:
+    found = store.get_station_context(
+        conn, election_id=election_id, constituency=code, station_serial=None, station_number=None
+    )
+    return found is not None
 
 
 def _signer(

@@ -122,3 +122,8 @@ def sign_payload(
         captured_at=iso(sub.captured_at),
     )
     return {**payload, "device_key": device, "signature": sign(key, signed_bytes(body))}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of an API token."""
+    return {"Authorization": f"Bearer {token}"}
