@@ -46,12 +46,15 @@ def test_sheet_accepted_is_stored_logged_and_receipted(
     response = client.post("/api/v1/sheets", json=sheet_payload("s-accept-01"), headers=auth(tokens["agent"]))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["checks"] == [] and body["duplicate"] is False
+    assert body["checks"] == []
+    assert body["duplicate"] is False
     assert _counts(tiny_db) == (1, 1, 1)
     entry = _leaf(tiny_db, body["leaf_index"])
     leaf = parse_leaf(entry).body
     assert leaf["votes"] == {"1": 300, "2": 200, "3": 100}
-    assert leaf["station"] == "1" and leaf["form"] == "Form-45" and leaf["role"] == "agent"
+    assert leaf["station"] == "1"
+    assert leaf["form"] == "Form-45"
+    assert leaf["role"] == "agent"
     report = verify_receipt(body["receipt"], entry=entry, log_key=load_settings().signer.verifier())
     assert report.index == body["leaf_index"]
 
@@ -187,7 +190,8 @@ def test_multipart_sheet_with_photo_stores_the_photo(
     leaf = parse_leaf(_leaf(tiny_db, response.json()["leaf_index"])).body
     assert leaf["photo_sha256"] == digest
     got = client.get(f"/api/v1/photos/{digest}", headers=auth(tokens["admin"]))
-    assert got.status_code == 200 and got.content == photo
+    assert got.status_code == 200
+    assert got.content == photo
 
 
 def test_photo_follows_later_matched_to_hash(
@@ -228,7 +232,8 @@ def test_unpublished_photo_is_hidden_from_public_until_policy_says_publish(
     )
     assert set_policy.status_code == 200
     public = client.get(f"/api/v1/photos/{digest}")
-    assert public.status_code == 200 and public.content == photo
+    assert public.status_code == 200
+    assert public.content == photo
     thumb = client.get(f"/api/v1/photos/{digest}?thumbnail=true")
     assert thumb.headers["content-type"] == "image/jpeg"
 
