@@ -1,0 +1,167 @@
+"""End to end: build a log of sheets, export a bundle, verify it offline; each tampering is caught by name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pollwatch.ledger import service
+from pollwatch.ledger.bundle import export_bundle
+from pollwatch.ledger.checkpoint import cosign
+from pollwatch.ledger.note import Signer, parse_note
+from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.records import canonical_bytes
+from pollwatch.ledger.settings import LogSettings, WitnessEndpoint
+from pollwatch.ledger.tiles import decode_entries, encode_entries
+from pollwatch.ledger.verify import verify_bundle
+from pollwatch.storage import Database
+from pollwatch.storage import log as store
+from tests.ledger.conftest import make_sheet
+
+PHOTOS = {f"p{i}": f"photo-bytes-{i}".encode() for i in range(4)}
+
+
+class _Photos:
+    def __init__(self) -> None:
+        self.blobs = {hashlib.sha256(v).hexdigest(): v for v in PHOTOS.values()}
+
+    def has(self, sha256: str) -> bool:
+        return sha256 in self.blobs
+
+    def get(self, sha256: str) -> bytes:
+        return self.blobs[sha256]
+
+
+@pytest.fixture
+def bundle(tmp_path: Path, sqlite_db: Database, log_signer: Signer, witness_signer: Signer) -> Path:
+    settings = LogSettings(log_signer, (WitnessEndpoint("http://unused.invalid", witness_signer.verifier()),))
+    sheets = [
+        make_sheet("1", {"1": 100, "2": 50}, photo=PHOTOS["p0"]),
+        make_sheet("2", {"1": 30, "2": 70}, photo=PHOTOS["p1"]),
+        make_sheet("1", {"1": 10, "2": 5}, constituency="NA-2", signed=False),
+    ]
+    with sqlite_db.begin() as conn:
+        service.append(conn, sheets)
+    service.sign_checkpoint(sqlite_db, settings)
+    # A correction of station 2 (leaf 1) and 300 more stations, so the bundle has a full tile.
+    more = [make_sheet("2", {"1": 31, "2": 70}, supersedes=1, photo=PHOTOS["p2"])]
+    more += [make_sheet(str(100 + i), {"1": 1, "2": 2}, constituency="NA-3") for i in range(300)]
+    with sqlite_db.begin() as conn:
+        service.append(conn, more)
+    note = service.sign_checkpoint(sqlite_db, settings)
+    assert note is not None
+    body = parse_note(note).text
+    with sqlite_db.begin() as conn:  # what the publisher does after a witness answers
+        line = cosign(body, witness_signer, 1790000000).line()
+        store.insert_cosignature(conn, size=304, witness=witness_signer.name, line=line, at=_now())
+    out = tmp_path / "bundle"
+    export_bundle(sqlite_db, out, election="test-2026", photos=_Photos(), settings=settings)
+    return out
+
+
+def _now() -> object:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def _failed(root: Path) -> set[str]:
+    return {c.name for c in verify_bundle(root).failed()}
+
+
+def test_exported_bundle_verifies(bundle: Path) -> None:
+    report = verify_bundle(bundle)
+    assert report.ok, report.failed()
+    tallies = json.loads((bundle / "tallies.json").read_text())["constituencies"]
+    # Independent arithmetic: NA-1 = station 1 (100, 50) + corrected station 2 (31, 70).
+    assert tallies["NA-1"] == {"stations": 2, "votes": {"1": 131, "2": 120}}
+    assert tallies["NA-3"]["votes"] == {"1": 300, "2": 600}
+    assert (bundle / "tile/0/000").stat().st_size == 8192
+    assert (bundle / "tile/0/001.p/48").stat().st_size == 48 * 32
+    assert sorted(p.name for p in (bundle / "checkpoints").iterdir()) == ["3", "304"]
+    cosigned = {c.name: c.found for c in report.checks}["witness cosignatures"]
+    assert cosigned.startswith("2 valid")  # on checkpoints/304 and on the latest checkpoint file
+
+
+def test_tampered_entry_is_caught(bundle: Path) -> None:
+    path = bundle / "tile/entries/000"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"1":100', b'"1":900', 1))
+    assert {"tree matches checkpoints", "device signatures", "tiles match entries"} <= _failed(bundle)
+
+
+def test_dropped_entry_is_caught(bundle: Path) -> None:
+    path = bundle / "tile/entries/000"
+    entries = decode_entries(path.read_bytes())
+    path.write_bytes(encode_entries(entries[:5] + entries[6:]))
+    assert {"entries complete", "tree matches checkpoints"} <= _failed(bundle)
+
+
+def test_tampered_photo_is_caught(bundle: Path) -> None:
+    photo = next((bundle / "photos").iterdir())
+    photo.write_bytes(b"a different picture")
+    assert _failed(bundle) == {"photos match hashes"}
+
+
+def test_tampered_checkpoint_is_caught(bundle: Path) -> None:
+    path = bundle / "checkpoints/3"
+    lines = path.read_text().split("\n")
+    lines[1] = "4"
+    path.write_text("\n".join(lines))
+    assert "checkpoint signatures" in _failed(bundle)
+
+
+def test_tampered_cosignature_is_caught(bundle: Path) -> None:
+    path = bundle / "checkpoint"
+    text = path.read_text()
+    last = text.rstrip("\n").rsplit(" ", 1)
+    path.write_text(last[0] + " " + last[1][:-6] + "AAAAA=" + "\n")
+    assert "witness cosignatures" in _failed(bundle)
+
+
+def test_edited_tallies_are_caught(bundle: Path) -> None:
+    path = bundle / "tallies.json"
+    data = json.loads(path.read_text())
+    data["constituencies"]["NA-1"]["votes"]["1"] += 1
+    path.write_text(json.dumps(data))
+    assert _failed(bundle) == {"tallies recomputed"}
+
+
+def test_export_refuses_a_non_empty_directory(
+    bundle: Path, sqlite_db: Database, settings: LogSettings
+) -> None:
+    from pollwatch.errors import InputError
+
+    with pytest.raises(InputError, match="not empty"):
+        export_bundle(sqlite_db, bundle, settings=settings)
+
+
+def test_receipt_verifies_and_a_tampered_receipt_fails(sqlite_db: Database, settings: LogSettings) -> None:
+    from pollwatch.errors import VerificationError
+
+    sheets = [make_sheet(str(i), {"1": i}) for i in range(9)]
+    with sqlite_db.begin() as conn:
+        service.append(conn, sheets)
+    receipt = service.get_receipt(sqlite_db, 4, wait_seconds=0, settings=settings)
+    key = settings.signer.verifier()
+    assert verify_receipt(receipt, entry=canonical_bytes(sheets[4]), log_key=key).index == 4
+    with pytest.raises(VerificationError, match="does not lead to the root"):
+        verify_receipt(receipt, entry=canonical_bytes(sheets[5]), log_key=key)
+    lines = receipt.split("\n")
+    lines[2] = "A" * 43 + "="
+    with pytest.raises(VerificationError, match="does not lead to the root"):
+        verify_receipt("\n".join(lines), entry=canonical_bytes(sheets[4]), log_key=key)
+    forged = receipt.replace("\n9\n", "\n8\n")
+    with pytest.raises(VerificationError, match="signature is invalid"):
+        verify_receipt(forged, entry=canonical_bytes(sheets[4]), log_key=key)
+
+
+def test_bundle_copy_without_photos_still_verifies(bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    shutil.rmtree(copy / "photos")
+    assert verify_bundle(copy).ok
