@@ -1,7 +1,124 @@
-"""HTTP routes for this area (filled in by its package's work)."""
+"""Read endpoints for results: tally, reconciliation, projection, audit, parliament and re-poll."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+from sqlalchemy import Connection
+
+from pollwatch.api.deps import ReadConn
+from pollwatch.audit.service import audit_election, repoll_election
+from pollwatch.errors import InputError
+from pollwatch.parliament.apportion import Rounding
+from pollwatch.parliament.seats import Joins
+from pollwatch.parliament.service import parliament_report
+from pollwatch.storage.results import load_election
+from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.report import Level, project, tally_document, tally_rows
+from pollwatch.tally.service import tally_election
+
+router = APIRouter(prefix="/api/v1/elections/{slug}", tags=["results"])
+
+Assembly = Annotated[str | None, Query(max_length=16, description="Only this assembly (NA, PP, ...).")]
+
+
+def _input(conn: Connection, slug: str) -> ResultsInput:
+    election, constituencies, stations, candidates, parties, sheets = load_election(conn, slug)
+    return ResultsInput(election, constituencies, stations, candidates, parties, sheets)
+
+
+@router.get("/tally")
+def get_tally(
+    slug: str,
+    conn: ReadConn,
+    assembly: Assembly = None,
+    constituency: Annotated[str | None, Query(max_length=32)] = None,
+    level: Level | None = None,
+    turnout_cap: Annotated[float, Query(gt=0, le=1)] = 0.75,
+) -> dict[str, Any]:
+    """Coverage, leader, margin and decidedness per constituency, and votes and seats per party."""
+    live = tally_election(_input(conn, slug).only(assembly), turnout_cap=turnout_cap).tally
+    if level is not None:
+        return {"level": level.value, "rows": tally_rows(live, level, constituency=constituency)}
+    return tally_document(live, constituency=constituency)
+
+
+@router.get("/reconciliation")
+def get_reconciliation(
+    slug: str,
+    conn: ReadConn,
+    constituency: Annotated[str | None, Query(max_length=32)] = None,
+    state: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[dict[str, object]]:
+    """Every station's copies reconciled: state, the rule's choice and the conflicting fields."""
+    return [
+        r.as_dict()
+        for r in tally_election(_input(conn, slug)).stations
+        if (constituency is None or r.constituency == constituency) and (state is None or r.state == state)
+    ]
+
+
+@router.get("/pvt")
+def get_pvt(
+    slug: str,
+    conn: ReadConn,
+    seed: Annotated[str, Query(min_length=1, max_length=256)],
+    size: Annotated[int, Query(gt=0)],
+    assembly: Assembly = None,
+) -> dict[str, Any]:
+    """National party shares projected from the published-seed sample, against the official result."""
+    return project(_input(conn, slug).only(assembly), seed=seed, size=size).document
+
+
+@router.get("/audit")
+def get_audit(
+    slug: str,
+    conn: ReadConn,
+    assembly: Assembly = None,
+    kind: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, object]:
+    """Every finding of the official-result audit and the rule pack's legal checks."""
+    return audit_election(_input(conn, slug).only(assembly), kinds=kind or None).as_dict()
+
+
+@router.get("/parliament")
+def get_parliament(
+    slug: str,
+    conn: ReadConn,
+    assembly: Annotated[str, Query(max_length=16)] = "NA",
+    contested: Annotated[list[str] | None, Query()] = None,
+    joins: Annotated[str | None, Query(max_length=100_000, description="JSON Joins document")] = None,
+    rounding: Rounding = Rounding.LARGEST_REMAINDER,
+) -> dict[str, object]:
+    """General seats by party, reserved seats under each reading and minimal winning coalitions."""
+    try:
+        j = Joins.of(json.loads(joins)) if joins else None
+    except (ValueError, AttributeError) as exc:
+        raise InputError(
+            "joins is not a JSON Joins document",
+            found=str(exc)[:200],
+            expected='{"by_label": {...}, "by_constituency": {...}}',
+        ) from exc
+    report = parliament_report(
+        _input(conn, slug), assembly=assembly, joins=j, contested=contested or (), method=rounding
+    )
+    return report.as_dict()
+
+
+@router.get("/repoll")
+def get_repoll(
+    slug: str,
+    conn: ReadConn,
+    constituency: Annotated[str, Query(max_length=32)],
+    stations: Annotated[str, Query(max_length=10_000, description="Comma-separated numbers or serials")],
+    counted: bool = False,
+    turnout_cap: Annotated[float, Query(gt=0, le=1)] = 1.0,
+) -> dict[str, object]:
+    """Whether re-polling the named stations can change the declared winner, and the swing needed."""
+    wanted = [s.strip() for s in stations.split(",") if s.strip()]
+    impact = repoll_election(
+        _input(conn, slug), constituency, wanted, counted=counted, turnout_cap=turnout_cap
+    )
+    return impact.as_dict()

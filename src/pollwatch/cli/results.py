@@ -1,9 +1,217 @@
-"""CLI commands for this area (filled in by its package's work)."""
+"""Commands for results: ``tally``, ``reconcile``, ``pvt``, ``audit``, ``parliament``, ``repoll``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pollwatch.audit.service import audit_election, repoll_election
+from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.errors import InputError
+from pollwatch.parliament.apportion import Rounding
+from pollwatch.parliament.seats import Joins
+from pollwatch.parliament.service import parliament_report
+from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.report import Level, project, tally_document, tally_rows
+from pollwatch.tally.service import tally_election
+
+DatasetOption = Annotated[
+    str | None, typer.Option("--dataset", help="Read a dataset (e.g. pakistan-2018) from files, no database.")
+]
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Folder holding the datasets.")]
+ElectionOption = Annotated[str | None, typer.Option("--election", help="Election slug in the database.")]
+AssemblyOption = Annotated[str | None, typer.Option("--assembly", help="Only this assembly (NA, PP, ...).")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the `pollwatch` app."""
+    for name, command in (
+        ("tally", tally),
+        ("reconcile", reconcile),
+        ("pvt", pvt),
+        ("audit", audit),
+        ("parliament", parliament),
+        ("repoll", repoll),
+    ):
+        app.command(name)(command)
+
+
+def load_input(
+    dataset: str | None, data_dir: Path | None, election: str | None, db: str | None
+) -> ResultsInput:
+    """Read an election from dataset files (``--dataset``) or from the store (``--election``)."""
+    if (dataset is None) == (election is None):
+        raise InputError(
+            "say where the results are",
+            expected="exactly one of --dataset NAME or --election SLUG",
+            found=f"--dataset {dataset!r} --election {election!r}",
+        )
+    if dataset is not None:
+        from pollwatch import config
+        from pollwatch.datasets import read
+
+        return ResultsInput.of(read(dataset, config.shared_data_dir(data_dir)))
+    from pollwatch.storage.results import load_election
+
+    with open_db(db).connect() as conn:
+        e, constituencies, stations, candidates, parties, sheets = load_election(conn, str(election))
+    return ResultsInput(e, constituencies, stations, candidates, parties, sheets)
+
+
+def tally(
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    level: Annotated[Level, typer.Option(help="constituency, region or nation.")] = Level.CONSTITUENCY,
+    constituency: Annotated[str | None, typer.Option(help="Only this constituency.")] = None,
+    assembly: AssemblyOption = None,
+    turnout_cap: Annotated[float, typer.Option(help="Turnout cap for 'decided under cap'.")] = 0.75,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Tally the best current station figures: coverage, leader, margin, decided."""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db).only(assembly)
+        live = tally_election(inp, turnout_cap=turnout_cap).tally
+        rows = tally_rows(live, level, constituency=constituency)
+        emit(
+            rows,
+            fmt,
+            title=f"tally ({level.value})",
+            document=tally_document(live, constituency=constituency),
+        )
+
+
+def reconcile(
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    constituency: Annotated[str | None, typer.Option(help="Only this constituency.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only stations in this state (e.g. conflict).")] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Reconcile every copy of each station's sheet: state, best figure and conflicting fields."""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db)
+        items = [
+            r.as_dict()
+            for r in tally_election(inp).stations
+            if (constituency is None or r.constituency == constituency)
+            and (state is None or r.state == state)
+        ]
+        rows = [{k: v for k, v in r.items() if k not in ("best_votes", "conflicts")} for r in items]
+        emit(rows, fmt, title="reconciliation", document=items)
+
+
+def pvt(
+    seed: Annotated[str, typer.Option(help="The published seed of the sample.")],
+    size: Annotated[int, typer.Option(help="Number of stations to sample.")],
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    assembly: AssemblyOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Project national party shares from a published-seed station sample, with 95 % margins."""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db).only(assembly)
+        p = project(inp, seed=seed, size=size)
+        emit(p.document["parties"], fmt, title=f"PVT seed={seed}", document=p.document)
+
+
+def audit(
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    assembly: AssemblyOption = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only findings of this kind (repeatable).")] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Audit official results against the signed sheets and the country's legal rules."""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db).only(assembly)
+        report = audit_election(inp, kinds=kind or None)
+        rows = [
+            {
+                "kind": f.kind,
+                "severity": f.severity.value,
+                "where": f.where,
+                "expected": f.expected,
+                "found": f.found,
+            }
+            for f in report.findings
+        ]
+        emit(rows, fmt, title=f"audit of {report.election}", document=report.as_dict())
+
+
+def parliament(
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    assembly: Annotated[str, typer.Option(help="Assembly code (NA, PP, PS, PK, PB).")] = "NA",
+    joins: Annotated[
+        Path | None, typer.Option(help="JSON {by_label: {...}, by_constituency: {...}}.")
+    ] = None,
+    contested: Annotated[
+        list[str] | None, typer.Option(help="Party whose reserved-seat entitlement is disputed (repeatable).")
+    ] = None,
+    rounding: Annotated[
+        Rounding, typer.Option(help="Reserved-seat rounding method.")
+    ] = Rounding.LARGEST_REMAINDER,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """General seats by party, reserved seats under each legal reading, minimal winning coalitions."""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db)
+        j = Joins.of(json.loads(joins.read_text())) if joins else None
+        report = parliament_report(
+            inp, assembly=assembly, joins=j, contested=contested or (), method=rounding
+        )
+        rows: list[dict[str, object]] = [
+            {
+                "reading": c.reading.value,
+                "party": p,
+                "general": c.general.get(p, 0),
+                "reserved": c.reserved.get(p, 0),
+                "total": n,
+            }
+            for c in report.compositions
+            for p, n in sorted(c.total.items(), key=lambda kv: (-kv[1], kv[0]))
+        ] or [{"party": p, "general": n} for p, n in report.general.by_party().most_common()]
+        emit(rows, fmt, title=f"{assembly} composition", document=report.as_dict())
+
+
+def repoll(
+    constituency: Annotated[str, typer.Option(help="Constituency code, e.g. NA-41.")],
+    stations: Annotated[str, typer.Option(help="Station numbers or serials to re-poll, comma-separated.")],
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    counted: Annotated[
+        bool, typer.Option(help="The declared totals include these stations' counted votes.")
+    ] = False,
+    turnout_cap: Annotated[float, typer.Option(help="Highest turnout assumed at the re-poll.")] = 1.0,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Can re-polling these stations change the winner, and what swing would it take?"""
+    with handled():
+        inp = load_input(dataset, data_dir, election, db)
+        wanted = [s.strip() for s in stations.split(",") if s.strip()]
+        impact = repoll_election(inp, constituency, wanted, counted=counted, turnout_cap=turnout_cap)
+        rows = [
+            {
+                "candidate": int(c.candidate),
+                "needed": c.needed,
+                "possible": c.possible,
+                "needed_turnout": round(c.needed_turnout, 4),
+            }
+            for c in impact.challengers
+        ]
+        emit(rows, fmt, title=f"re-poll in {constituency}", document=impact.as_dict())

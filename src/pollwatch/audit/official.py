@@ -1,0 +1,184 @@
+"""Official results against the signed station sheets, at station and constituency level.
+
+Checks, each yielding :class:`~pollwatch.rules.Finding` values:
+
+1. ``station_missing_from_official``: a station with a signed count that the official station-wise
+   statement (Pakistan Form-48) leaves out.
+2. ``official_total_differs``: an official constituency total (Form-47/48/49) that is not the sum of
+   the signed station counts of the stations it lists; with incomplete coverage only a candidate
+   credited with *fewer* votes than the signed sheets already give is certain, and is reported.
+3. ``winner_reversal``: with every station's signed count in hand, the signed winner is not the
+   official winner.
+4. ``official_station_differs``: an official copy of a station sheet that differs from the signed
+   figures the independent copies agree on.
+
+References
+----------
+.. [1] EA 2017 s.92, s.95 and ER r.84: Form-47 is the sum of the Form-45s excluding postal
+   ballots; Form-48 lists station by station (PAKISTAN.md A1, A9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pollwatch.rules.base import Evidence, Finding, Severity
+from pollwatch.tally.live import sum_by_constituency
+from pollwatch.tally.reconcile import StationReconciliation
+
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class SignedCounts:
+    """Station-level signed counts and what the official statement lists, as arrays."""
+
+    codes: Sequence[str]
+    station_constituency: IntArray
+    station_numbers: Sequence[str]
+    signed: IntArray
+    """(n, K) votes on the signed station sheets (zeros where none)."""
+    signed_present: BoolArray
+    in_statement: BoolArray
+    """Stations the official station-wise statement lists (all True when it lists none)."""
+
+
+@dataclass(frozen=True)
+class OfficialTotals:
+    """One official snapshot of constituency totals (e.g. Form-47 provisional)."""
+
+    label: str
+    totals: IntArray
+    """(C, K) official votes per constituency and ballot position."""
+    present: BoolArray
+    evidence: Sequence[tuple[Evidence, ...]] = ()
+
+
+def audit_totals(counts: SignedCounts, official: OfficialTotals) -> list[Finding]:
+    """Checks 1-3 of the module for one official snapshot."""
+    c = len(counts.codes)
+    found = _missing_from_statement(counts, official)
+    listed = counts.signed_present & counts.in_statement
+    partial = sum_by_constituency(counts.station_constituency, np.where(listed[:, None], counts.signed, 0), c)
+    listed_n = np.bincount(counts.station_constituency, weights=counts.in_statement, minlength=c)
+    have_n = np.bincount(counts.station_constituency, weights=listed, minlength=c)
+    all_n = np.bincount(counts.station_constituency, minlength=c)
+    all_have = np.bincount(counts.station_constituency, weights=counts.signed_present, minlength=c)
+    k = min(partial.shape[1], official.totals.shape[1])
+    for i in np.flatnonzero(official.present):
+        complete = have_n[i] == listed_n[i]
+        diff = official.totals[i, :k] - partial[i, :k]
+        bad = np.flatnonzero(diff != 0) if complete else np.flatnonzero(diff < 0)
+        ev = official.evidence[int(i)] if len(official.evidence) > i else ()
+        if bad.size:
+            found.append(
+                _total_finding(counts.codes[int(i)], official.label, diff, bad, complete, partial[i], ev)
+            )
+        if all_have[i] == all_n[i] and all_n[i] > 0:
+            found += _reversal(counts, official, int(i), ev)
+    return found
+
+
+def _missing_from_statement(counts: SignedCounts, official: OfficialTotals) -> list[Finding]:
+    out = []
+    for s in np.flatnonzero(counts.signed_present & ~counts.in_statement):
+        c = int(counts.station_constituency[s])
+        if not official.present[c]:
+            continue
+        out.append(
+            Finding(
+                kind="station_missing_from_official",
+                severity=Severity.ERROR,
+                where=f"{counts.codes[c]}/station {counts.station_numbers[int(s)]}",
+                message="a station with a signed count is missing from the official statement",
+                expected="the station listed in the official station-wise statement",
+                found=f"absent from {official.label}; signed count {int(counts.signed[s].sum())} valid votes",
+                rule="EA 2017 s.95, Form-48 lists every polling station",
+                data={"station_index": int(s), "signed_votes": counts.signed[s].tolist()},
+            )
+        )
+    return out
+
+
+def _total_finding(
+    code: str,
+    label: str,
+    diff: IntArray,
+    bad: IntArray,
+    complete: bool,
+    signed: IntArray,
+    evidence: tuple[Evidence, ...],
+) -> Finding:
+    parts = ", ".join(f"candidate {j + 1}: {int(diff[j]):+d}" for j in bad)
+    return Finding(
+        kind="official_total_differs",
+        severity=Severity.ERROR,
+        where=code,
+        message="the official total is not what the signed station sheets add up to"
+        if complete
+        else "the official total gives a candidate fewer votes than the signed sheets already received",
+        expected=f"signed sum {[int(v) for v in signed]}" + ("" if complete else " (partial coverage)"),
+        found=f"{label}: {parts}",
+        rule="EA 2017 s.92, ER r.84: Form-47 = sum of Form-45 (PAKISTAN.md A9)",
+        evidence=evidence,
+        data={"label": label, "difference": [int(v) for v in diff], "complete": bool(complete)},
+    )
+
+
+def _reversal(
+    counts: SignedCounts, official: OfficialTotals, c: int, ev: tuple[Evidence, ...]
+) -> list[Finding]:
+    rows = counts.station_constituency == c
+    signed = counts.signed[rows].sum(axis=0)
+    off = official.totals[c]
+    if signed.sum() == 0 or off.sum() == 0:
+        return []
+    w_signed, w_off = int(np.argmax(signed)), int(np.argmax(off[: len(signed)]))
+    if w_signed == w_off or signed[w_signed] == signed[w_off]:
+        return []
+    return [
+        Finding(
+            kind="winner_reversal",
+            severity=Severity.ERROR,
+            where=counts.codes[c],
+            message="the signed station sheets elect another candidate than the official result",
+            expected=f"candidate {w_signed + 1} wins on the signed sheets ({int(signed[w_signed])} votes)",
+            found=f"{official.label} declares candidate {w_off + 1} ({int(off[w_off])} votes)",
+            rule="all stations' signed counts in hand",
+            evidence=ev,
+            data={"signed_winner": w_signed + 1, "official_winner": w_off + 1, "label": official.label},
+        )
+    ]
+
+
+def audit_station_copies(items: Sequence[StationReconciliation]) -> list[Finding]:
+    """Check 4: official station copies that differ from the independently attested figures."""
+    out = []
+    for r in items:
+        best = r.best
+        if best is None or not best.attesters:
+            continue
+        for v in r.versions:
+            if not v.official or v is best:
+                continue
+            keys = sorted(set(best.sheet.votes) | set(v.sheet.votes))
+            diff = {int(k): v.sheet.votes.get(k, 0) - best.sheet.votes.get(k, 0) for k in keys}
+            out.append(
+                Finding(
+                    kind="official_station_differs",
+                    severity=Severity.ERROR,
+                    where=f"{r.constituency}/station {r.number}",
+                    message="the official copy of a station sheet differs from the signed copies",
+                    expected=f"{dict(best.sheet.votes)} attested by {len(best.attesters)} source(s)",
+                    found=f"official {dict(v.sheet.votes)}",
+                    rule="the Form-45 signed at the station is the primary record (EA 2017 s.90)",
+                    evidence=(Evidence.of(best.sheet), Evidence.of(v.sheet)),
+                    data={"difference": {str(k): d for k, d in diff.items() if d}},
+                )
+            )
+    return out

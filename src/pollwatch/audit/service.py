@@ -1,0 +1,201 @@
+"""The whole audit of one election: legal checks, official-vs-signed comparison, snapshot changes.
+
+References
+----------
+.. [1] pollwatch MISSION.md capability 5; PAKISTAN.md A9 (the invariants checked).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pollwatch.audit.legal import check_contests, check_stations, missing_results
+from pollwatch.audit.official import OfficialTotals, SignedCounts, audit_station_copies, audit_totals
+from pollwatch.audit.repoll import RepollImpact, RepollStation, repoll_impact
+from pollwatch.audit.snapshots import compare_snapshots
+from pollwatch.errors import NotFoundError
+from pollwatch.model import Role, SheetKind, Station
+from pollwatch.rules import RulePack, get_rule_pack
+from pollwatch.rules.base import Evidence, Finding, StationFigures
+from pollwatch.tally.inputs import ResultsInput, station_key
+from pollwatch.tally.service import ElectionTally, tally_election
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    election: str
+    rule_pack: str
+    snapshots: list[str]
+    findings: list[Finding]
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(f.kind for f in self.findings).items()))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "election": self.election,
+            "rule_pack": self.rule_pack,
+            "snapshots": self.snapshots,
+            "counts": self.counts(),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def audit_election(
+    inp: ResultsInput, *, pack: RulePack | None = None, kinds: Collection[str] | None = None
+) -> AuditReport:
+    """Every check of the audit over every official snapshot and every station sheet.
+
+    ``kinds`` keeps only findings of those kinds (all checks still run).
+    """
+    pack = pack or get_rule_pack(inp.election.rule_pack)
+    snapshots = inp.official_labels()
+    found: list[Finding] = []
+    assemblies: dict[str, str] = {c.code: c.assembly for c in inp.constituencies}
+    previous = None
+    for kind, label in snapshots:
+        contests = inp.contests(kind, label)
+        found += check_contests(contests, pack, election_date=inp.election.date)
+        covered = {assemblies.get(c.constituency) for c in contests}
+        expected = [c.code for c in inp.constituencies if c.assembly in covered]
+        found += missing_results(expected, contests, label=label)
+        if previous is not None:
+            found += compare_snapshots(previous, contests)
+        previous = contests
+    et = tally_election(inp)
+    found += check_stations(_station_figures(inp, et), pack)
+    found += audit_station_copies(et.stations)
+    counts = _signed_counts(inp, et)
+    if counts.signed_present.any():
+        for kind, label in snapshots:
+            found += audit_totals(counts, _official(inp, et, kind, label))
+    if kinds is not None:
+        found = [f for f in found if f.kind in kinds]
+    return AuditReport(inp.election.slug, pack.name, [label for _, label in snapshots], found)
+
+
+def repoll_election(
+    inp: ResultsInput, code: str, stations: Sequence[str], *, counted: bool = False, turnout_cap: float = 1.0
+) -> RepollImpact:
+    """Re-poll impact on the latest declared result of ``code`` for stations named by number or serial.
+
+    With ``counted`` the declared totals include those stations' votes, taken from their best
+    reconciled station sheet; otherwise their results count as cancelled.
+    """
+    snapshots = inp.official_labels()
+    contests = [
+        c for kind, label in snapshots[-1:] for c in inp.contests(kind, label) if c.constituency == code
+    ]
+    if not contests:
+        raise NotFoundError(
+            f"no declared result for {code}", found=code, expected="a constituency with results"
+        )
+    wanted = set(stations)
+    best = {r.serial: r.best for r in tally_election(inp).stations if r.constituency == code}
+    chosen = []
+    for st in inp.stations:
+        if st.constituency != code or not ({st.number, str(st.serial)} & wanted):
+            continue
+        version = best.get(st.serial)
+        votes = dict(version.sheet.votes) if (version is not None and counted) else {}
+        chosen.append(RepollStation(st.number, st.registered.total or 0, votes))
+    if len(chosen) != len(wanted):
+        raise NotFoundError(
+            "some stations to re-poll are not in the polling scheme",
+            where=code,
+            expected=f"{len(wanted)} stations of {code}",
+            found=f"{len(chosen)} matched by number or serial",
+        )
+    return repoll_impact(code, contests[0].votes, chosen, turnout_cap=turnout_cap)
+
+
+def _station_figures(inp: ResultsInput, et: ElectionTally) -> list[StationFigures]:
+    structure: dict[tuple[str, int], Station] = {(s.constituency, s.serial): s for s in inp.stations}
+    out = []
+    for r in et.stations:
+        if r.best is None:
+            continue
+        sheet = r.best.sheet
+        st = structure.get((r.constituency, r.serial)) if r.serial is not None else None
+        polled = sheet.totals.polled
+        if polled is None:
+            polled = sheet.candidate_sum + (sheet.totals.rejected or 0)
+        registered = st.registered.total if st is not None else sheet.totals.registered
+        out.append(
+            StationFigures(
+                constituency=r.constituency,
+                serial=r.serial or 0,
+                number=r.number or str(r.serial),
+                registered=registered,
+                booths=st.booths.total if st is not None else None,
+                polled=polled,
+                votes_female=sheet.totals.votes_female,
+                evidence=(Evidence.of(sheet),),
+            )
+        )
+    return out
+
+
+def _signed_counts(inp: ResultsInput, et: ElectionTally) -> SignedCounts:
+    u = et.tally.universe
+    n, k = len(u.station_constituency), u.n_columns
+    signed = np.zeros((n, k), dtype=np.int64)
+    present = np.zeros(n, dtype=bool)
+    official_station = np.zeros(n, dtype=bool)
+    numbers = [""] * n
+    # The official statement is the station-wise Form-48 (kind CONSOLIDATED with a station), not
+    # the commission's uploads of single Form-45s.
+    listed = {
+        et.station_index[station_key(s)]
+        for s in inp.sheets
+        if s.kind is SheetKind.CONSOLIDATED
+        and s.station_serial is not None
+        and station_key(s) in et.station_index
+    }
+    for r in et.stations:
+        station = et.station_index.get((r.constituency, r.serial if r.serial is not None else r.number))
+        if station is None:
+            continue
+        numbers[station] = r.number or str(r.serial)
+        official_station[station] = station in listed
+        if r.best is not None and r.best.attesters:
+            present[station] = True
+            for key, votes in r.best.sheet.votes.items():
+                if 0 < key <= k:
+                    signed[station, key - 1] = votes
+    # A constituency whose official statement lists no station: every station counts as listed.
+    lists = np.bincount(u.station_constituency, weights=official_station, minlength=u.n_constituencies) > 0
+    in_statement = official_station | ~lists[u.station_constituency]
+    return SignedCounts(u.constituency_codes, u.station_constituency, numbers, signed, present, in_statement)
+
+
+def _official(inp: ResultsInput, et: ElectionTally, kind: SheetKind, label: str) -> OfficialTotals:
+    u = et.tally.universe
+    cidx = {code: i for i, code in enumerate(u.constituency_codes)}
+    totals = np.zeros((u.n_constituencies, u.n_columns), dtype=np.int64)
+    present = np.zeros(u.n_constituencies, dtype=bool)
+    evidence: list[tuple[Evidence, ...]] = [()] * u.n_constituencies
+    for s in inp.sheets:
+        if (
+            s.kind is not kind
+            or s.label != label
+            or s.constituency not in cidx
+            or s.station_serial is not None
+        ):
+            continue
+        if s.provenance.role not in (Role.OFFICIAL, Role.IMPORT):
+            continue
+        i = cidx[s.constituency]
+        present[i] = True
+        evidence[i] = (Evidence.of(s),)
+        for key, votes in s.votes.items():
+            if 0 < key <= u.n_columns:
+                totals[i, key - 1] = votes
+    return OfficialTotals(label, totals, present, evidence)
+
+
+__all__ = ["AuditReport", "audit_election", "repoll_election", "station_key"]

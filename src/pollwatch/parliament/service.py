@@ -1,0 +1,87 @@
+"""An assembly's composition from declared results: general seats, reserved seats under each
+reading, and the minimal winning coalitions of each."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from pollwatch.errors import NotFoundError
+from pollwatch.model import SheetKind
+from pollwatch.parliament.apportion import Rounding
+from pollwatch.parliament.coalitions import Coalition, minimal_winning_coalitions
+from pollwatch.parliament.reserved import VACANT, Composition, Reading, compose
+from pollwatch.parliament.seats import INDEPENDENT, GeneralSeats, Joins, general_seats
+from pollwatch.rules import RulePack, get_rule_pack
+from pollwatch.tally.inputs import ResultsInput
+
+
+@dataclass(frozen=True)
+class ParliamentReport:
+    assembly: str
+    snapshot: str
+    general: GeneralSeats
+    compositions: tuple[Composition, ...]
+    coalitions: dict[str, list[Coalition]]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "assembly": self.assembly,
+            "snapshot": self.snapshot,
+            "general_seats": sum(self.general.by_party().values()),
+            "general_by_party": _sorted(self.general.by_party()),
+            "general_by_party_as_elected": _sorted(self.general.by_party(joined=False)),
+            "general_by_region": {r: _sorted(c) for r, c in sorted(self.general.by_region().items())},
+            "compositions": [c.as_dict() for c in self.compositions],
+            "coalitions": {
+                reading: [{"parties": list(c.parties), "seats": c.seats, "surplus": c.surplus} for c in cs]
+                for reading, cs in self.coalitions.items()
+            },
+        }
+
+
+def parliament_report(
+    inp: ResultsInput,
+    *,
+    assembly: str = "NA",
+    joins: Joins | None = None,
+    contested: Collection[str] = (),
+    method: Rounding = Rounding.LARGEST_REMAINDER,
+    pack: RulePack | None = None,
+    max_coalitions: int = 200,
+) -> ParliamentReport:
+    """General seats from the latest official snapshot; reserved seats and coalitions per reading."""
+    pack = pack or get_rule_pack(inp.election.rule_pack)
+    part = inp.only(assembly)
+    snapshots = [kl for kl in part.official_labels() if kl[0] is not SheetKind.BALLOT_ACCOUNT]
+    if not snapshots:
+        raise NotFoundError(
+            f"no declared results for assembly {assembly}",
+            expected="official constituency-level sheets (e.g. Form-47 or Form-49)",
+            found="none",
+            remedy="import a dataset with results, or choose another --assembly",
+        )
+    kind, label = snapshots[-1]
+    year = inp.election.date.year
+    region_of: dict[str, str] = {
+        c.code: pack.region_key(c.region) or pack.constituency_region(c.code, year=year)
+        for c in part.constituencies
+    }
+    seats = general_seats(part.contests(kind, label), part.candidates, joins=joins, region_of=region_of)
+    house = pack.house(assembly, year=year)
+    compositions: list[Composition] = []
+    coalitions: dict[str, list[Coalition]] = {}
+    readings = list(Reading) if contested else [Reading.JOINERS_COUNTED]
+    for reading in readings if house is not None else []:
+        assert house is not None
+        comp = compose(
+            seats, house, reading=reading, contested=contested, region_key=pack.region_key, method=method
+        )
+        compositions.append(comp)
+        parties = {p: n for p, n in comp.total.items() if p not in (INDEPENDENT, VACANT)}
+        coalitions[reading.value] = minimal_winning_coalitions(parties, house.majority)[:max_coalitions]
+    return ParliamentReport(assembly, label, seats, tuple(compositions), coalitions)
+
+
+def _sorted(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

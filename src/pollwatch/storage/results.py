@@ -1,0 +1,98 @@
+"""Reading a whole election for the tally, the audit and parliament in a few bulk queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from pollwatch.model import (
+    Booths,
+    Candidate,
+    CandidateKey,
+    Constituency,
+    ConstituencyCode,
+    Election,
+    Party,
+    PartyCode,
+    Registered,
+    ResultSheet,
+    Station,
+    StationNumber,
+    StationSex,
+)
+from pollwatch.storage import schema as t
+from pollwatch.storage.sheets import list_sheets
+from pollwatch.storage.structure import get_election, list_parties
+
+
+def load_election(
+    conn: Connection, slug: str
+) -> tuple[Election, list[Constituency], list[Station], list[Candidate], list[Party], list[ResultSheet]]:
+    """Everything stored for one election: structure and every sheet, in storage order."""
+    eid, election = get_election(conn, slug)
+    c = t.constituencies
+    rows = conn.execute(select(c).where(c.c.election_id == eid).order_by(c.c.id)).all()
+    constituencies = [_constituency(r._mapping) for r in rows]
+    return (
+        election,
+        constituencies,
+        _stations(conn, eid),
+        _candidates(conn, eid),
+        list_parties(conn, eid),
+        list_sheets(conn, eid),
+    )
+
+
+def _constituency(m: Any) -> Constituency:
+    return Constituency(
+        code=ConstituencyCode(m["code"]),
+        assembly=m["assembly"],
+        delimitation=m["delimitation"],
+        name=m["name"],
+        region=m["region"],
+        seats=m["seats"],
+        registered=Registered(m["registered_male"], m["registered_female"], m["registered_total"]),
+    )
+
+
+def _stations(conn: Connection, election_id: int) -> list[Station]:
+    s, c = t.stations, t.constituencies
+    rows = conn.execute(
+        select(s, c.c.code)
+        .join(c, s.c.constituency_id == c.c.id)
+        .where(c.c.election_id == election_id)
+        .order_by(s.c.constituency_id, s.c.serial)
+    )
+    return [
+        Station(
+            constituency=ConstituencyCode(r.code),
+            serial=r.serial,
+            number=StationNumber(r.number),
+            name=r.name,
+            sex=StationSex(r.sex),
+            registered=Registered(r.registered_male, r.registered_female, r.registered_total),
+            booths=Booths(r.booths_male, r.booths_female, r.booths_total),
+        )
+        for r in rows
+    ]
+
+
+def _candidates(conn: Connection, election_id: int) -> list[Candidate]:
+    k, c, p = t.candidates, t.constituencies, t.parties
+    rows = conn.execute(
+        select(k.c.ballot_order, k.c.name, c.c.code, p.c.code.label("party"))
+        .join(c, k.c.constituency_id == c.c.id)
+        .outerjoin(p, k.c.party_id == p.c.id)
+        .where(c.c.election_id == election_id)
+        .order_by(k.c.constituency_id, k.c.ballot_order)
+    )
+    return [
+        Candidate(
+            constituency=ConstituencyCode(r.code),
+            ballot_order=CandidateKey(r.ballot_order),
+            name=r.name,
+            party=PartyCode(r.party) if r.party else None,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,201 @@
+"""Reconciliation of every copy of a station's sheet into one explained best current figure.
+
+The rule, step by step (anyone can re-apply it by hand):
+
+1. Copies are grouped into *versions* by content: the vote of every ballot position plus the totals
+   boxes ``valid``, ``rejected``, ``polled``, ``votes_male``, ``votes_female`` (an empty box is a value).
+2. An *attester* is the organisation that sent a copy (else its submitter key, else its source).
+   Official copies (role ``official``) are kept apart: the audit compares them with the rest.
+3. State: ``missing`` (no copy), ``conflict`` (two or more versions), ``official_only`` (only
+   official copies, one version), ``agreed`` (one version from two or more independent attesters),
+   ``single_source`` (one version from one independent attester).
+4. Best figure: the non-official version with the most attesters; a tie goes to the version an
+   official copy matches, then to the earliest received; with no non-official copy, the earliest
+   official version. Every version stays in the result: a later copy never replaces an earlier one
+   silently, it becomes a conflict.
+
+References
+----------
+.. [1] pollwatch MISSION.md capability 4 ("every copy of each station's sheet reconciled").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pollwatch.model import ResultSheet, Role, SheetKind, Station
+
+_TOTALS = ("valid", "rejected", "polled", "votes_male", "votes_female")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class CopyState(StrEnum):
+    SINGLE_SOURCE = "single_source"
+    AGREED = "agreed"
+    CONFLICT = "conflict"
+    OFFICIAL_ONLY = "official_only"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One distinct content of a station's sheet and everyone who reported it."""
+
+    sheet: ResultSheet
+    """The earliest copy with this content (its figures are the version's figures)."""
+    attesters: tuple[str, ...]
+    """Distinct non-official attesters (organisation, else key, else source)."""
+    official: bool
+    copies: int
+    first_received: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """One box on which versions differ, each value with who reported it."""
+
+    field: str
+    values: tuple[tuple[int | None, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class StationReconciliation:
+    constituency: str
+    serial: int | None
+    number: str | None
+    state: CopyState
+    best: Version | None
+    versions: tuple[Version, ...]
+    conflicts: tuple[FieldConflict, ...]
+    reason: str
+    """Which step of the rule chose the best figure."""
+
+    def as_dict(self) -> dict[str, object]:
+        best = self.best.sheet if self.best else None
+        return {
+            "constituency": self.constituency,
+            "serial": self.serial,
+            "number": self.number,
+            "state": self.state.value,
+            "reason": self.reason,
+            "best_votes": {str(k): v for k, v in best.votes.items()} if best else None,
+            "versions": len(self.versions),
+            "copies": sum(v.copies for v in self.versions),
+            "conflicts": [
+                {"field": c.field, "values": [{"value": v, "attesters": list(a)} for v, a in c.values]}
+                for c in self.conflicts
+            ],
+        }
+
+
+def attester(sheet: ResultSheet) -> str:
+    """Who vouches for a copy: organisation, else pseudonymous key, else source."""
+    p = sheet.provenance
+    label = "official" if p.role is Role.OFFICIAL else p.role.value
+    return f"{label}:{p.organisation or p.submitter_key or p.source}"
+
+
+def reconcile_station(
+    copies: Sequence[ResultSheet], *, constituency: str, serial: int | None, number: str | None = None
+) -> StationReconciliation:
+    """Reconcile every copy of one station's count sheet (steps 1-4 of the module's rule)."""
+    if not copies:
+        return StationReconciliation(constituency, serial, number, CopyState.MISSING, None, (), (), "no copy")
+    versions = _versions(copies)
+    independent = [v for v in versions if v.attesters]
+    if len(versions) > 1:
+        state = CopyState.CONFLICT
+    elif not independent:
+        state = CopyState.OFFICIAL_ONLY
+    else:
+        state = CopyState.AGREED if len(independent[0].attesters) > 1 else CopyState.SINGLE_SOURCE
+    best, reason = _best(versions, independent)
+    return StationReconciliation(
+        constituency, serial, number, state, best, tuple(versions), _conflicts(versions), reason
+    )
+
+
+def reconcile(sheets: Iterable[ResultSheet], stations: Iterable[Station] = ()) -> list[StationReconciliation]:
+    """Reconcile station-count sheets per station; stations without any copy come out ``missing``."""
+    groups: dict[tuple[str, object], list[ResultSheet]] = {}
+    numbers: dict[tuple[str, object], str | None] = {}
+    for s in sheets:
+        if s.kind is not SheetKind.STATION_COUNT:
+            continue
+        key = (s.constituency, s.station_serial if s.station_serial is not None else s.station)
+        groups.setdefault(key, []).append(s)
+        numbers[key] = s.station
+    for st in stations:
+        key = (st.constituency, st.serial)
+        groups.setdefault(key, [])
+        numbers.setdefault(key, st.number)
+    out = []
+    for (code, ident), copies in groups.items():
+        serial = ident if isinstance(ident, int) else None
+        out.append(
+            reconcile_station(copies, constituency=code, serial=serial, number=numbers.get((code, ident)))
+        )
+    return out
+
+
+def _content(sheet: ResultSheet) -> tuple[object, ...]:
+    return (tuple(sorted(sheet.votes.items())), *(getattr(sheet.totals, f) for f in _TOTALS))
+
+
+def _received(sheet: ResultSheet) -> dt.datetime:
+    return sheet.provenance.received_at or _EPOCH
+
+
+def _versions(copies: Sequence[ResultSheet]) -> list[Version]:
+    grouped: dict[tuple[object, ...], list[ResultSheet]] = {}
+    for sheet in sorted(copies, key=_received):
+        grouped.setdefault(_content(sheet), []).append(sheet)
+    out = []
+    for group in grouped.values():
+        independent = sorted({attester(s) for s in group if s.provenance.role is not Role.OFFICIAL})
+        out.append(
+            Version(
+                sheet=group[0],
+                attesters=tuple(independent),
+                official=any(s.provenance.role is Role.OFFICIAL for s in group),
+                copies=len(group),
+                first_received=group[0].provenance.received_at,
+            )
+        )
+    return out
+
+
+def _best(versions: list[Version], independent: list[Version]) -> tuple[Version, str]:
+    if not independent:
+        return versions[0], "only official copies: the earliest official version"
+    most = max(len(v.attesters) for v in independent)
+    top = [v for v in independent if len(v.attesters) == most]
+    if len(top) == 1:
+        return top[0], f"most independent attesters ({most})"
+    matched = [v for v in top if v.official]
+    if len(matched) == 1:
+        return matched[0], f"tie at {most} attesters; the version an official copy matches"
+    return top[0], f"tie at {most} attesters; the earliest received"
+
+
+def _conflicts(versions: list[Version]) -> tuple[FieldConflict, ...]:
+    if len(versions) < 2:
+        return ()
+    keys = sorted({k for v in versions for k in v.sheet.votes})
+    fields: list[tuple[str, list[int | None]]] = [
+        (f"votes[{k}]", [v.sheet.votes.get(k) for v in versions]) for k in keys
+    ]
+    fields += [(name, [getattr(v.sheet.totals, name) for v in versions]) for name in _TOTALS]
+    out = []
+    for name, values in fields:
+        if len(set(values)) < 2:
+            continue
+        by_value: dict[int | None, list[str]] = {}
+        for value, version in zip(values, versions, strict=True):
+            who = list(version.attesters) + (["official"] if version.official else [])
+            by_value.setdefault(value, []).extend(who)
+        out.append(FieldConflict(name, tuple((v, tuple(sorted(set(a)))) for v, a in by_value.items())))
+    return tuple(out)

@@ -1,0 +1,14 @@
+"""The runnable examples in the package docstrings of this area stay true."""
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module", ["pollwatch.tally", "pollwatch.audit", "pollwatch.parliament", "pollwatch.rules"]
+)
+def test_package_examples_run(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
