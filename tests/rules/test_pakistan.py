@@ -96,7 +96,8 @@ def test_turnout_over_registered_is_an_error() -> None:
         registered=228,
     )
     found = [f for f in PakistanRules().check_contest(c) if f.kind == "turnout_over_100"]
-    assert found and found[0].severity.value == "error"
+    assert found
+    assert found[0].severity.value == "error"
 
 
 def test_station_over_booth_capacity() -> None:
@@ -113,9 +114,11 @@ def test_station_over_booth_capacity() -> None:
 def test_houses_and_regions() -> None:
     pack = PakistanRules()
     na = pack.house("NA", year=2024)
-    assert na is not None and (na.general, na.total, na.majority) == (266, 336, 169)
+    assert na is not None
+    assert (na.general, na.total, na.majority) == (266, 336, 169)
     pp = pack.house("PP", year=2024)
-    assert pp is not None and pp.total == 371
+    assert pp is not None
+    assert pp.total == 371
     assert pack.region_key("Khyber Paktunkhwa") == pack.region_key("KPK") == "Khyber Pakhtunkhwa"
     assert [pack.constituency_region(f"NA-{n}", year=2024) for n in (45, 46, 189, 190, 266)] == [
         "Khyber Pakhtunkhwa",

@@ -11,4 +11,5 @@ import pytest
 )
 def test_package_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0

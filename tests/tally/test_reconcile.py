@@ -48,13 +48,15 @@ def test_states_single_agreed_official_only_missing() -> None:
     assert _rec(_copy(10, 5, org="PTI"), _copy(10, 5, org="PML-N")).state is CopyState.AGREED
     assert _rec(_copy(10, 5, org="ECP", role=Role.OFFICIAL)).state is CopyState.OFFICIAL_ONLY
     missing = _rec()
-    assert missing.state is CopyState.MISSING and missing.best is None
+    assert missing.state is CopyState.MISSING
+    assert missing.best is None
 
 
 def test_conflict_shows_fields_side_by_side_and_majority_wins() -> None:
     r = _rec(_copy(10, 5, org="PTI"), _copy(10, 5, org="FAFEN", role=Role.OBSERVER), _copy(4, 5, org="PML-N"))
     assert r.state is CopyState.CONFLICT
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 10, 2: 5}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 10, 2: 5}
     assert r.reason == "most independent attesters (2)"
     (field,) = [c for c in r.conflicts if c.field == "votes[1]"]
     assert dict(field.values) == {10: ("agent:PTI", "observer:FAFEN"), 4: ("agent:PML-N",)}
@@ -67,13 +69,15 @@ def test_tie_goes_to_the_version_an_official_copy_matches() -> None:
         _copy(4, 5, org="PML-N", minutes=-5),
         _copy(10, 5, org="ECP", role=Role.OFFICIAL),
     )
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 10, 2: 5}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 10, 2: 5}
     assert "official copy matches" in r.reason
 
 
 def test_tie_without_official_goes_to_the_earliest() -> None:
     r = _rec(_copy(10, 5, org="PTI", minutes=10), _copy(4, 5, org="PML-N", minutes=1))
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 4, 2: 5}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 4, 2: 5}
     assert r.reason == "tie at 1 attesters; the earliest received"
 
 
@@ -82,7 +86,8 @@ def test_a_later_copy_never_silently_replaces_an_earlier_one() -> None:
     r = _rec(_copy(10, 5, org="PTI"), _copy(12, 5, org="PTI", minutes=30))
     assert r.state is CopyState.CONFLICT
     assert len(r.versions) == 2
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 10, 2: 5}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 10, 2: 5}
 
 
 def test_official_re_upload_that_differs_is_a_conflict() -> None:
@@ -90,7 +95,8 @@ def test_official_re_upload_that_differs_is_a_conflict() -> None:
         _copy(10, 5, org="ECP", role=Role.OFFICIAL), _copy(10, 9, org="ECP", role=Role.OFFICIAL, minutes=60)
     )
     assert r.state is CopyState.CONFLICT
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 10, 2: 5}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 10, 2: 5}
     assert r.reason.startswith("only official copies")
 
 
