@@ -21,6 +21,7 @@ def create_app(db: Database) -> FastAPI:
         title="pollwatch",
         summary="Independent, verifiable election results.",
         version="0.1.0",
+        lifespan=ledger.lifespan,
     )
     app.state.db = db
     errors.install(app)

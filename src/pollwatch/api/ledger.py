@@ -1,7 +1,148 @@
-"""HTTP routes for this area (filled in by its package's work)."""
+"""HTTP routes of the evidence log: C2SP tiles and checkpoint under /log/, proofs and receipts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from pollwatch.api.deps import ReadConn, get_db
+from pollwatch.ledger import service
+from pollwatch.ledger.settings import LogSettings, load_settings
+from pollwatch.ledger.tiles import (
+    ENTRIES,
+    TILE_WIDTH,
+    check_available,
+    encode_entries,
+    hash_tile,
+    parse_tile_path,
+)
+from pollwatch.storage import Database
+from pollwatch.storage import log as store
 
 router = APIRouter()
+_log = logging.getLogger(__name__)
+_TEXT = "text/plain; charset=utf-8"
+_IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the checkpoint publisher while the app serves (skipped, with a warning, if keys are unusable)."""
+    publisher = None
+    try:
+        publisher = service.Publisher(app.state.db, get_settings_for(app))
+        publisher.start()
+    except Exception as exc:  # the API must still serve reads when the log key cannot be loaded
+        _log.warning("checkpoint publisher not started: %s", exc)
+    try:
+        yield
+    finally:
+        if publisher is not None:
+            publisher.stop()
+
+
+def get_settings_for(app: FastAPI) -> LogSettings:
+    settings: LogSettings | None = getattr(app.state, "ledger_settings", None)
+    if settings is None:
+        settings = load_settings()
+        app.state.ledger_settings = settings
+    return settings
+
+
+def get_settings(request: Request) -> LogSettings:
+    return get_settings_for(request.app)
+
+
+Settings = Annotated[LogSettings, Depends(get_settings)]
+Db = Annotated[Database, Depends(get_db)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@router.get("/log/checkpoint", tags=["log"], response_class=Response)
+def get_checkpoint(db: Db, settings: Settings) -> Response:
+    """The latest signed checkpoint (C2SP tlog-checkpoint) with the witnesses' cosignatures."""
+    note = service.latest_checkpoint(db, settings)
+    return Response(note, media_type=_TEXT, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/log/tile/{path:path}", tags=["log"], response_class=Response)
+def get_tile(path: str, conn: ReadConn) -> Response:
+    """A hash tile or entry bundle (C2SP tlog-tiles), immutable once it exists."""
+    ref = parse_tile_path("tile/" + path)
+    check_available(ref, store.get_state(conn).checkpoint_size)
+    if ref.level == ENTRIES:
+        start = ref.index * TILE_WIDTH
+        data = encode_entries(store.read_entries(conn, start, start + ref.width))
+    else:
+        data = hash_tile(ref, service.DbHashes(conn))
+    return Response(data, media_type="application/octet-stream", headers=_IMMUTABLE)
+
+
+@router.get("/api/v1/log", tags=["log"])
+def get_log(conn: ReadConn, settings: Settings) -> dict[str, Any]:
+    """The log's origin, verifier key, size and the size of its latest checkpoint."""
+    state = store.get_state(conn)
+    return {
+        "origin": settings.origin,
+        "vkey": settings.signer.verifier().vkey,
+        "size": state.size,
+        "checkpoint_size": state.checkpoint_size,
+        "witnesses": [{"url": w.url, "vkey": w.key.vkey} for w in settings.witnesses],
+    }
+
+
+@router.get("/api/v1/log/entries/{index}", tags=["log"], response_class=Response)
+def get_entry(index: int, conn: ReadConn) -> Response:
+    """One log entry: its exact canonical JSON bytes (hash them to get the leaf)."""
+    from pollwatch.errors import NotFoundError
+
+    entries = store.read_entries(conn, index, index + 1) if index >= 0 else []
+    if not entries:
+        raise NotFoundError("no log entry with that index", found=str(index))
+    return Response(entries[0], media_type="application/json")
+
+
+@router.get("/api/v1/log/proof/inclusion", tags=["log"])
+def get_inclusion_proof(
+    conn: ReadConn, index: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves (hashes in base64)."""
+    proof = service.get_inclusion_proof(conn, index, size)
+    return {
+        "index": index,
+        "size": size,
+        "root": _b64(service.get_root(conn, size)),
+        "proof": [_b64(h) for h in proof],
+    }
+
+
+@router.get("/api/v1/log/proof/consistency", tags=["log"])
+def get_consistency_proof(
+    conn: ReadConn, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+) -> dict[str, Any]:
+    """RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
+    proof = service.get_consistency_proof(conn, first, second)
+    return {
+        "first": first,
+        "second": second,
+        "first_root": _b64(service.get_root(conn, first)),
+        "second_root": _b64(service.get_root(conn, second)),
+        "proof": [_b64(h) for h in proof],
+    }
+
+
+@router.get("/api/v1/receipts/{index}", tags=["log"], response_class=Response)
+async def get_receipt(index: int, db: Db, settings: Settings) -> Response:
+    """A c2sp.org/tlog-proof@v1 receipt for leaf ``index`` (waits up to 2 s for a covering checkpoint)."""
+    text = await run_in_threadpool(service.get_receipt, db, index, wait_seconds=2.0, settings=settings)
+    return Response(text, media_type=_TEXT)

@@ -1,0 +1,92 @@
+"""The log over HTTP: checkpoint and tiles under /log/, proofs and receipts under /api/v1."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pollwatch.api.app import create_app
+from pollwatch.ledger import service
+from pollwatch.ledger.checkpoint import open_checkpoint
+from pollwatch.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
+from pollwatch.ledger.note import Signer
+from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.records import LeafRecord, canonical_bytes
+from pollwatch.ledger.settings import LogSettings
+from pollwatch.ledger.tiles import decode_entries
+from pollwatch.storage import Database
+
+RECORDS = [LeafRecord("incident", {"n": i}) for i in range(300)]
+
+
+@pytest.fixture
+def client(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: LogSettings
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
+    with db.begin() as conn:
+        service.append(conn, RECORDS)
+    app = create_app(db)
+    app.state.ledger_settings = settings
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_checkpoint_is_signed_by_the_log_key(client: TestClient, log_signer: Signer) -> None:
+    response = client.get("/log/checkpoint")
+    assert response.status_code == 200
+    checkpoint = open_checkpoint(response.text, log_signer.verifier())
+    assert checkpoint.size == 300
+
+
+def test_tiles_and_entry_bundles_are_served(client: TestClient) -> None:
+    client.get("/log/checkpoint")
+    tile = client.get("/log/tile/0/000")
+    assert tile.status_code == 200
+    assert len(tile.content) == 8192
+    assert tile.content[:32] == leaf_hash(canonical_bytes(RECORDS[0]))
+    assert "immutable" in tile.headers["cache-control"]
+    entries = client.get("/log/tile/entries/001.p/44")
+    assert decode_entries(entries.content) == [canonical_bytes(r) for r in RECORDS[256:]]
+    assert client.get("/log/tile/0/001.p/45").status_code == 404
+    assert client.get("/log/tile/0/abc").status_code == 404
+
+
+def test_inclusion_and_consistency_proofs_verify(client: TestClient) -> None:
+    body = client.get("/api/v1/log/proof/inclusion", params={"index": 123, "size": 250}).json()
+    proof = [base64.b64decode(p) for p in body["proof"]]
+    leaf = leaf_hash(canonical_bytes(RECORDS[123]))
+    verify_inclusion(leaf, 123, 250, proof, base64.b64decode(body["root"]))
+    body = client.get("/api/v1/log/proof/consistency", params={"first": 7, "second": 300}).json()
+    verify_consistency(
+        7,
+        300,
+        [base64.b64decode(p) for p in body["proof"]],
+        base64.b64decode(body["first_root"]),
+        base64.b64decode(body["second_root"]),
+    )
+
+
+def test_proof_beyond_the_log_is_a_404_envelope(client: TestClient) -> None:
+    response = client.get("/api/v1/log/proof/inclusion", params={"index": 1, "size": 301})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_receipt_endpoint_returns_a_verifiable_receipt(client: TestClient, log_signer: Signer) -> None:
+    response = client.get("/api/v1/receipts/42")
+    assert response.status_code == 200
+    report = verify_receipt(response.text, entry=canonical_bytes(RECORDS[42]), log_key=log_signer.verifier())
+    assert report.index == 42
+    assert client.get("/api/v1/receipts/300").status_code == 404
+
+
+def test_entry_and_log_info(client: TestClient, log_signer: Signer) -> None:
+    assert client.get("/api/v1/log/entries/5").content == canonical_bytes(RECORDS[5])
+    info = client.get("/api/v1/log").json()
+    assert info["vkey"] == log_signer.verifier().vkey
+    assert info["size"] == 300
