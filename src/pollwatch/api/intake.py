@@ -357,6 +357,7 @@ async def post_csv(request: Request, election: str | None = None) -> CsvAccepted
     """Bulk upload; every row is a sheet; rows are written in one transaction."""
     st = state(request)
     principal = await caller(request)
+    require_role(principal, SUBMITTING, "submit result sheets")
     raw = await read_body(request, st.settings.max_body_bytes * 16)
     subs = parse_csv(
         raw, role=Role(model_role(principal)), organisation=principal.organisation, election=election
@@ -474,7 +475,7 @@ class SmsInbound(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     sender: Annotated[str, StringConstraints(min_length=3, max_length=32)]
-    text: Annotated[str, StringConstraints(max_length=2000)]
+    text: Annotated[str, StringConstraints(max_length=20_000)]
     election: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
