@@ -1,9 +1,208 @@
-"""CLI commands for this area (filled in by its package's work)."""
+"""CLI of the evidence log: keys, witnesses, checkpoints, offline bundles and receipts."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pollwatch import config
+from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.errors import InputError, VerificationError
+from pollwatch.ledger import service
+from pollwatch.ledger.bundle import PhotoSource
+from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, load_signer, parse_vkey
+from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.settings import load_settings, log_key_path
+from pollwatch.ledger.verify import verify_bundle
+from pollwatch.storage import Database
+
+bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
+log_app = typer.Typer(help="The evidence log: checkpoints and status.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `pollwatch` app."""
+    app.command("keygen")(keygen)
+    app.command("witness")(witness)
+    app.command("verify")(verify)
+    app.command("verify-receipt")(verify_receipt_command)
+    bundle_app.command("export")(bundle_export)
+    app.add_typer(bundle_app, name="bundle")
+    log_app.command("checkpoint")(log_checkpoint)
+    log_app.command("receipt")(log_receipt)
+    app.add_typer(log_app, name="log")
+
+
+def keygen(
+    name: Annotated[str, typer.Argument(help="Key name: the log origin, or the witness's name.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Private key file (refuses to overwrite).")
+    ] = None,
+    witness_key: Annotated[
+        bool, typer.Option("--witness", help="A witness cosigning key (type 0x04).")
+    ] = False,
+) -> None:
+    """Create an Ed25519 log or witness key; write the private key (mode 0600) and print the vkey."""
+    with handled():
+        default = config.home() / "keys" / "witness.key" if witness_key else log_key_path()
+        path = out or default
+        if path.exists():
+            raise InputError(
+                f"{path} already exists", remedy="choose another --out; keys are never overwritten"
+            )
+        signer = load_signer(path, name=name, alg=ALG_COSIGNATURE if witness_key else ALG_ED25519)
+    typer.echo(signer.verifier().vkey)
+    typer.echo(f"private key: {path} (keep it secret); verifier key: {path.with_suffix('.vkey')}", err=True)
+
+
+def witness(
+    log_key: Annotated[list[str], typer.Option("--log-key", help="Verifier key (vkey) of a log to follow.")],
+    key_file: Annotated[
+        Path, typer.Option("--key-file", help="This witness's private key (pollwatch keygen --witness).")
+    ],
+    origin: Annotated[
+        list[str] | None, typer.Option("--origin", help="Origin of each log (default: the vkey's name).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 7380,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    state: Annotated[
+        Path | None, typer.Option("--state", help="State file (default beside the key).")
+    ] = None,
+) -> None:
+    """Run a tlog-witness: cosign checkpoints proved consistent with the last one it saw."""
+    from pollwatch.ledger.witness import Witness, serve
+
+    with handled():
+        signer = load_signer(key_file)
+        if signer.alg != ALG_COSIGNATURE:
+            raise InputError(
+                "the witness key must be a cosignature key", remedy="pollwatch keygen NAME --witness"
+            )
+        verifiers = [parse_vkey(v) for v in log_key]
+        origins = origin or [v.name for v in verifiers]
+        if len(origins) != len(verifiers):
+            raise InputError(
+                "give one --origin per --log-key", expected=str(len(verifiers)), found=str(len(origins))
+            )
+        logs = dict(zip(origins, verifiers, strict=True))
+        server = serve(
+            Witness(signer, logs, state or key_file.with_suffix(".state.json")), host=host, port=port
+        )
+    typer.echo(f"witness {signer.verifier().vkey} on http://{host}:{server.server_address[1]}/add-checkpoint")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+
+
+def bundle_export(
+    out: Annotated[Path, typer.Argument(help="Directory to write (new or empty).")],
+    election: Annotated[
+        str | None, typer.Option("--election", help="Election slug: its tallies and photo policy.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a self-contained offline bundle: entries, tiles, checkpoints, keys, photos or hashes, tallies."""
+    from pollwatch.ledger.bundle import export_bundle
+
+    with handled():
+        database = open_db(db)
+        photos = _photo_source(database, election)
+        summary = export_bundle(database, out, election=election, photos=photos, settings=load_settings())
+    typer.echo(
+        f"bundle {summary.path}: {summary.size} entries, {summary.checkpoints} checkpoints, "
+        f"{summary.photos} photos of {summary.photo_hashes} hashes"
+    )
+
+
+def _photo_source(database: Database, election: str | None) -> PhotoSource | None:
+    """The evidence store when the election publishes photos, else None (hashes only)."""
+    if election is None:
+        return None
+    from pollwatch.evidence import FilesystemStore
+    from pollwatch.intake import settings as intake_settings
+    from pollwatch.storage import intake as intake_store
+    from pollwatch.storage import structure
+
+    with database.connect() as conn:
+        election_id, _ = structure.get_election(conn, election)
+        publish = intake_store.get_publish_photos(conn, election_id)
+    return FilesystemStore(intake_settings.load().evidence_dir) if publish else None
+
+
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `pollwatch bundle export`.")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Check a bundle with no server; print named checks; exit 1 if any failed."""
+    report = verify_bundle(bundle)
+    rows = [
+        {
+            "check": c.name,
+            "result": "passed" if c.passed else "FAILED",
+            "expected": c.expected,
+            "found": c.found,
+        }
+        for c in report.checks
+    ]
+    emit(rows, fmt, title=f"bundle {bundle}", document={"ok": report.ok, "checks": rows})
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def verify_receipt_command(
+    receipt: Annotated[Path, typer.Argument(help="tlog-proof receipt file.")],
+    log_key: Annotated[str, typer.Option("--log-key", help="The log's verifier key (vkey).")],
+    witness_key: Annotated[
+        list[str] | None, typer.Option("--witness-key", help="A witness vkey (repeatable).")
+    ] = None,
+    quorum: Annotated[
+        int | None, typer.Option("--quorum", help="Witnesses needed (default: all given).")
+    ] = None,
+    entry: Annotated[Path | None, typer.Option("--entry", help="The entry's bytes (canonical JSON).")] = None,
+) -> None:
+    """Check one receipt offline: log signature, witness quorum, inclusion of the entry."""
+    with handled():
+        witnesses = [parse_vkey(v) for v in witness_key or []]
+        text = receipt.read_text()
+        data = entry.read_bytes() if entry is not None else None
+        if data is None:
+            raise InputError(
+                "give the entry to check", remedy="--entry FILE (from /api/v1/log/entries/<index>)"
+            )
+        need = len(witnesses) if quorum is None else quorum
+        try:
+            report = verify_receipt(
+                text, entry=data, log_key=parse_vkey(log_key), witnesses=witnesses, quorum=need
+            )
+        except VerificationError:
+            typer.echo("receipt: FAILED", err=True)
+            raise
+    typer.echo(
+        f"receipt: passed: entry {report.index} is in {report.checkpoint.origin}"
+        + f" at size {report.checkpoint.size}"
+        + "".join(f"; cosigned by {name} at {t}" for name, t in sorted(report.witnesses.items()))
+    )
+
+
+def log_checkpoint(db: DbOption = None) -> None:
+    """Sign a checkpoint now if the log grew, and print the latest checkpoint."""
+    with handled():
+        database = open_db(db)
+        settings = load_settings()
+        service.sign_checkpoint(database, settings)
+        service.collect_cosignatures(database, settings)
+        sys.stdout.write(service.latest_checkpoint(database, settings))
+
+
+def log_receipt(
+    index: Annotated[int, typer.Argument(help="Leaf index.")],
+    db: DbOption = None,
+) -> None:
+    """Print the tlog-proof receipt of one entry."""
+    with handled():
+        database = open_db(db)
+        sys.stdout.write(service.get_receipt(database, index, wait_seconds=0, settings=load_settings()))

@@ -94,7 +94,13 @@ def export_bundle(
     _write(out / "keys" / "log.vkey", (settings.signer.verifier().vkey + "\n").encode())
     witness_keys = "".join(w.key.vkey + "\n" for w in settings.witnesses)
     _write(out / "keys" / "witnesses.vkeys", witness_keys.encode())
-    hashes = sorted({str(r.body["photo_sha256"]) for _, r in entries if r.body.get("photo_sha256")})
+    hashes = sorted(
+        {
+            str(r.body["photo_sha256"])
+            for _, r in entries
+            if r.body.get("photo_sha256") and election in (None, r.body.get("election"))
+        }
+    )
     copied = 0
     if photos is not None:
         for sha in hashes:
