@@ -1,4 +1,4 @@
-"""The ledger CLI end to end: keygen, log checkpoint and receipt, bundle export, verify, verify-receipt, witness."""
+"""The ledger CLI end to end: keys, checkpoints, receipts, bundles, verification, a witness."""
 
 from __future__ import annotations
 
