@@ -1,0 +1,105 @@
+"""The audit on the real 2018 results, checked against figures computed here from the raw CSV files
+with the csv module only (colincookman 2018-09-04 scrape; uns1 2018-07-29 provisional scrape)."""
+
+import ast
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from pollwatch.audit.service import AuditReport, audit_election
+from pollwatch.tally.inputs import ResultsInput
+from tests.conftest import require_shared_data
+
+FINAL = "2018-09-04 final"
+PROVISIONAL = "2018-07-29 provisional"
+
+
+def _final_rows() -> dict[str, list[dict[str, str]]]:
+    path = require_shared_data("pakistan-2018-constituency", "ecp_2018_candidates_final_20180904.csv")
+    rows: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with Path(path).open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["contest_status"] == "Contested":
+                rows[r["constituency_code"]].append(r)
+    return rows
+
+
+def _margin(votes: list[int]) -> int:
+    top = sorted(votes, reverse=True) + [0]
+    return top[0] - top[1]
+
+
+@pytest.fixture(scope="module")
+def report(pk2018: ResultsInput) -> AuditReport:
+    return audit_election(pk2018)
+
+
+def _where(report: AuditReport, kind: str, label: str | None = None) -> set[str]:
+    return {
+        f.where for f in report.findings if f.kind == kind and (label is None or f.data.get("label") == label)
+    }
+
+
+def test_rejected_above_margin_matches_the_raw_file(report: AuditReport) -> None:
+    expected = set()
+    for code, rows in _final_rows().items():
+        if len(rows) > 1 and int(rows[0]["votes_disq"]) > _margin([int(r["candidate_votes"]) for r in rows]):
+            expected.add(code)
+    assert len(expected) > 100
+    assert _where(report, "rejected_exceed_margin", FINAL) == expected
+
+
+def test_recount_eligible_matches_the_raw_file(report: AuditReport) -> None:
+    # EA 2017 s.95(5): margin < 5 % of votes polled or 10,000, whichever is less.
+    expected = set()
+    for code, rows in _final_rows().items():
+        margin = _margin([int(r["candidate_votes"]) for r in rows])
+        if len(rows) > 1 and margin < min(0.05 * int(rows[0]["votes_polled"]), 10_000):
+            expected.add(code)
+    assert _where(report, "recount_eligible", FINAL) == expected
+
+
+def _provisional() -> dict[str, tuple[list[int], int, str]]:
+    path = require_shared_data("pakistan-2018-constituency", "ecp_2018_na_provisional_20180729_raw.csv")
+    out = {}
+    with Path(path).open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            if not r["votingResults"].strip():
+                continue
+            cands = ast.literal_eval(r["votingResults"])
+            out[r["seat"]] = (
+                [int(c["candidateVotes"]) for c in cands],
+                int(r["rejectedVotes"] or 0),
+                r["firstName"],
+            )
+    return out
+
+
+def test_provisional_to_final_changes_match_the_raw_files(report: AuditReport) -> None:
+    final = _final_rows()
+    changed, flipped = set(), set()
+    for code, (votes, rejected, first) in _provisional().items():
+        rows = final.get(code)
+        if not rows or not votes:
+            continue
+        # A candidate with no votes in one snapshot and absent from the other is no change.
+        before = sorted(v for v in votes if v)
+        after = sorted(int(r["candidate_votes"]) for r in rows if int(r["candidate_votes"]))
+        if before != after or rejected != int(rows[0]["votes_disq"]):
+            changed.add(code)
+        winner = max(rows, key=lambda r: int(r["candidate_votes"]))["candidate_name"]
+        if winner.strip().lower() != first.strip().lower():
+            flipped.add(code)
+    found = _where(report, "provisional_to_final_change") | _where(report, "winner_changed_after_provisional")
+    assert len(changed) > 200
+    assert found == changed
+    assert _where(report, "winner_changed_after_provisional") == flipped
+
+
+def test_findings_carry_their_evidence_and_rule(report: AuditReport) -> None:
+    f = next(f for f in report.findings if f.kind == "recount_eligible")
+    assert f.rule.startswith("EA 2017 s.95(5)")
+    assert f.evidence
+    assert f.evidence[0].source == "pakistan-2018-constituency"
