@@ -1,0 +1,290 @@
+"""Integer percentages of turnout and leader share against a binomial Monte Carlo null.
+
+Kobak, Shpilkin & Pshenichnikov found that falsified protocols carry an excess of stations whose turnout
+or leader share is a whole percentage: officials writing target numbers pick round ones. Small
+denominators alone make some fractions "nice", so the observed count is compared with a parametric
+bootstrap in which every station's counts are redrawn from a binomial with its own observed rates.
+
+References
+----------
+.. [1] Kobak D., Shpilkin S., Pshenichnikov M. S. (2016). "Integer percentages as electoral falsification
+   fingerprints". Ann. Appl. Stat. 10(1):54-73, doi:10.1214/16-AOAS904.
+.. [2] Kobak D. et al. (2018). "Putin's peaks: Russian election data revisited". Significance 15(3);
+   function ``anomaly`` in github.com/dkobak/elections ``significance2018/elections2018.ipynb`` @8003707.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from pollwatch.errors import InputError
+from pollwatch.forensics.result import as_dict, empirical_p
+from pollwatch.forensics.table import BoolArray, FloatArray, IntArray, StationTable
+
+REFERENCES = (
+    "Kobak, Shpilkin & Pshenichnikov (2016), Ann. Appl. Stat. 10(1):54-73, doi:10.1214/16-AOAS904",
+    "Kobak et al. (2018), Significance 15(3) 'Putin's peaks' (github.com/dkobak/elections @8003707)",
+)
+CAVEATS = (
+    "Only stations with >= 100 voters, at least one ballot and turnout and leader share <= 99 % are counted.",
+    "Round turnout can also come from administrative rounding of registers; look at it region by region.",
+    "An excess says numbers were chosen, not who chose them or how many votes were added.",
+)
+
+
+class Weighting(StrEnum):
+    STATIONS = "stations"
+    VOTERS = "voters"
+    GIVEN = "given"
+    LEADER = "leader"
+
+
+class NullMode(StrEnum):
+    EXACT = "exact"
+    """Each station's integer indicator is Bernoulli with its exact binomial probability (fast)."""
+    BINOMIAL = "binomial"
+    """Counts redrawn from the binomials, vectorised over stations x replicates."""
+    LEGACY = "legacy"
+    """Kobak's loop: ``RandomState(seed)``, per station leader draws then given draws, ``size=R``."""
+
+
+@dataclass(frozen=True)
+class IntegerPercentagesResult:
+    """Observed and simulated counts of integer-percentage stations ("t or r", "r" only, "t" only).
+
+    ``excess_*`` = observed minus the mean of the null; ``q999_*`` the 99.9th percentile of the null;
+    the test is flagged when "t or r" exceeds that percentile (Kobak's significance rule).
+    """
+
+    test: str
+    dataset: str
+    included: int
+    weighting: str
+    replicates: int
+    seed: int
+    mode: str
+    integer_t_or_r: float
+    integer_r: float
+    integer_t: float
+    mean_t_or_r: float
+    mean_r: float
+    mean_t: float
+    sd_t_or_r: float
+    q999_t_or_r: float
+    q999_r: float
+    q999_t: float
+    excess_t_or_r: float
+    excess_r: float
+    excess_t: float
+    p_t_or_r: float
+    p_r: float
+    p_t: float
+    flagged: bool
+    null: str
+    caveats: tuple[str, ...]
+    references: tuple[str, ...]
+
+    def summary(self) -> dict[str, Any]:
+        return as_dict(self)
+
+
+def is_integer_pct(
+    numerator: FloatArray | IntArray, denominator: FloatArray | IntArray, *, binwidth: float = 0.1
+) -> BoolArray:
+    """True where 100·num/den lies within ``binwidth``/2 of a whole number (Kobak's definition)."""
+    pct = 100 * np.asarray(numerator, dtype=np.float64) / np.asarray(denominator, dtype=np.float64)
+    return np.abs(pct - np.round(pct)) <= binwidth / 2
+
+
+def inclusion(table: StationTable, *, min_voters: int = 100, max_pct: float = 99.0) -> BoolArray:
+    """Kobak's rules: ballots received > 0, voters >= 100, turnout <= 99 % and leader share <= 99 %."""
+    voters, given = table.require_turnout("integer-percentages")
+    received = table.received.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        turnout = 100 * given.astype(np.float64) / voters
+        share = 100 * table.leader_votes.astype(np.float64) / received
+    return np.asarray((received > 0) & (voters >= min_voters) & (turnout <= max_pct) & (share <= max_pct))
+
+
+def _weights(table: StationTable, keep: BoolArray, weighting: Weighting) -> FloatArray:
+    voters, given = table.require_turnout("integer-percentages")
+    chosen = {
+        Weighting.STATIONS: np.ones(table.n),
+        Weighting.VOTERS: voters,
+        Weighting.GIVEN: given,
+        Weighting.LEADER: table.leader_votes,
+    }[weighting]
+    return np.asarray(chosen, dtype=np.float64)[keep]
+
+
+def integer_probability(n: IntArray, k: IntArray, *, binwidth: float = 0.1) -> FloatArray:
+    """P(100·X/n is an integer percentage) for X ~ Bin(n, k/n), exactly, per station.
+
+    The integer numerators form one interval around each whole percentage j; the binomial mass of the
+    intervals within 8 standard deviations of the mean is summed with the regularised incomplete beta.
+    Interval ends are re-checked with the floating-point rule of :func:`is_integer_pct`.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    p = np.asarray(k, dtype=np.float64) / n
+    sd = np.sqrt(n * p * (1 - p))
+    j_lo = np.clip(np.floor(100 * (n * p - 8 * sd - 1) / n), 0, 100).astype(np.int64)
+    j_hi = np.clip(np.ceil(100 * (n * p + 8 * sd + 1) / n), 0, 100).astype(np.int64)
+    total = np.zeros(n.shape, dtype=np.float64)
+    half = int(round(1000 * binwidth / 2))  # in 1/1000 of a percent: 0.05 pp -> 50
+    for offset in range(int((j_hi - j_lo).max()) + 1 if n.size else 0):
+        act = np.flatnonzero(j_lo + offset <= j_hi)
+        j = j_lo[act] + offset
+        na, pa = n[act], p[act]
+        lo = -((-(1000 * j - half) * na) // 100000)  # ceil((j - 0.05) n / 100), exact integers
+        hi = ((1000 * j + half) * na) // 100000
+        lo = np.maximum(lo, 0)
+        hi = np.minimum(hi, na)
+        lo = np.where(is_integer_pct(lo, na, binwidth=binwidth), lo, lo + 1)
+        hi = np.where(is_integer_pct(hi, na, binwidth=binwidth), hi, hi - 1)
+        ok = hi >= lo
+        upper = special.bdtr(hi[ok], na[ok], pa[ok])
+        lower = np.where(lo[ok] > 0, special.bdtr(np.maximum(lo[ok] - 1, 0), na[ok], pa[ok]), 0.0)
+        np.add.at(total, act[ok], upper - lower)
+    return np.clip(total, 0.0, 1.0)
+
+
+def _null_exact(
+    qt: FloatArray, qr: FloatArray, w: FloatArray, *, replicates: int, seed: int
+) -> np.ndarray[Any, Any]:
+    rng = np.random.default_rng(seed)
+    out = np.empty((3, replicates))
+    chunk = max(1, 4_000_000 // max(qt.size, 1))
+    for start in range(0, replicates, chunk):
+        stop = min(replicates, start + chunk)
+        it = rng.random((stop - start, qt.size)) < qt
+        ir = rng.random((stop - start, qr.size)) < qr
+        out[0, start:stop] = (it | ir) @ w
+        out[1, start:stop] = ir @ w
+        out[2, start:stop] = it @ w
+    return out
+
+
+def _null_draws(
+    v: IntArray,
+    g: IntArray,
+    r: IntArray,
+    lead: IntArray,
+    w: FloatArray,
+    *,
+    replicates: int,
+    seed: int,
+    legacy: bool,
+) -> np.ndarray[Any, Any]:
+    out = np.empty((3, replicates))
+    if legacy:
+        rs = np.random.RandomState(seed)
+        lead_mc = np.empty((v.size, replicates))
+        given_mc = np.empty((v.size, replicates))
+        for i in range(v.size):  # the loop order is part of the replication: leader, then given
+            lead_mc[i] = rs.binomial(r[i], lead[i] / r[i], size=replicates)
+            given_mc[i] = rs.binomial(v[i], g[i] / v[i], size=replicates)
+        it, ir = is_integer_pct(given_mc, v[:, None]), is_integer_pct(lead_mc, r[:, None])
+        return np.stack([(it | ir).T @ w, ir.T @ w, it.T @ w])
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 4_000_000 // max(v.size, 1))
+    for start in range(0, replicates, chunk):
+        size = (min(replicates, start + chunk) - start, v.size)
+        it = is_integer_pct(rng.binomial(v, g / v, size=size), v)
+        ir = is_integer_pct(rng.binomial(r, lead / r, size=size), r)
+        out[:, start : start + size[0]] = [(it | ir) @ w, ir @ w, it @ w]
+    return out
+
+
+def integer_percentages(
+    table: StationTable,
+    *,
+    weighting: Weighting | str = Weighting.STATIONS,
+    replicates: int = 1000,
+    seed: int = 42,
+    mode: NullMode | str = NullMode.EXACT,
+    binwidth: float = 0.1,
+    min_voters: int = 100,
+) -> IntegerPercentagesResult:
+    """Count integer-percentage stations and compare with the binomial null [1]_ [2]_.
+
+    Parameters
+    ----------
+    table : the stations; needs registered voters and ballots issued.
+    weighting : count stations, or weight each by its voters, given ballots or leader votes.
+    replicates : Monte Carlo replicates of the null (Kobak used 1000).
+    seed : generator seed (Kobak used ``np.random.seed(42)``).
+    mode : ``exact`` (Bernoulli with exact probabilities), ``binomial`` (redrawn counts) or ``legacy``
+        (Kobak's per-station loop; reproduces his published numbers to the decimal).
+
+    Returns
+    -------
+    IntegerPercentagesResult
+    """
+    weighting, mode = Weighting(weighting), NullMode(mode)
+    if replicates < 10:
+        raise InputError("too few Monte Carlo replicates", expected=">= 10", found=str(replicates))
+    keep = inclusion(table, min_voters=min_voters)
+    voters, given = table.require_turnout("integer-percentages")
+    v, g, r, lead = voters[keep], given[keep], table.received[keep], table.leader_votes[keep]
+    w = _weights(table, keep, weighting)
+    it, ir = is_integer_pct(g, v, binwidth=binwidth), is_integer_pct(lead, r, binwidth=binwidth)
+    observed = np.array([(it | ir) @ w, ir @ w, it @ w])
+    if mode is NullMode.EXACT:
+        qt = integer_probability(v, g, binwidth=binwidth)
+        qr = integer_probability(r, lead, binwidth=binwidth)
+        null = _null_exact(qt, qr, w, replicates=replicates, seed=seed)
+    else:
+        null = _null_draws(v, g, r, lead, w, replicates=replicates, seed=seed, legacy=mode is NullMode.LEGACY)
+    return _result(
+        table, observed, null, keep=keep, weighting=weighting, replicates=replicates, seed=seed, mode=mode
+    )
+
+
+def _result(
+    table: StationTable,
+    observed: FloatArray,
+    null: np.ndarray[Any, Any],
+    *,
+    keep: BoolArray,
+    weighting: Weighting,
+    replicates: int,
+    seed: int,
+    mode: NullMode,
+) -> IntegerPercentagesResult:
+    mean = null.mean(axis=1)
+    q999 = np.percentile(null, 99.9, axis=1)
+    p = [empirical_p(float(observed[i]), null[i]) for i in range(3)]
+    return IntegerPercentagesResult(
+        test="integer-percentages",
+        dataset=table.name,
+        included=int(keep.sum()),
+        weighting=weighting.value,
+        replicates=replicates,
+        seed=seed,
+        mode=mode.value,
+        integer_t_or_r=float(observed[0]),
+        integer_r=float(observed[1]),
+        integer_t=float(observed[2]),
+        mean_t_or_r=float(mean[0]),
+        mean_r=float(mean[1]),
+        mean_t=float(mean[2]),
+        sd_t_or_r=float(null[0].std()),
+        q999_t_or_r=float(q999[0]),
+        q999_r=float(q999[1]),
+        q999_t=float(q999[2]),
+        excess_t_or_r=float(observed[0] - mean[0]),
+        excess_r=float(observed[1] - mean[1]),
+        excess_t=float(observed[2] - mean[2]),
+        p_t_or_r=p[0],
+        p_r=p[1],
+        p_t=p[2],
+        flagged=bool(observed[0] > q999[0]),
+        null=f"binomial parametric bootstrap per station ({mode.value}), R = {replicates}, seed {seed}",
+        caveats=CAVEATS,
+        references=REFERENCES,
+    )
