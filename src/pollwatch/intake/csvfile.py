@@ -34,7 +34,15 @@ def parse_csv(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError("the CSV is not UTF-8", where=f"byte {exc.start}", expected="UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse(csv.DictReader(io.StringIO(text, newline="")), role, organisation, election)
+    except csv.Error as exc:
+        raise InputError("the CSV cannot be read", expected="RFC 4180 CSV", found=str(exc)) from exc
+
+
+def _parse(
+    reader: csv.DictReader[str], role: Role, organisation: str, election: str | None
+) -> list[SheetSubmission]:
     header = list(reader.fieldnames or [])
     _check_header(header)
     problems: list[Problem] = []
