@@ -346,6 +346,18 @@ def _checks(s: ResultSheet, source: str) -> list[Finding]:
                 source=source,
             )
         )
+    if t.polled is not None and t.valid is not None and t.rejected is not None:
+        if t.polled != t.valid + t.rejected:
+            out.append(
+                finding(
+                    "polled_not_valid_plus_rejected",
+                    where,
+                    "votes polled is not valid + rejected",
+                    expected=t.valid + t.rejected,
+                    found=t.polled,
+                    source=source,
+                )
+            )
     if t.polled is not None and t.registered is not None and t.polled > t.registered:
         out.append(
             finding(

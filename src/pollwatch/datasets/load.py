@@ -93,13 +93,19 @@ def _import_one(
     progress(f"{name}: reading", 0, 1)
     dataset = registry.read_one(name, data_dir, cache)
     progress(f"{name}: reading", 1, 1)
+    dependents: list[str] = []
     if previous is not None:
+        # Datasets whose sheets point at this one's candidates go first (and come back after): the
+        # candidates get new ids, and deleting them while votes still refer to them would be slow.
+        dependents = _delete_dependents(conn, election_id, name)
         delete_source(conn, election_id, source)
     _write(conn, election_id, dataset, progress)
     counts = {**dataset.counts(), "findings_by_kind": dataset.findings_by_kind()}
     record_import(conn, election_id, source, content_sha256=sha, counts=counts)
     status = IMPORTED if previous is None else RELOADED
-    _reload_dependents(conn, election_id, name, data_dir, progress, cache, changed=status == RELOADED)
+    for dependent in dependents:
+        cache.pop(dependent, None)
+        _import_one(conn, dependent, data_dir, progress, cache)
     return ImportReport(source, election.slug, status, sha, counts, dataset.findings_by_kind(), parts)
 
 
@@ -111,25 +117,15 @@ def _identity(name: str, data_dir: Path, cache: dict[str, Dataset]) -> tuple[Ele
     return registry.ELECTIONS[name], name
 
 
-def _reload_dependents(
-    conn: Connection,
-    election_id: int,
-    name: str,
-    data_dir: Path,
-    progress: Progress,
-    cache: dict[str, Dataset],
-    *,
-    changed: bool,
-) -> None:
-    """A reloaded dataset gets new candidate ids: datasets whose sheets point at them are reloaded too."""
-    if not changed:
-        return
+def _delete_dependents(conn: Connection, election_id: int, name: str) -> list[str]:
+    """Remove what depends on ``name`` (and its import record); return those datasets to re-import."""
+    out = []
     for dependent, needs in registry.DEPENDS_ON.items():
         if name in needs and get_import(conn, election_id, dependent) is not None:
             delete_source(conn, election_id, dependent)
             stored.delete_import(conn, election_id, dependent)
-            cache.pop(dependent, None)
-            _import_one(conn, dependent, data_dir, progress, cache)
+            out.append(dependent)
+    return out
 
 
 def _write(conn: Connection, election_id: int, d: Dataset, progress: Progress) -> None:
