@@ -88,6 +88,9 @@ def test_incremental_updates_equal_a_full_recompute() -> None:
     full = LiveTally(u)
     full.load(votes, reported)
     assert live.constituencies() == full.constituencies()
+    assert [
+        live.constituency(i) for i in range(c)
+    ] == full.constituencies()  # scalar and vectorised paths agree
     assert live.parties() == full.parties()
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from pollwatch.errors import InputError
 
@@ -83,6 +84,17 @@ class PartyTally:
     decided: int
 
 
+@dataclass(frozen=True)
+class _Ranking:
+    order: IntArray
+    started: BoolArray
+    margin: IntArray
+    remaining: IntArray
+    known: BoolArray
+    decided: BoolArray
+    capped: BoolArray
+
+
 class LiveTally:
     """In-memory tally over a :class:`Universe`; :meth:`apply` costs O(candidates) per sheet."""
 
@@ -127,16 +139,24 @@ class LiveTally:
     def load(self, votes: IntArray, reported: BoolArray) -> None:
         """Replace the whole state from station arrays (a full recompute)."""
         u = self.universe
-        self.votes = np.zeros_like(self.votes)
-        self.votes[:, : votes.shape[1]] = np.where(reported[:, None], votes, 0)
+        width = self.votes.shape[1]
+        if votes.shape[1] < width:
+            votes = np.pad(votes, ((0, 0), (0, width - votes.shape[1])))
+        self.votes = votes if reported.all() else votes * reported[:, None]
         self.reported = reported.copy()
         self.totals = sum_by_constituency(u.station_constituency, self.votes, u.n_constituencies)
         sc, reg, c = u.station_constituency, u.station_registered, u.n_constituencies
-        self.reported_count = np.bincount(sc, weights=reported, minlength=c).astype(np.int64)
-        self.reported_registered = np.bincount(
-            sc, weights=np.where(reported, np.maximum(reg, 0), 0), minlength=c
-        ).astype(np.int64)
-        self.unknown_unreported = np.bincount(sc, weights=(reg < 0) & ~reported, minlength=c).astype(np.int64)
+        if reported.all():
+            self.reported_count = self.expected_count.copy()
+            self.reported_registered = self.expected_registered.copy()
+            self.unknown_unreported = np.zeros(c, dtype=np.int64)
+            return
+        sc_in, reg_in = sc[reported], reg[reported]
+        self.reported_count = np.bincount(sc_in, minlength=c).astype(np.int64)
+        self.reported_registered = np.bincount(sc_in, weights=np.maximum(reg_in, 0), minlength=c).astype(
+            np.int64
+        )
+        self.unknown_unreported = np.bincount(sc[(reg < 0) & ~reported], minlength=c).astype(np.int64)
 
     def constituency(self, index: int) -> ConstituencyTally:
         """The tally of one constituency, computed from its running totals in O(candidates)."""
@@ -166,30 +186,100 @@ class LiveTally:
         )
 
     def constituencies(self) -> list[ConstituencyTally]:
-        return [self.constituency(i) for i in range(self.universe.n_constituencies)]
+        """Every constituency's tally, ranked in one vectorised pass (same rule as :meth:`constituency`)."""
+        u, totals = self.universe, self.totals
+        r = self._ranking()
+        out = []
+        for i in range(u.n_constituencies):
+            go = bool(r.started[i])
+            out.append(
+                ConstituencyTally(
+                    code=u.constituency_codes[i],
+                    region=u.regions[i],
+                    votes=tuple(totals[i, : len(u.parties[i])].tolist()),
+                    stations_reported=int(self.reported_count[i]),
+                    stations_expected=int(self.expected_count[i]),
+                    registered_reported=int(self.reported_registered[i]),
+                    registered_expected=int(self.expected_registered[i]),
+                    leader=int(r.order[i, 0]) + 1 if go else None,
+                    runner_up=int(r.order[i, 1]) + 1 if go and totals.shape[1] > 1 else None,
+                    margin=int(r.margin[i]),
+                    unreported_registered=int(r.remaining[i]) if r.known[i] else None,
+                    decided=bool(r.decided[i]),
+                    decided_under_cap=bool(r.capped[i]),
+                    turnout_cap=self.turnout_cap,
+                )
+            )
+        return out
+
+    def _ranking(self) -> _Ranking:
+        totals = self.totals
+        order = np.argsort(-totals, axis=1, kind="stable")
+        rows = np.arange(totals.shape[0])
+        lead = totals[rows, order[:, 0]]
+        second = totals[rows, order[:, 1]] if totals.shape[1] > 1 else np.zeros_like(lead)
+        margin = lead - second
+        remaining = self.expected_registered - self.reported_registered
+        known = self.unknown_unreported == 0
+        started = lead > 0
+        return _Ranking(
+            order=order,
+            started=started,
+            margin=margin,
+            remaining=remaining,
+            known=known,
+            decided=started & known & (margin > remaining),
+            capped=started & known & (margin > self.turnout_cap * remaining),
+        )
 
     def parties(self, *, by_region: bool = True) -> list[PartyTally]:
         """Votes, seats led and seats decided per party, by region and for the nation (region "")."""
-        acc: dict[tuple[str, str], list[int]] = {}
-        for i, t in enumerate(self.constituencies()):
-            regions = [t.region, ""] if by_region else [""]
-            for j, party in enumerate(self.universe.parties[i]):
-                if party == "":
-                    continue
-                name = party or INDEPENDENT
-                for region in regions:
-                    cell = acc.setdefault((region, name), [0, 0, 0])
-                    cell[0] += t.votes[j]
-                    if t.leader == j + 1:
-                        cell[1] += 1
-                        cell[2] += int(t.decided)
-        rows = [PartyTally(r, p, v, lead, dec) for (r, p), (v, lead, dec) in acc.items()]
-        return sorted(rows, key=lambda x: (x.region, -x.leading, -x.votes, x.party))
+        u, totals = self.universe, self.totals
+        names, index = _party_index(u)
+        regions = sorted(set(u.regions))
+        region_of = np.asarray([regions.index(r) for r in u.regions], dtype=np.int64)
+        used = index >= 0
+        r = self._ranking()
+        started, decided = r.started, r.decided
+        leader_party = index[np.arange(totals.shape[0]), r.order[:, 0]]
+        p = len(names)
+        out: list[PartyTally] = []
+        for label, group in [("", np.zeros_like(region_of))] + ([("*", region_of)] if by_region else []):
+            g = len(regions) if label else 1
+            cell = group[:, None] * p + np.where(used, index, 0)
+            votes = np.bincount(cell[used], weights=totals[used], minlength=g * p)
+            lead_cell = (group * p + leader_party)[started]
+            leading = np.bincount(lead_cell, minlength=g * p)
+            won = np.bincount((group * p + leader_party)[started & decided], minlength=g * p)
+            present = np.bincount(cell[used], minlength=g * p) > 0
+            for c in np.flatnonzero(present):
+                region = regions[c // p] if label else ""
+                out.append(
+                    PartyTally(region, names[c % p], int(round(votes[c])), int(leading[c]), int(won[c]))
+                )
+        return sorted(out, key=lambda x: (x.region, -x.leading, -x.votes, x.party))
+
+
+def _party_index(u: Universe) -> tuple[list[str], IntArray]:
+    """Party names and, per constituency and ballot column, the party's index (-1: unused column)."""
+    names = sorted({p or INDEPENDENT for row in u.parties for p in row if p != ""})
+    lookup = {name: i for i, name in enumerate(names)}
+    index = np.full((u.n_constituencies, u.n_columns), -1, dtype=np.int64)
+    for c, row in enumerate(u.parties):
+        for j, party in enumerate(row):
+            if party != "":
+                index[c, j] = lookup[party or INDEPENDENT]
+    return names, index
 
 
 def sum_by_constituency(constituency: IntArray, votes: IntArray, n_constituencies: int) -> IntArray:
-    """Per constituency and column, the sum of station rows: one ``bincount`` over flat indices."""
-    k = votes.shape[1]
-    flat = (constituency[:, None] * k + np.arange(k)[None, :]).ravel()
-    summed = np.bincount(flat, weights=votes.ravel(), minlength=n_constituencies * k)
-    return summed.reshape(n_constituencies, k).round().astype(np.int64)
+    """Per constituency and column, the sum of station rows.
+
+    A sparse 0/1 matrix (constituency x station, one entry per column, built in O(n) as CSC) times
+    the vote matrix: exact integer arithmetic, order of stations irrelevant.
+    """
+    n = constituency.shape[0]
+    indicator = sparse.csc_matrix(
+        (np.ones(n, dtype=np.int64), constituency, np.arange(n + 1)), shape=(n_constituencies, n)
+    )
+    return np.asarray(indicator @ votes, dtype=np.int64)
