@@ -60,14 +60,13 @@ def root_from_leaves(leaf_hashes: Sequence[bytes]) -> bytes:
 
 
 def stored_hash_index(level: int, n: int) -> int:
-    """Return the post-order storage index of the n-th hash at a level (Go ``StoredHashIndex``)."""
-    for _ in range(level):
-        n = 2 * n + 1
-    i = 0
-    while n > 0:
-        i += n
-        n >>= 1
-    return i + level
+    """Return the post-order storage index of the n-th hash at a level (Go ``StoredHashIndex``).
+
+    Go walks down to level 0 (``n = 2n+1`` per level) and sums ``n + n/2 + n/4 + ...``; that sum is
+    ``2n - popcount(n)``, computed here in constant time.
+    """
+    m = ((n + 1) << level) - 1
+    return 2 * m - m.bit_count() + level
 
 
 def stored_hash_count(size: int) -> int:
@@ -113,13 +112,13 @@ def inclusion_proof(index: int, size: int, reader: HashReader) -> list[bytes]:
     ranges: list[tuple[int, int]] = []
     lo, hi = 0, size
     while hi - lo > 1:
-        k = _split(hi - lo)
-        if index < lo + k:
-            ranges.append((lo + k, hi))
-            hi = lo + k
+        mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))  # lo + k, k = largest power of 2 < n
+        if index < mid:
+            ranges.append((mid, hi))
+            hi = mid
         else:
-            ranges.append((lo, lo + k))
-            lo += k
+            ranges.append((lo, mid))
+            lo = mid
     return _range_hashes(ranges[::-1], reader)
 
 
@@ -162,12 +161,12 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         if sn == 0:  # 4a
             raise VerificationError("the inclusion proof is too long", found=f"{len(proof)} hashes")
         if fn & 1 or fn == sn:  # 4b
-            r = node_hash(p, r)  # 4b.i
+            r = _sha256(b"\x01" + p + r).digest()  # 4b.i
             if not fn & 1:  # 4b.ii
                 while not fn & 1 and fn != 0:
                     fn, sn = fn >> 1, sn >> 1
         else:
-            r = node_hash(r, p)
+            r = _sha256(b"\x01" + r + p).digest()
         fn, sn = fn >> 1, sn >> 1  # 4c
     if sn != 0 or r != root:  # step 5
         raise VerificationError(
@@ -229,11 +228,16 @@ def verify_consistency(
 
 
 class MemoryHashes:
-    """Stored hashes in a list: the reference HashReader for tests, benchmarks and bundle checks."""
+    """Stored hashes in a list: the reference HashReader for tests, benchmarks and bundle checks.
+
+    Appends keep the right edge of the tree (the roots of its perfect subtrees) on a stack, so a leaf
+    costs one leaf hash plus one node hash per subtree it completes, and no index arithmetic.
+    """
 
     def __init__(self) -> None:
         self.hashes: list[bytes] = []
         self.size = 0
+        self._edge: list[bytes] = []
 
     @classmethod
     def from_leaves(cls, leaf_hashes: Iterable[bytes]) -> MemoryHashes:
@@ -245,8 +249,8 @@ class MemoryHashes:
     def append(self, leaf: bytes) -> int:
         """Add one leaf hash; return its index."""
         index = self.size
-        self.hashes.extend(new_stored_hashes(index, leaf, self))
-        self.size += 1
+        self.hashes.extend(append_to_edge(self._edge, index, leaf))
+        self.size = index + 1
         return index
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
@@ -255,6 +259,28 @@ class MemoryHashes:
 
     def root(self) -> bytes:
         return tree_root(self.size, self)
+
+
+def append_to_edge(edge: list[bytes], index: int, leaf: bytes) -> list[bytes]:
+    """Add leaf ``index`` to a right-edge stack; return the hashes to store (leaf, then completed nodes).
+
+    ``edge`` holds the roots of the perfect subtrees of the tree of ``index`` leaves, largest first
+    (see :func:`edge_indexes`); it is updated in place.
+    """
+    out = [leaf]
+    h = leaf
+    n = index
+    while n & 1:
+        h = _sha256(b"\x01" + edge.pop() + h).digest()
+        out.append(h)
+        n >>= 1
+    edge.append(h)
+    return out
+
+
+def edge_indexes(size: int) -> list[int]:
+    """Return the storage indexes of the roots of the perfect subtrees of a tree of ``size`` leaves."""
+    return [stored_hash_index(level, n) for level, n in _perfect_pieces(0, size)]
 
 
 def _split(n: int) -> int:
@@ -276,14 +302,27 @@ def _perfect_pieces(lo: int, hi: int) -> list[tuple[int, int]]:
 
 def _range_hashes(ranges: Sequence[tuple[int, int]], reader: HashReader) -> list[bytes]:
     """Return MTH(D[lo:hi]) for each range, reading every needed stored hash in one call."""
-    pieces = [_perfect_pieces(lo, hi) for lo, hi in ranges]
-    flat = [stored_hash_index(level, n) for group in pieces for level, n in group]
+    flat: list[int] = []
+    counts: list[int] = []
+    for lo, hi in ranges:
+        width = hi - lo
+        if width & (width - 1) == 0 and lo % width == 0:  # a perfect subtree: one stored hash
+            level = width.bit_length() - 1
+            m = (((lo >> level) + 1) << level) - 1
+            flat.append(2 * m - m.bit_count() + level)
+            counts.append(1)
+        else:  # the ragged right edge: fold its perfect pieces
+            pieces = _perfect_pieces(lo, hi)
+            flat.extend(stored_hash_index(level, n) for level, n in pieces)
+            counts.append(len(pieces))
     hashes = reader.read_hashes(flat)
+    if len(hashes) == len(ranges):
+        return hashes
     out: list[bytes] = []
     at = 0
-    for group in pieces:
-        part = hashes[at : at + len(group)]
-        at += len(group)
+    for count in counts:
+        part = hashes[at : at + count]
+        at += count
         h = part[-1]
         for left in reversed(part[:-1]):
             h = node_hash(left, h)
@@ -303,8 +342,9 @@ def _check_proof_shape(proof: Sequence[bytes], expected: int) -> None:
         raise VerificationError(
             "the proof has the wrong number of hashes", expected=str(expected), found=str(len(proof))
         )
-    for i, p in enumerate(proof):
-        _check_hash(p, f"proof hash {i}")
+    if any(len(p) != HASH_SIZE for p in proof):
+        for i, p in enumerate(proof):
+            _check_hash(p, f"proof hash {i}")
 
 
 def _check_hash(value: bytes, what: str) -> None:

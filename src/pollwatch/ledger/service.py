@@ -31,10 +31,11 @@ from pollwatch.errors import ConflictError, NotFoundError, StorageError, Verific
 from pollwatch.ledger import witness as _witness
 from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, parse_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import (
+    append_to_edge,
     consistency_proof,
+    edge_indexes,
     inclusion_proof,
     leaf_hash,
-    new_stored_hashes,
     stored_hash_index,
     tree_root,
     verify_consistency,
@@ -76,14 +77,11 @@ def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
         return []
     datas = [canonical_bytes(r) for r in records]
     first = store.reserve(conn, len(datas))
-    reader = DbHashes(conn)
+    # The right edge of the tree (<= log2(n) stored hashes) is all an append needs to read.
+    edge = DbHashes(conn).read_hashes(edge_indexes(first))
     hashes: list[bytes] = []
     for offset, data in enumerate(datas):
-        index = first + offset
-        new = new_stored_hashes(index, leaf_hash(data), reader)
-        base = stored_hash_index(0, index)
-        reader.cache.update((base + i, h) for i, h in enumerate(new))
-        hashes.extend(new)
+        hashes.extend(append_to_edge(edge, first + offset, leaf_hash(data)))
     now = dt.datetime.now(dt.UTC)
     entries = [(r.type, str(r.body.get("election") or ""), d) for r, d in zip(records, datas, strict=True)]
     store.insert_entries(conn, first, entries, at=now)
