@@ -164,9 +164,8 @@ def main() -> None:
     print(
         f"| inclusion proof generation (µs) | {ours['incl_gen_us']:.1f} | {theirs['incl_gen_us']:,.0f} | - |"
     )
-    print(
-        f"| inclusion proof verification (µs) | {ours['incl_ver_us']:.1f} | {theirs['incl_ver_us']:,.0f} | - |"
-    )
+    ver = f"| {ours['incl_ver_us']:.1f} | {theirs['incl_ver_us']:,.0f} | - |"
+    print("| inclusion proof verification (µs) " + ver)
     print(f"| consistency proof generation (µs) | {ours['cons_gen_us']:.1f} | - | - |")
     print(f"| consistency proof verification (µs) | {ours['cons_ver_us']:.1f} | - | - |")
     print(f"| tree root at a random size (µs) | {ours['root_us']:.1f} | - | - |")
