@@ -25,7 +25,7 @@ import numpy as np
 
 from pollwatch.errors import DataError
 from pollwatch.forensics.betabinom import BetaBinomialMixture, Predictive, select_mixture
-from pollwatch.forensics.result import as_dict
+from pollwatch.forensics.result import as_dict, empirical_p
 from pollwatch.forensics.table import BoolArray, FloatArray, IntArray, StationTable
 
 REFERENCES = (
@@ -54,6 +54,10 @@ class SpikesResult:
     dataset: str
     stations: int
     fraud_pct: float
+    p_value: float
+    """Share of resamples that, judged against the others, show at least as much 'fraud'."""
+    null_fraud_mean: float
+    null_fraud_q99: float
     spike_bins: tuple[float, ...]
     components_turnout: int
     components_votes: int
@@ -115,6 +119,26 @@ def exact_density(shares: FloatArray, *, bw: float, grid: int) -> FloatArray:
     return scaled
 
 
+def fraud_pct(observed: FloatArray, mean: FloatArray, peak: FloatArray) -> tuple[float, BoolArray]:
+    """100 x the summed excess share in bins where ``observed`` exceeds every resample ([1]_, step 4-5)."""
+    spike = observed > peak
+    excess = np.maximum(0.0, observed / observed.sum() - mean / mean.sum())
+    return float(100 * excess[spike].sum()), spike
+
+
+def _null_fraud(dens: FloatArray, mean: FloatArray) -> FloatArray:
+    """fraud_pct of each resample judged against all the others: the statistic's own null."""
+    order = np.argsort(dens, axis=0)
+    top, second = order[-1], order[-2]
+    cols = np.arange(dens.shape[1])
+    first_v, second_v = dens[top, cols], dens[second, cols]
+    out = np.empty(dens.shape[0])
+    for j in range(dens.shape[0]):
+        others = np.where(top == j, second_v, first_v)
+        out[j] = fraud_pct(dens[j], mean, others)[0]
+    return out
+
+
 def _density(shares: FloatArray, kernel: Kernel, bw: float, grid: int) -> FloatArray:
     return (
         r_density(shares, bw=bw, grid=grid)
@@ -147,6 +171,7 @@ def spikes(
     grid: int = 1001,
     seed: int = 1,
     kernel: Kernel | str = Kernel.R_DENSITY,
+    alpha: float = 0.01,
 ) -> SpikesResult:
     """Run the resampled kernel density test on the leader's share of ballots cast [1]_ [2]_.
 
@@ -155,6 +180,9 @@ def spikes(
     from its posterior; (3) estimate the share density on ``grid`` points with bandwidth ``bw`` for the
     data and every resample; (4) in bins where the observed density exceeds every resample, sum the
     observed share minus the mean resampled share; (5) report that sum as a percentage of stations.
+    The p-value (not in the package) judges each resample against the others in the same way, which
+    gives the null distribution of ``fraud_pct`` itself: with R resamples about 1000/R grid bins exceed
+    the maximum by chance alone, so "any spike" is not evidence; a ``fraud_pct`` above the null is.
     """
     kernel = Kernel(kernel)
     n, t, v = _clean(table)
@@ -162,26 +190,23 @@ def spikes(
     fit_t, fit_v = _fit(n, t, rng, seed), _fit(t, v, rng, seed)
     pred_t, pred_v = Predictive.create(fit_t, n, t), Predictive.create(fit_v, t, v)
     observed = _density(v / t, kernel, bw, grid)
-    total = np.zeros(grid)
-    peak = np.zeros(grid)
-    for _ in range(resamples):
+    dens = np.empty((resamples, grid))
+    for r in range(resamples):
         t_star = pred_t.draw(n, rng)
         v_star = pred_v.draw(t_star, rng)
         ok = t_star > 0
-        dens = _density(v_star[ok] / t_star[ok], kernel, bw, grid)
-        total += dens
-        np.maximum(peak, dens, out=peak)
+        dens[r] = _density(v_star[ok] / t_star[ok], kernel, bw, grid)
     return _result(
         table,
         n.size,
         observed,
-        total / resamples,
-        peak,
+        dens,
         fits=(fit_t, fit_v),
         bw=bw,
         resamples=resamples,
         seed=seed,
         kernel=kernel,
+        alpha=alpha,
     )
 
 
@@ -189,19 +214,20 @@ def _result(
     table: StationTable,
     stations: int,
     observed: FloatArray,
-    mean: FloatArray,
-    peak: FloatArray,
+    dens: FloatArray,
     *,
     fits: tuple[BetaBinomialMixture, BetaBinomialMixture],
     bw: float,
     resamples: int,
     seed: int,
     kernel: Kernel,
+    alpha: float,
 ) -> SpikesResult:
     grid_x = np.linspace(0, 1, observed.size)
-    spike = observed > peak
-    excess = np.maximum(0.0, observed / observed.sum() - mean / mean.sum())
-    fraud = float(100 * excess[spike].sum())
+    mean, peak = dens.mean(axis=0), dens.max(axis=0)
+    fraud, spike = fraud_pct(observed, mean, peak)
+    null = _null_fraud(dens, mean)
+    p_value = empirical_p(fraud, null)
     return SpikesResult(
         test="spikes",
         dataset=table.name,
@@ -215,7 +241,10 @@ def _result(
         resamples=resamples,
         seed=seed,
         kernel=kernel.value,
-        flagged=bool(spike.any() and fraud > 0),
+        p_value=p_value,
+        null_fraud_mean=float(null.mean()),
+        null_fraud_q99=float(np.quantile(null, 0.99)),
+        flagged=bool(p_value < alpha and fraud > 0),
         null=f"beta-binomial mixture resampling (L = {fits[0].components}/{fits[1].components}), "
         f"R = {resamples}",
         caveats=CAVEATS,
