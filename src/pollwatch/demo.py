@@ -51,7 +51,8 @@ def _real_and_night(
     for name in ("pakistan-2018-constituency", "pakistan-2018-pollingstation"):
         say(f"importing {name} from {data_dir} ...")
         report = import_dataset(db, name, data_dir)
-        yield f"{name}: {report}"
+        counts = ", ".join(f"{v:,} {k}" for k, v in report.counts.items() if isinstance(v, int) and v)
+        yield f"{name}: {report.status} ({counts})"
     if NIGHT not in present:
         say("generating a synthetic election night on the real 2018 National Assembly stations ...")
         night = from_universe(

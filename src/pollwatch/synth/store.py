@@ -154,33 +154,37 @@ def _candidates(e: SyntheticElection) -> list[Candidate]:
 
 
 def _station_sheets(e: SyntheticElection, a: Arrivals) -> list[ResultSheet]:
+    # Plain Python lists: indexing numpy scalars per sheet costs more than the whole database write.
+    used = [len([n for n in names if n]) for names in e.candidate_names]
+    keys = [CandidateKey(j + 1) for j in range(e.votes.shape[1])]
+    codes = [ConstituencyCode(code) for code in e.constituency_codes]
+    constituency, rejected, registered = e.constituency.tolist(), e.rejected.tolist(), e.registered.tolist()
     sheets = []
-    for row, station in enumerate(a.station.tolist()):
-        c = int(e.constituency[station])
-        used = len([n for n in e.candidate_names[c] if n])
-        votes = {CandidateKey(j + 1): int(v) for j, v in enumerate(a.votes[row, :used])}
-        valid, rejected = sum(votes.values()), int(e.rejected[station])
-        role = a.role[row]
+    for row, (station, votes_row) in enumerate(zip(a.station.tolist(), a.votes.tolist(), strict=True)):
+        c = constituency[station]
+        votes = dict(zip(keys[: used[c]], votes_row[: used[c]], strict=True))
+        valid = sum(votes.values())
+        role, organisation = a.role[row], a.organisation[row]
         sheets.append(
             ResultSheet(
                 kind=SheetKind.STATION_COUNT,
                 form="Form-45",
-                constituency=ConstituencyCode(e.constituency_codes[c]),
+                constituency=codes[c],
                 station=StationNumber(e.station_numbers[station]),
                 station_serial=station + 1,
                 votes=votes,
                 totals=Totals(
                     valid=valid,
-                    rejected=rejected,
-                    polled=valid + rejected,
-                    registered=int(e.registered[station]),
+                    rejected=rejected[station],
+                    polled=valid + rejected[station],
+                    registered=registered[station],
                 ),
                 provenance=Provenance(
                     source="synth",
                     channel=Channel.SYNTH,
                     role=role,
-                    organisation=a.organisation[row],
-                    submitter_key=f"synth:{role.value}:{a.organisation[row]}",
+                    organisation=organisation,
+                    submitter_key=f"synth:{role.value}:{organisation}",
                     received_at=a.received_at[row],
                 ),
             )
