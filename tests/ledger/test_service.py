@@ -140,3 +140,31 @@ def test_concurrent_signers_never_store_two_checkpoints_of_one_size(
         except ConflictError:
             results.append(None)
     assert sum(r is not None for r in results) == 1
+
+
+def test_concurrent_appenders_get_distinct_indices_and_one_tree(db: Database) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        try:
+            for batch in range(6):
+                with db.begin() as conn:
+                    service.append(
+                        conn, [LeafRecord("incident", {"w": worker, "b": batch, "i": i}) for i in range(4)]
+                    )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with db.connect() as conn:
+        entries = store.read_entries(conn, 0, 1000)
+        assert len(entries) == 96
+        assert len(set(entries)) == 96
+        assert service.get_root(conn, 96) == root_from_leaves([leaf_hash(e) for e in entries])

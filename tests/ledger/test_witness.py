@@ -134,3 +134,36 @@ def test_publisher_thread_signs_after_growth(sqlite_db: Database, settings: LogS
         publisher.stop()
     with sqlite_db.connect() as conn:
         assert store.get_state(conn).checkpoint_size == 1
+
+
+def test_receipt_carries_the_witness_quorum(
+    sqlite_db: Database, log_signer: Signer, witness_signer: Signer, running_witness: str
+) -> None:
+    from pollwatch.errors import VerificationError
+    from pollwatch.ledger.proof import verify_receipt
+    from pollwatch.ledger.records import canonical_bytes
+
+    settings = LogSettings(log_signer, (WitnessEndpoint(running_witness, witness_signer.verifier()),))
+    records = [LeafRecord("incident", {"n": i}) for i in range(5)]
+    with sqlite_db.begin() as conn:
+        service.append(conn, records)
+    service.Publisher(sqlite_db, settings).publish_once()
+    receipt = service.get_receipt(sqlite_db, 2, wait_seconds=0, settings=settings)
+    witnesses = [witness_signer.verifier()]
+    report = verify_receipt(
+        receipt,
+        entry=canonical_bytes(records[2]),
+        log_key=log_signer.verifier(),
+        witnesses=witnesses,
+        quorum=1,
+    )
+    assert list(report.witnesses) == [witness_signer.name]
+    other = Signer.generate("witness.test/w2", alg=witness_signer.alg).verifier()
+    with pytest.raises(VerificationError, match="too few witnesses"):
+        verify_receipt(
+            receipt,
+            entry=canonical_bytes(records[2]),
+            log_key=log_signer.verifier(),
+            witnesses=[*witnesses, other],
+            quorum=2,
+        )

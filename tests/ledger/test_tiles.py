@@ -1,0 +1,63 @@
+"""C2SP tlog-tiles paths, tile contents and entry bundles."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pollwatch.errors import NotFoundError, VerificationError
+from pollwatch.ledger.merkle import MemoryHashes, leaf_hash, root_from_leaves
+from pollwatch.ledger.tiles import (
+    ENTRIES,
+    TileRef,
+    available_width,
+    decode_entries,
+    encode_entries,
+    hash_tile,
+    list_tiles,
+    parse_tile_path,
+    tile_path,
+)
+
+
+def test_tile_paths_follow_the_spec_examples() -> None:
+    # tlog-tiles: "the tile index 1234067 is encoded as x001/x234/067".
+    assert tile_path(0, 1234067) == "tile/0/x001/x234/067"
+    assert tile_path(1, 5, 17) == "tile/1/005.p/17"
+    assert parse_tile_path("tile/entries/x001/000") == TileRef(ENTRIES, 1000)
+
+
+@given(st.integers(0, 10**12), st.integers(0, 5), st.integers(1, 256))
+def test_tile_paths_round_trip(index: int, level: int, width: int) -> None:
+    assert parse_tile_path(tile_path(level, index, width)) == TileRef(level, index, width)
+
+
+@pytest.mark.parametrize(
+    "path", ["tile/0/1", "tile/0/001.p/256", "tile/0/001.p/0", "tile/x/000", "tile/0/x1/000"]
+)
+def test_bad_tile_paths_are_refused(path: str) -> None:
+    with pytest.raises(NotFoundError, match="not a tile path"):
+        parse_tile_path(path)
+
+
+def test_level_one_tile_hashes_are_roots_of_256_leaf_subtrees() -> None:
+    leaves = [leaf_hash(i.to_bytes(3, "big")) for i in range(256 * 3 + 10)]
+    tree = MemoryHashes.from_leaves(leaves)
+    tile = hash_tile(TileRef(1, 0, 3), tree)
+    # Independent: each hash is the RFC recursive MTH of one 256-leaf block.
+    assert tile == b"".join(root_from_leaves(leaves[i * 256 : (i + 1) * 256]) for i in range(3))
+    assert available_width(TileRef(1, 0), len(leaves)) == 3
+    refs = list(list_tiles(len(leaves)))
+    assert TileRef(0, 3, 10) in refs
+    assert TileRef(1, 0, 3) in refs
+    assert TileRef(ENTRIES, 3, 10) in refs
+
+
+def test_entry_bundles_round_trip_and_refuse_truncation() -> None:
+    entries = [b"", b"a", b"x" * 300]
+    data = encode_entries(entries)
+    assert data[:2] == b"\x00\x00"
+    assert decode_entries(data) == entries
+    with pytest.raises(VerificationError, match="truncated"):
+        decode_entries(data[:-1])
