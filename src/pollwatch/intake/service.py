@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from pollwatch.auth import Principal, verify_may_submit
-from pollwatch.auth.devices import device_owner, parse_public_key, verify_signature
+from pollwatch.auth.devices import fingerprint, parse_public_key, verify_signature
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import (
     ConflictError,
@@ -74,7 +74,7 @@ class Cache:
     """Elections and station contexts, reused across batches (structure barely changes on the night)."""
 
     elections: dict[str, tuple[int, str, Capacity | None]] = field(default_factory=dict)
-    contexts: dict[tuple[int, str, str | None], tuple[float, store.StationContext]] = field(
+    contexts: dict[tuple[int, str, int | None], tuple[float, store.StationContext]] = field(
         default_factory=dict
     )
 
@@ -98,15 +98,21 @@ class _Later:
 
 
 def write_batch(conn: Connection, jobs: Sequence[Job], cache: Cache | None = None) -> list[Accepted | Error]:
-    """Write every acceptable job in the caller's transaction; return an outcome per job, in order."""
+    """Write every acceptable job in the caller's transaction; return an outcome per job, in order.
+
+    Lookups are made for the whole batch at once (places, earlier submissions, signatures, device
+    keys) and rows are inserted with one multi-row statement per table, so a batch costs a handful of
+    statements and one commit whatever its size.
+    """
     cache = cache if cache is not None else Cache()
     outcomes: list[Accepted | Error | _Later | None] = [None] * len(jobs)
     ready: list[tuple[int, _Prepared]] = []
     seen: dict[tuple[str, str], tuple[int, str]] = {}
+    known = _prefetch(conn, jobs, cache)
     for n, job in enumerate(jobs):
         try:
             key = (job.principal.key_id, job.sub.submission_id)
-            prepared = _prepare(conn, job, cache)
+            prepared = _prepare(conn, job, cache, known)
             if isinstance(prepared, Accepted):
                 outcomes[n] = prepared
                 continue
@@ -121,12 +127,54 @@ def write_batch(conn: Connection, jobs: Sequence[Job], cache: Cache | None = Non
             outcomes[n] = exc
     if ready:
         indices = ledger_service.append(conn, [p.record for _, p in ready])
+        sheets = [_with_extra(p, index) for (_, p), index in zip(ready, indices, strict=True)]
+        sheet_ids = store.insert_sheet_batch(
+            conn, [(p.ctx, sheet) for (_, p), sheet in zip(ready, sheets, strict=True)]
+        )
         rows = []
-        for (n, p), index in zip(ready, indices, strict=True):
-            outcomes[n], row = _store(conn, p, index)
+        for (n, p), index, sheet_id in zip(ready, indices, sheet_ids, strict=True):
+            outcomes[n], row = _accepted(p, index, sheet_id)
             rows.append(row)
         store.insert_submissions(conn, rows)
     return [_resolve(o, outcomes) for o in outcomes]
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the database already holds about a batch, fetched in one query per kind."""
+
+    submissions: dict[tuple[str, str], store.SubmissionRow]
+    signatures: set[str]
+    devices: dict[str, int]
+
+
+def _prefetch(conn: Connection, jobs: Sequence[Job], cache: Cache) -> _Known:
+    now = time.monotonic()
+    missing: dict[int, set[tuple[str, int | None]]] = {}
+    for job in jobs:
+        try:
+            election_id = _election(conn, job.sub.election, cache)[0]
+        except Error:
+            continue  # reported when the job itself is prepared
+        place = (job.sub.constituency, None if job.sub.station is None else int(job.sub.station))
+        hit = cache.contexts.get((election_id, *place))
+        if hit is None or now - hit[0] >= _CONTEXT_TTL:
+            missing.setdefault(election_id, set()).add(place)
+    for election_id, places in missing.items():
+        for place, ctx in store.list_station_contexts(conn, election_id, places).items():
+            cache.contexts[(election_id, *place)] = (now, ctx)
+    devices = set()
+    for job in jobs:
+        if job.sub.device_key is not None:
+            try:
+                devices.add(fingerprint(parse_public_key(job.sub.device_key)))
+            except Error:
+                continue
+    return _Known(
+        submissions=store.list_submissions(conn, {(j.principal.key_id, j.sub.submission_id) for j in jobs}),
+        signatures=store.list_signatures_in_use(conn, {j.sub.signature for j in jobs if j.sub.signature}),
+        devices=store.list_device_owners(conn, devices),
+    )
 
 
 def _resolve(outcome: object, outcomes: list[Accepted | Error | _Later | None]) -> Accepted | Error:
@@ -150,7 +198,7 @@ def _same_content(stored: str, new: str, submission_id: str) -> None:
         )
 
 
-def _prepare(conn: Connection, job: Job, cache: Cache) -> _Prepared | Accepted:
+def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepared | Accepted:
     sub, principal = job.sub, job.principal
     election_id, rule_pack, capacity = _election(conn, sub.election, cache)
     serial = None if sub.station is None else int(sub.station)
@@ -158,20 +206,20 @@ def _prepare(conn: Connection, job: Job, cache: Cache) -> _Prepared | Accepted:
     verify_may_submit(principal, election=sub.election, constituency=sub.constituency, station_serial=serial)
     ctx = _context(conn, election_id, sub, cache)
     form = sub.form or default_form(rule_pack, sub.kind)
-    submitter_key, captured = _signer(conn, sub, principal, job.received_at)
+    submitter_key, captured = _signer(sub, principal, job.received_at, known)
     body = signing_body(
         sub, form=form, submitter_key=submitter_key, organisation=principal.organisation, captured_at=captured
     )
     signed = records.signed_bytes(body)
     content = hashlib.sha256(signed).hexdigest()
-    existing = store.get_submission(conn, principal.key_id, sub.submission_id)
+    existing = known.submissions.get((principal.key_id, sub.submission_id))
     if existing is not None:
         _same_content(existing.content_sha256, content, sub.submission_id)
         return Accepted(sub.submission_id, existing.leaf_index, existing.sheet_id, iso(existing.received_at),
                         duplicate=True)  # fmt: skip
     if sub.signature is not None:
         verify_signature(parse_public_key(submitter_key), signed, sub.signature)
-        if store.signature_in_use(conn, sub.signature):
+        if sub.signature in known.signatures:
             raise ConflictError(
                 "this signature was already used by another submission (a replay)",
                 where="signature",
@@ -224,7 +272,7 @@ def _context(conn: Connection, election_id: int, sub: SheetSubmission, cache: Ca
     if level == "constituency" and sub.station is not None:
         problems.add("a constituency-level sheet has no station", where="station", found=sub.station)
     problems.raise_if_any("the sheet does not say where it is from; nothing was written")
-    key = (election_id, sub.constituency, sub.station)
+    key = (election_id, sub.constituency, None if sub.station is None else int(sub.station))
     hit = cache.contexts.get(key)
     if hit is not None and time.monotonic() - hit[0] < _CONTEXT_TTL:
         ctx = hit[1]
@@ -265,7 +313,7 @@ def _constituency_known(conn: Connection, election_id: int, code: str) -> bool:
 
 
 def _signer(
-    conn: Connection, sub: SheetSubmission, principal: Principal, received: dt.datetime
+    sub: SheetSubmission, principal: Principal, received: dt.datetime, known: _Known
 ) -> tuple[str, str]:
     """Return (submitter key for the leaf, captured_at text): the device key when the sheet is signed."""
     if sub.signature is None and sub.device_key is None:
@@ -278,7 +326,7 @@ def _signer(
     problems.raise_if_any("the signature fields are incomplete; nothing was written")
     assert sub.device_key is not None
     assert sub.captured_at is not None
-    owner = device_owner(conn, sub.device_key)
+    owner = known.devices.get(fingerprint(parse_public_key(sub.device_key)))
     if owner != principal.submitter_id:
         raise ForbiddenError(
             "the device key is not registered to you",
@@ -319,7 +367,7 @@ def _sheet(
     )
 
 
-def _store(conn: Connection, p: _Prepared, index: int) -> tuple[Accepted, dict[str, object]]:
+def _with_extra(p: _Prepared, index: int) -> ResultSheet:
     sub = p.job.sub
     extra: dict[str, object] = {
         "submission_id": sub.submission_id,
@@ -330,8 +378,11 @@ def _store(conn: Connection, p: _Prepared, index: int) -> tuple[Accepted, dict[s
         extra["check_details"] = p.details
     if sub.supersedes is not None:
         extra["supersedes"] = sub.supersedes
-    sheet = ResultSheet(**{**vars(p.sheet), "extra": extra})
-    sheet_id = store.insert_sheet(conn, p.ctx, sheet)
+    return ResultSheet(**{**vars(p.sheet), "extra": extra})
+
+
+def _accepted(p: _Prepared, index: int, sheet_id: int) -> tuple[Accepted, dict[str, object]]:
+    sub = p.job.sub
     row = {
         "election_id": p.ctx.election_id,
         "submitter_key": p.job.principal.key_id,

@@ -272,8 +272,20 @@ def insert_sheet(conn: Connection, ctx: StationContext, sheet: ResultSheet) -> i
 
 def insert_submissions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Record accepted submissions (keys: the columns of ``submissions`` except ``id``)."""
-    if rows:
-        conn.execute(ti.submissions.insert(), list(rows))
+    from pollwatch.storage.bulk import insert_rows
+
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    values = (tuple(_when(conn, r[c]) if c == "received_at" else r[c] for c in columns) for r in rows)
+    insert_rows(conn, ti.submissions, columns, values)
+
+
+def _when(conn: Connection, value: dt.datetime | None) -> Any:
+    """Raw inserts: SQLite stores naive UTC text as SQLAlchemy reads it; PostgreSQL takes the datetime."""
+    if value is None or conn.dialect.name != "sqlite":
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 def record_photo(
@@ -357,3 +369,115 @@ def _pk(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def list_station_contexts(
+    conn: Connection, election_id: int, places: set[tuple[str, int | None]]
+) -> dict[tuple[str, int | None], StationContext]:
+    """Resolve many (constituency, station serial or None) places in three queries; unknown are absent."""
+    c, s, k = t.constituencies, t.stations, t.candidates
+    codes = sorted({code for code, _ in places})
+    crows = conn.execute(
+        select(c.c.id, c.c.code, c.c.registered_total).where(
+            c.c.election_id == election_id, c.c.code.in_(codes)
+        )
+    ).all()
+    by_code = {r.code: r for r in crows}
+    cands: dict[int, dict[CandidateKey, int]] = {int(r.id): {} for r in crows}
+    for cid, order, kid in conn.execute(
+        select(k.c.constituency_id, k.c.ballot_order, k.c.id).where(k.c.constituency_id.in_(list(cands)))
+    ):
+        cands[int(cid)][CandidateKey(int(order))] = int(kid)
+    out: dict[tuple[str, int | None], StationContext] = {}
+    serials = sorted({serial for _, serial in places if serial is not None})
+    if serials:
+        srows = conn.execute(
+            select(
+                s.c.id, s.c.constituency_id, s.c.serial, s.c.number, s.c.registered_total, s.c.booths_total
+            ).where(s.c.constituency_id.in_(list(cands)), s.c.serial.in_(serials))
+        ).all()
+        code_of = {int(r.id): r.code for r in crows}
+        for r in srows:
+            cid = int(r.constituency_id)
+            out[(code_of[cid], int(r.serial))] = StationContext(
+                election_id,
+                cid,
+                int(r.id),
+                int(r.serial),
+                r.number,
+                r.registered_total,
+                r.booths_total,
+                cands[cid],
+            )
+    for code, serial in places:
+        if serial is None and code in by_code:
+            cr = by_code[code]
+            out[(code, None)] = StationContext(
+                election_id, int(cr.id), None, None, None, cr.registered_total, None, cands[int(cr.id)]
+            )
+    return {key: ctx for key, ctx in out.items() if key in places}
+
+
+def list_submissions(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], SubmissionRow]:
+    """Stored submissions among (submitter key, submission id) pairs."""
+    if not pairs:
+        return {}
+    u = ti.submissions
+    rows = conn.execute(select(u).where(u.c.submission_id.in_(sorted({sid for _, sid in pairs})))).all()
+    out = {}
+    for row in rows:
+        if (row.submitter_key, row.submission_id) in pairs:
+            out[(row.submitter_key, row.submission_id)] = SubmissionRow(
+                row.submitter_key, row.submission_id, row.content_sha256, int(row.leaf_index),
+                int(row.sheet_id), _aware(row.received_at),
+            )  # fmt: skip
+    return out
+
+
+def list_signatures_in_use(conn: Connection, signatures: set[str]) -> set[str]:
+    if not signatures:
+        return set()
+    u = ti.submissions
+    return {
+        str(r[0]) for r in conn.execute(select(u.c.signature).where(u.c.signature.in_(sorted(signatures))))
+    }
+
+
+def list_device_owners(conn: Connection, fingerprints: set[str]) -> dict[str, int]:
+    """Unrevoked device keys among ``fingerprints``: fingerprint -> submitter id."""
+    if not fingerprints:
+        return {}
+    d = ti.device_keys
+    rows = conn.execute(
+        select(d.c.fingerprint, d.c.submitter_id).where(
+            d.c.fingerprint.in_(sorted(fingerprints)), d.c.revoked.is_(False)
+        )
+    )
+    return {str(f): int(s) for f, s in rows}
+
+
+def insert_sheet_batch(conn: Connection, items: Sequence[tuple[StationContext, ResultSheet]]) -> list[int]:
+    """Insert many resolved sheets and their votes with one multi-row statement per table."""
+    from pollwatch.storage.bulk import insert_rows, next_ids
+    from pollwatch.storage.sheets import _COLUMNS
+
+    ids = list(next_ids(conn, t.sheets, len(items)))
+    rows = []
+    for sheet_id, (ctx, sheet) in zip(ids, items, strict=True):
+        p = sheet.provenance
+        rows.append((
+            sheet_id, ctx.election_id, ctx.constituency_id, ctx.station_id, sheet.kind.value, sheet.form,
+            sheet.label,
+            *(getattr(sheet.totals, name) for name in _TOTALS), p.source, p.channel.value, p.role.value,
+            p.organisation, p.submitter_key, _when(conn, p.received_at), _when(conn, p.captured_at),
+            ",".join(p.evidence_sha256),
+            json.dumps(dict(sheet.extra), sort_keys=True),
+        ))  # fmt: skip
+    insert_rows(conn, t.sheets, _COLUMNS, rows)
+    votes = [
+        (sheet_id, ctx.candidates[key], count)
+        for sheet_id, (ctx, sheet) in zip(ids, items, strict=True)
+        for key, count in sheet.votes.items()
+    ]
+    insert_rows(conn, t.sheet_votes, ("sheet_id", "candidate_id", "votes"), votes)
+    return ids

@@ -1,0 +1,246 @@
+"""Benchmark (b): HTTP intake of signed sheets over loopback to a real uvicorn server.
+
+Each submission is a Form-45 signed by a registered Ed25519 device key; the server answers only after
+the sheet row and its log leaf are committed (SQLite synchronous=FULL; PostgreSQL synchronous_commit on).
+Baselines measured in the same run: (1) the same client against a trivial endpoint of the same server
+(GET /docs: the HTTP ceiling of this stack on this machine), and (2) raw one-row-per-commit durable
+INSERTs into SQLite (what intake would do without group commit).
+
+Environment: BENCH_INTAKE_N (default 50000), BENCH_INTAKE_CONCURRENCY (default 64),
+BENCH_INTAKE_PG (PostgreSQL admin URL; default the test server; "" to skip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pollwatch.auth import AuthRole, create_submitter, register_device
+from pollwatch.auth.devices import device_key_id, public_key_of
+from pollwatch.intake.testing import create_tiny_election, sheet_payload, sign_payload
+from pollwatch.storage import Database
+
+N = int(os.environ.get("BENCH_INTAKE_N", "50000"))
+CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "64"))
+PG_ADMIN = os.environ.get("BENCH_INTAKE_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+RECEIPTS = min(5_000, N // 10)
+"""Submissions of a second run whose answers wait for the receipt (a checkpoint covering the leaf)."""
+CONSTITUENCIES, STATIONS, CANDIDATES, TOKENS = 50, 200, 6, 32
+_SERVER = """
+import sys, uvicorn
+from pollwatch.api.app import create_app
+from pollwatch.storage import Database
+uvicorn.run(create_app(Database(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]),
+            log_level="warning", access_log=False)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare(url: str) -> list[tuple[str, bytes]]:
+    """Create the election and observer tokens with device keys; return (token, signed body) pairs."""
+    db = Database(url)
+    db.upgrade()
+    create_tiny_election(db, constituencies=CONSTITUENCIES, stations=STATIONS, candidates=CANDIDATES)
+    signers = []
+    with db.begin() as conn:
+        for _ in range(TOKENS):
+            key_id, token = create_submitter(conn, role=AuthRole.OBSERVER, organisation="BenchWatch")
+            key = Ed25519PrivateKey.generate()
+            row_id = conn.execute(
+                sa.text("SELECT id FROM submitters WHERE key_id = :k"), {"k": key_id}
+            ).scalar_one()
+            register_device(conn, submitter_id=int(row_id), public_key=device_key_id(public_key_of(key)))
+            signers.append((token, key))
+    db.dispose()
+    out = []
+    for n in range(N + RECEIPTS):
+        token, key = signers[n % TOKENS]
+        votes = tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES))
+        payload = sheet_payload(
+            f"bench-{n:07d}-{uuid.uuid4().hex[:8]}",
+            constituency=f"NA-{1 + n % CONSTITUENCIES}",
+            station=str(1 + (n // CONSTITUENCIES) % STATIONS),
+            votes=votes,
+            role="observer",
+        )
+        out.append((token, json.dumps(sign_payload(payload, key, organisation="BenchWatch")).encode()))
+    return out
+
+
+class _Connection:
+    """A minimal keep-alive HTTP/1.1 client (so the client costs the shared CPUs as little as possible)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, *, token: str = "", body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+        if token:
+            head += f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), payload
+
+
+async def _drive(port: int, requests: list[tuple[str, str, str, bytes]]) -> tuple[float, list[float], int]:
+    """Send requests with CONCURRENCY connections; return (seconds, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    queue = iter(requests)
+
+    async def worker() -> None:
+        nonlocal errors
+        conn = _Connection(port)
+        for method, path, token, body in queue:
+            start = time.perf_counter()
+            status, payload = await conn.request(method, path, token=token, body=body)
+            latencies.append(time.perf_counter() - start)
+            if status >= 300:
+                errors += 1
+                if errors <= 3:
+                    print(f"<!-- error {status}: {payload[:300]!r} -->")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - start, latencies, errors
+
+
+def _server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    env = {**os.environ, "POLLWATCH_HOME": str(home), "POLLWATCH_RATE_TOKEN": "1000000,1000000",
+           "POLLWATCH_RATE_ADDRESS": "1000000,1000000"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, url, str(port)], env=env)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int) -> str:
+    return (f"| {label} | {n:,} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
+            f" | {errors} |")  # fmt: skip
+
+
+def _bench_backend(label: str, url: str, home: Path) -> list[str]:
+    bodies = _prepare(url)
+    proc, port = _server(url, home)
+    try:
+        trivial = [("GET", "/docs", "", b"")] * min(N, 20_000)
+        seconds, lat, errors = asyncio.run(_drive(port, trivial))
+        rows = [
+            _row(
+                f"{label}: baseline GET /docs (same server, same client)", len(trivial), seconds, lat, errors
+            )
+        ]
+        sheets = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in bodies[:N]]
+        seconds, lat, errors = asyncio.run(_drive(port, sheets))
+        rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), seconds, lat, errors))
+        tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[N:]]
+        seconds, lat, errors = asyncio.run(_drive(port, tail))
+        rows.append(_row(f"{label}: signed sheets + receipt in the answer", len(tail), seconds, lat, errors))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return rows
+
+
+def _raw_sqlite(path: Path, seconds: float = 3.0) -> str:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    n, lat = 0, []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t (body) VALUES (?)", ("x" * 400,))
+        conn.execute("COMMIT")
+        lat.append(time.perf_counter() - t0)
+        n += 1
+    conn.close()
+    return _row("baseline: raw SQLite INSERT, one durable commit each (no HTTP)", n, time.perf_counter() - start,
+                lat, 0)  # fmt: skip
+
+
+def _pg_database() -> tuple[str, sa.Engine] | None:
+    if not PG_ADMIN:
+        return None
+    try:
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        name = f"pollwatch_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no server: report and skip
+        print(f"<!-- PostgreSQL skipped: {type(exc).__name__} -->")
+        return None
+    return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), admin
+
+
+def main() -> None:
+    print(f"{N:,} Ed25519-signed Form-45 submissions, {CONCURRENCY} keep-alive connections, loopback, "
+          f"one uvicorn worker; {os.cpu_count()} CPUs shared by client and server.\n")  # fmt: skip
+    print("| what | requests | per second | p50 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        print(_raw_sqlite(root / "raw.sqlite3"), flush=True)
+        for row in _bench_backend("SQLite", f"sqlite:///{root / 'bench.sqlite3'}", root / "home-sqlite"):
+            print(row, flush=True)
+        pg = _pg_database()
+        if pg is not None:
+            url, admin = pg
+            try:
+                for row in _bench_backend("PostgreSQL", url, root / "home-pg"):
+                    print(row, flush=True)
+            finally:
+                with admin.connect() as conn:
+                    name = sa.make_url(url).database
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
