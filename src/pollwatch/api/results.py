@@ -87,7 +87,7 @@ def get_audit(
 def get_parliament(
     slug: str,
     conn: ReadConn,
-    assembly: Annotated[str, Query(max_length=16)] = "NA",
+    assembly: Annotated[str | None, Query(max_length=16)] = None,
     contested: Annotated[list[str] | None, Query()] = None,
     joins: Annotated[str | None, Query(max_length=100_000, description="JSON Joins document")] = None,
     rounding: Rounding = Rounding.LARGEST_REMAINDER,

@@ -154,7 +154,9 @@ def parliament(
     data_dir: DataDirOption = None,
     election: ElectionOption = None,
     db: DbOption = None,
-    assembly: Annotated[str, typer.Option(help="Assembly code (NA, PP, PS, PK, PB).")] = "NA",
+    assembly: Annotated[
+        str | None, typer.Option(help="Assembly code (NA, PP, ...); default: the first constituency's.")
+    ] = None,
     joins: Annotated[
         Path | None, typer.Option(help="JSON {by_label: {...}, by_constituency: {...}}.")
     ] = None,
@@ -184,7 +186,7 @@ def parliament(
             for c in report.compositions
             for p, n in sorted(c.total.items(), key=lambda kv: (-kv[1], kv[0]))
         ] or [{"party": p, "general": n} for p, n in report.general.by_party().most_common()]
-        emit(rows, fmt, title=f"{assembly} composition", document=report.as_dict())
+        emit(rows, fmt, title=f"{report.assembly} composition", document=report.as_dict())
 
 
 def repoll(

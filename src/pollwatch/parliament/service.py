@@ -43,15 +43,21 @@ class ParliamentReport:
 def parliament_report(
     inp: ResultsInput,
     *,
-    assembly: str = "NA",
+    assembly: str | None = None,
     joins: Joins | None = None,
     contested: Collection[str] = (),
     method: Rounding = Rounding.LARGEST_REMAINDER,
     pack: RulePack | None = None,
     max_coalitions: int = 200,
 ) -> ParliamentReport:
-    """General seats from the latest official snapshot; reserved seats and coalitions per reading."""
+    """General seats from the latest official snapshot; reserved seats and coalitions per reading.
+
+    ``assembly`` defaults to the assembly of the first constituency listed.
+    """
     pack = pack or get_rule_pack(inp.election.rule_pack)
+    if assembly is None:
+        # The assembly of the first constituency listed (NA in Pakistan's datasets).
+        assembly = inp.constituencies[0].assembly if inp.constituencies else ""
     part = inp.only(assembly)
     snapshots = [kl for kl in part.official_labels() if kl[0] is not SheetKind.BALLOT_ACCOUNT]
     if not snapshots:

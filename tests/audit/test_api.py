@@ -1,0 +1,78 @@
+"""The results endpoints over a stored synthetic election, on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pollwatch.api.app import create_app
+from pollwatch.storage import Database
+from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generate, store
+
+BASE = "/api/v1/elections/synth-5"
+
+
+@pytest.fixture
+def client(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
+    e = generate(
+        SynthConfig(
+            seed=5,
+            n_stations=150,
+            n_constituencies=3,
+            n_candidates=4,
+            manipulations=(Manipulation(ManipulationKind.ALTERED_TOTALS, share=1.0, strength=0.5),),
+        )
+    )
+    store(db, e, slug="synth-5")
+    with TestClient(create_app(db)) as c:
+        yield c
+
+
+def test_tally_endpoint_gives_every_level(client: TestClient) -> None:
+    doc = client.get(f"{BASE}/tally").json()
+    assert doc["stations_expected"] == 150
+    assert len(doc["constituencies"]) == 3
+    assert {r["region"] for r in doc["nation"]} == {"(nation)"}
+    rows = client.get(
+        f"{BASE}/tally",
+        params={"level": "constituency", "constituency": doc["constituencies"][0]["constituency"]},
+    ).json()["rows"]
+    assert len(rows) == 1
+
+
+def test_audit_endpoint_lists_findings_with_evidence(client: TestClient) -> None:
+    doc = client.get(f"{BASE}/audit", params={"kind": "official_total_differs"}).json()
+    assert doc["findings"]
+    assert {f["kind"] for f in doc["findings"]} == {"official_total_differs"}
+    assert all(f["evidence"][0]["form"] == "Form-47" for f in doc["findings"])
+
+
+def test_reconciliation_pvt_parliament_and_repoll(client: TestClient) -> None:
+    states = {r["state"] for r in client.get(f"{BASE}/reconciliation").json()}
+    assert states <= {"single_source", "agreed", "conflict", "official_only", "missing"}
+    pvt = client.get(f"{BASE}/pvt", params={"seed": "published", "size": 60}).json()
+    assert 0 < pvt["observed"] <= pvt["sample_size"]
+    assert abs(sum(p["share"] for p in pvt["parties"]) - 1.0) < 1e-9
+    parliament = client.get(f"{BASE}/parliament").json()
+    assert parliament["general_seats"] == 3
+    tally = client.get(f"{BASE}/tally").json()["constituencies"][0]["constituency"]
+    repoll = client.get(
+        f"{BASE}/repoll", params={"constituency": tally, "stations": "1,2", "counted": "true"}
+    )
+    assert repoll.status_code == 200, repoll.text
+    assert repoll.json()["registered_at_stake"] > 0
+
+
+def test_errors_use_the_envelope(client: TestClient) -> None:
+    r = client.get("/api/v1/elections/nope/tally")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+    tally = client.get(f"{BASE}/tally").json()["constituencies"][0]["constituency"]
+    r = client.get(f"{BASE}/repoll", params={"constituency": tally, "stations": "9999"})
+    assert r.status_code == 404
+    assert "not in the polling scheme" in r.json()["error"]["message"]
+    r = client.get(f"{BASE}/parliament", params={"joins": "[not json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_input"
