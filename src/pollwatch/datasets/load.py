@@ -75,6 +75,25 @@ def import_dataset(
     )
 
 
+def write_dataset(db: Database, dataset: Dataset, *, progress: Progress | None = None) -> ImportReport:
+    """Write an already parsed dataset (built in code, e.g. by a benchmark or a converter) in one transaction.
+
+    Unlike ``import_dataset`` there are no input files to hash: the dataset is written unconditionally,
+    after removing whatever an earlier write of the same ``dataset.name`` stored.
+    """
+    notify = progress or (lambda _stage, _done, _total: None)
+    with db.begin() as conn:
+        election_id = structure.create_election(conn, dataset.election)
+        previous = get_import(conn, election_id, dataset.name)
+        if previous is not None:
+            delete_source(conn, election_id, dataset.name)
+        _write(conn, election_id, dataset, notify)
+        counts = {**dataset.counts(), "findings_by_kind": dataset.findings_by_kind()}
+        record_import(conn, election_id, dataset.name, content_sha256="", counts=counts)
+    status = IMPORTED if previous is None else RELOADED
+    return ImportReport(dataset.name, dataset.election.slug, status, "", counts, dataset.findings_by_kind())
+
+
 def _import_one(
     conn: Connection, name: str, data_dir: Path, progress: Progress, cache: dict[str, Dataset]
 ) -> ImportReport:

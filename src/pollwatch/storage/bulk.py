@@ -20,22 +20,15 @@ def _executemany_rows(
 ) -> int:
     # The DBAPI cursor's executemany is the raw sqlite3 speed; SQLAlchemy's own executemany adds
     # per-row dict handling that would double the cost of a national import.
+    # sqlite3 consumes the iterator itself (no intermediate lists) and sums the rows it inserted.
     placeholders = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    batch: list[Sequence[Any]] = []
-    total = 0
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= 50_000:
-            cursor.executemany(sql, batch)
-            total += len(batch)
-            batch.clear()
-    if batch:
-        cursor.executemany(sql, batch)
-        total += len(batch)
-    cursor.close()
-    return total
+    try:
+        cursor.executemany(sql, rows)
+        return max(int(cursor.rowcount), 0)
+    finally:
+        cursor.close()
 
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -63,15 +63,21 @@ def insert_sheets(conn: Connection, election_id: int, sheets: Sequence[ResultShe
     kids = candidate_ids(conn, election_id)
     _check_references(sheets, cids, sids, kids)
     ids = list(next_ids(conn, t.sheets, len(sheets)))
+    origin: dict[int, tuple[Any, ...]] = {}
     insert_rows(
         conn,
         t.sheets,
         _COLUMNS,
-        (_sheet_row(i, election_id, s, cids, sids) for i, s in zip(ids, sheets, strict=True)),
+        (_sheet_row(i, election_id, s, cids, sids, origin) for i, s in zip(ids, sheets, strict=True)),
     )
+    # Per-constituency maps: one dict lookup per vote instead of hashing a (code, key) tuple.
+    by_code: dict[ConstituencyCode, dict[CandidateKey, int]] = {}
+    for (code, key), kid in kids.items():
+        by_code.setdefault(code, {})[key] = kid
     vote_rows = (
-        (i, kids[(s.constituency, key)], votes)
+        (i, ballot[key], votes)
         for i, s in zip(ids, sheets, strict=True)
+        for ballot in (by_code[s.constituency],)
         for key, votes in s.votes.items()
     )
     insert_rows(conn, t.sheet_votes, ("sheet_id", "candidate_id", "votes"), vote_rows)
@@ -85,7 +91,15 @@ def _check_references(
     kids: dict[tuple[ConstituencyCode, CandidateKey], int],
 ) -> None:
     problems = ProblemList()
+    ballots: dict[ConstituencyCode, set[CandidateKey]] = {}
+    for code, key in kids:
+        ballots.setdefault(code, set()).add(key)
     for n, s in enumerate(sheets):
+        # The fast path first: a national import checks a million votes here.
+        ballot = ballots.get(s.constituency, set())
+        station_ok = s.station_serial is None or (s.constituency, s.station_serial) in sids
+        if s.constituency in cids and station_ok and ballot.issuperset(s.votes):
+            continue
         where = f"sheet {n} ({s.constituency}{'' if s.station is None else ' station ' + s.station})"
         if s.constituency not in cids:
             problems.add(
@@ -95,7 +109,7 @@ def _check_references(
                 found=s.constituency,
             )
             continue
-        if s.station_serial is not None and (s.constituency, s.station_serial) not in sids:
+        if not station_ok:
             problems.add(
                 "unknown station",
                 where=where,
@@ -103,7 +117,7 @@ def _check_references(
                 found=str(s.station_serial),
             )
         for key in s.votes:
-            if (s.constituency, key) not in kids:
+            if key not in ballot:
                 problems.add(
                     "unknown candidate",
                     where=where,
@@ -115,18 +129,41 @@ def _check_references(
     problems.raise_if_any("some sheets refer to things that are not stored; nothing was written", InputError)
 
 
+_encode = json.JSONEncoder(sort_keys=True).encode
+"""One encoder for every row: ``json.dumps(..., sort_keys=True)`` would build a new one per call."""
+
+
 def _sheet_row(
     sheet_id: int,
     election_id: int,
     s: ResultSheet,
     cids: dict[ConstituencyCode, int],
     sids: dict[tuple[ConstituencyCode, int], int],
+    origin: dict[int, tuple[Any, ...]],
 ) -> tuple[Any, ...]:
-    p = s.provenance
     station_id = sids[(s.constituency, s.station_serial)] if s.station_serial is not None else None
-    extra = dict(s.extra)
-    if s.station is not None:
-        extra.setdefault("station_number", s.station)
+    if s.extra:
+        extra = dict(s.extra)
+        if s.station is not None:
+            extra.setdefault("station_number", s.station)
+        extra_json = _encode(extra)
+    else:
+        extra_json = "{}" if s.station is None else '{"station_number": ' + _encode(s.station) + "}"
+    t = s.totals
+    # Sheets of one import share their provenance object: its columns are computed once.
+    p = s.provenance
+    columns = origin.get(id(p))
+    if columns is None:
+        columns = origin[id(p)] = (
+            p.source,
+            p.channel.value,
+            p.role.value,
+            p.organisation,
+            p.submitter_key,
+            p.received_at,
+            p.captured_at,
+            ",".join(p.evidence_sha256),
+        )
     return (
         sheet_id,
         election_id,
@@ -135,16 +172,16 @@ def _sheet_row(
         s.kind.value,
         s.form,
         s.label,
-        *(getattr(s.totals, name) for name in _TOTALS),
-        p.source,
-        p.channel.value,
-        p.role.value,
-        p.organisation,
-        p.submitter_key,
-        p.received_at,
-        p.captured_at,
-        ",".join(p.evidence_sha256),
-        json.dumps(extra, sort_keys=True),
+        t.valid,
+        t.rejected,
+        t.polled,
+        t.tendered,
+        t.challenged,
+        t.votes_male,
+        t.votes_female,
+        t.registered,
+        *columns,
+        extra_json,
     )
 
 
