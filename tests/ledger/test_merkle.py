@@ -171,3 +171,13 @@ def test_consistency_proofs_verify_and_flipped_bits_fail(case: tuple[int, int], 
         proof[bit % len(proof)] = bytes(32)
         with pytest.raises(VerificationError):
             verify_consistency(first, second, proof, r1, r2)
+
+
+def test_bulk_entry_appends_store_the_same_hashes_as_single_appends() -> None:
+    entries = [i.to_bytes(4, "big") for i in range(777)]
+    single = MemoryHashes.from_leaves(leaf_hash(e) for e in entries)
+    bulk = MemoryHashes()
+    bulk.extend_entries(entries[:100])
+    bulk.extend_entries(entries[100:])
+    assert bulk.hashes == single.hashes
+    assert bulk.root() == root_from_leaves([leaf_hash(e) for e in entries])

@@ -253,6 +253,13 @@ class MemoryHashes:
         self.size = index + 1
         return index
 
+    def extend_entries(self, entries: Sequence[bytes]) -> range:
+        """Add entries (not hashes) in bulk; return their indices."""
+        first = self.size
+        self.hashes.extend(append_entries(self._edge, first, entries))
+        self.size = first + len(entries)
+        return range(first, self.size)
+
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
         hashes = self.hashes
         return [hashes[i] for i in indexes]
@@ -275,6 +282,29 @@ def append_to_edge(edge: list[bytes], index: int, leaf: bytes) -> list[bytes]:
         out.append(h)
         n >>= 1
     edge.append(h)
+    return out
+
+
+def append_entries(edge: list[bytes], first: int, entries: Iterable[bytes]) -> list[bytes]:
+    """Hash entries as leaves ``first, first+1, ...`` onto a right-edge stack; return the hashes to store.
+
+    The same as :func:`append_to_edge` over each entry's leaf hash, in one tight loop (bulk appends).
+    """
+    out: list[bytes] = []
+    push = out.append
+    pop = edge.pop
+    sha = _sha256
+    index = first
+    for entry in entries:
+        h = sha(b"\x00" + entry).digest()
+        push(h)
+        n = index
+        while n & 1:
+            h = sha(b"\x01" + pop() + h).digest()
+            push(h)
+            n >>= 1
+        edge.append(h)
+        index += 1
     return out
 
 

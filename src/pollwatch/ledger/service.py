@@ -31,11 +31,10 @@ from pollwatch.errors import ConflictError, NotFoundError, StorageError, Verific
 from pollwatch.ledger import witness as _witness
 from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, parse_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import (
-    append_to_edge,
+    append_entries,
     consistency_proof,
     edge_indexes,
     inclusion_proof,
-    leaf_hash,
     stored_hash_index,
     tree_root,
     verify_consistency,
@@ -79,9 +78,7 @@ def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
     first = store.reserve(conn, len(datas))
     # The right edge of the tree (<= log2(n) stored hashes) is all an append needs to read.
     edge = DbHashes(conn).read_hashes(edge_indexes(first))
-    hashes: list[bytes] = []
-    for offset, data in enumerate(datas):
-        hashes.extend(append_to_edge(edge, first + offset, leaf_hash(data)))
+    hashes = append_entries(edge, first, datas)
     now = dt.datetime.now(dt.UTC)
     entries = [(r.type, str(r.body.get("election") or ""), d) for r, d in zip(records, datas, strict=True)]
     store.insert_entries(conn, first, entries, at=now)
