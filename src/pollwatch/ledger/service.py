@@ -47,6 +47,8 @@ from pollwatch.storage import Database
 from pollwatch.storage import log as store
 
 _log = logging.getLogger(__name__)
+_signed = threading.Condition()
+"""Notified whenever this process signs a checkpoint, so waiting receipts wake at once."""
 
 
 class DbHashes:
@@ -110,6 +112,8 @@ def sign_checkpoint(db: Database, settings: LogSettings | None = None) -> str | 
         if not store.swap_checkpoint(conn, old_size=state.checkpoint_size, new_size=state.size, note=note):
             raise ConflictError("another process replaced the latest checkpoint; retry")
         store.insert_checkpoint(conn, size=state.size, root=root, note=note, at=dt.datetime.now(dt.UTC))
+    with _signed:
+        _signed.notify_all()
     return note
 
 
@@ -177,7 +181,9 @@ def get_receipt(
             sign_checkpoint(db, settings)
             signed = True
         else:
-            time.sleep(0.05)
+            # Woken by a checkpoint signed in this process; the timeout covers other processes.
+            with _signed:
+                _signed.wait(timeout=min(0.05, max(deadline - time.monotonic(), 0.001)))
 
 
 def get_inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
