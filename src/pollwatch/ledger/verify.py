@@ -24,7 +24,7 @@ from typing import Any
 from pollwatch.errors import Error, VerificationError
 from pollwatch.ledger.bundle import FORMAT, iter_bundle_entries
 from pollwatch.ledger.checkpoint import Checkpoint, open_checkpoint, verify_cosignature
-from pollwatch.ledger.merkle import MemoryHashes, consistency_proof, leaf_hash, tree_root, verify_consistency
+from pollwatch.ledger.merkle import MemoryHashes, consistency_proof, tree_root, verify_consistency
 from pollwatch.ledger.note import Verifier, parse_note, parse_vkey
 from pollwatch.ledger.records import LeafRecord, device_public_key, parse_leaf, signed_bytes
 from pollwatch.ledger.tallies import compute_tallies
@@ -66,6 +66,7 @@ class _Bundle:
     entries: list[bytes]
     tree: MemoryHashes
     size: int
+    parsed: tuple[list[tuple[int, LeafRecord]], list[str]] | None = None
 
 
 def verify_bundle(root: Path) -> BundleReport:
@@ -113,7 +114,8 @@ def _load(root: Path) -> _Bundle:
             checkpoints[key] = (note, None)
     size = int(manifest.get("size", 0))
     entries = list(iter_bundle_entries(root, size))
-    tree = MemoryHashes.from_leaves(leaf_hash(e) for e in entries)
+    tree = MemoryHashes()
+    tree.extend_entries(entries)
     return _Bundle(root, manifest, log_key, witnesses, checkpoints, entries, tree, size)
 
 
@@ -225,13 +227,16 @@ def _check_tiles(b: _Bundle) -> list[Check]:
 
 
 def _records(b: _Bundle) -> tuple[list[tuple[int, LeafRecord]], list[str]]:
-    out, bad = [], []
-    for index, entry in enumerate(b.entries):
-        try:
-            out.append((index, parse_leaf(entry)))
-        except Error as exc:
-            bad.append(f"{index}: {exc.message}")
-    return out, bad
+    """Parse every entry once (memoised on the bundle): (index, record) pairs and the failures."""
+    if b.parsed is None:
+        out, bad = [], []
+        for index, entry in enumerate(b.entries):
+            try:
+                out.append((index, parse_leaf(entry)))
+            except Error as exc:
+                bad.append(f"{index}: {exc.message}")
+        b.parsed = (out, bad)
+    return b.parsed
 
 
 def _check_entries(b: _Bundle) -> list[Check]:
