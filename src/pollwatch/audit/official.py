@@ -8,7 +8,8 @@ Checks, each yielding :class:`~pollwatch.rules.Finding` values:
    the signed station counts of the stations it lists; with incomplete coverage only a candidate
    credited with *fewer* votes than the signed sheets already give is certain, and is reported.
 3. ``winner_reversal``: with every station's signed count in hand, the signed winner is not the
-   official winner.
+   official winner; ``signed_leader_differs`` (a warning) when every known station is in but the
+   station list is not known to be the whole polling scheme.
 4. ``official_station_differs``: an official copy of a station sheet that differs from the signed
    figures the independent copies agree on.
 
@@ -46,6 +47,10 @@ class SignedCounts:
     signed_present: BoolArray
     in_statement: BoolArray
     """Stations the official station-wise statement lists (all True when it lists none)."""
+    scheme_verified: BoolArray | None = None
+    """Per constituency: the station list is known to be the whole polling scheme (None: all are).
+    Where it is not, full coverage of the known stations proves nothing about the rest: only
+    certain shortfalls are errors and a different leader is a warning."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class OfficialTotals:
     """(C, K) official votes per constituency and ballot position."""
     present: BoolArray
     evidence: Sequence[tuple[Evidence, ...]] = ()
+    listed: BoolArray | None = None
+    """(C, K): the ballot positions the official sheet gives a figure for (None: all). A source that
+    lumps minor candidates into "others" says nothing about each of them."""
 
 
 def audit_totals(counts: SignedCounts, official: OfficialTotals) -> list[Finding]:
@@ -70,17 +78,20 @@ def audit_totals(counts: SignedCounts, official: OfficialTotals) -> list[Finding
     all_n = np.bincount(counts.station_constituency, minlength=c)
     all_have = np.bincount(counts.station_constituency, weights=counts.signed_present, minlength=c)
     k = min(partial.shape[1], official.totals.shape[1])
-    for i in np.flatnonzero(official.present):
-        complete = have_n[i] == listed_n[i]
+    verified = np.ones(c, dtype=bool) if counts.scheme_verified is None else counts.scheme_verified
+    for i in np.flatnonzero(official.present & (have_n > 0)):
+        complete = bool(have_n[i] == listed_n[i] and verified[i])
         diff = official.totals[i, :k] - partial[i, :k]
+        if official.listed is not None:
+            diff = np.where(official.listed[i, :k], diff, 0)
         bad = np.flatnonzero(diff != 0) if complete else np.flatnonzero(diff < 0)
         ev = official.evidence[int(i)] if len(official.evidence) > i else ()
         if bad.size:
             found.append(
                 _total_finding(counts.codes[int(i)], official.label, diff, bad, complete, partial[i], ev)
             )
-        if all_have[i] == all_n[i] and all_n[i] > 0:
-            found += _reversal(counts, official, int(i), ev)
+        if all_have[i] == all_n[i]:
+            found += _reversal(counts, official, int(i), ev, verified=bool(verified[i]))
     return found
 
 
@@ -131,7 +142,7 @@ def _total_finding(
 
 
 def _reversal(
-    counts: SignedCounts, official: OfficialTotals, c: int, ev: tuple[Evidence, ...]
+    counts: SignedCounts, official: OfficialTotals, c: int, ev: tuple[Evidence, ...], *, verified: bool
 ) -> list[Finding]:
     rows = counts.station_constituency == c
     signed = counts.signed[rows].sum(axis=0)
@@ -141,17 +152,29 @@ def _reversal(
     w_signed, w_off = int(np.argmax(signed)), int(np.argmax(off[: len(signed)]))
     if w_signed == w_off or signed[w_signed] == signed[w_off]:
         return []
+    n = int(rows.sum())
     return [
         Finding(
-            kind="winner_reversal",
-            severity=Severity.ERROR,
+            kind="winner_reversal" if verified else "signed_leader_differs",
+            severity=Severity.ERROR if verified else Severity.WARNING,
             where=counts.codes[c],
-            message="the signed station sheets elect another candidate than the official result",
+            message="the signed station sheets elect another candidate than the official result"
+            if verified
+            else f"on the {n} signed station sheets in hand another candidate leads than the official "
+            "winner (whether these are all the stations is not verified)",
             expected=f"candidate {w_signed + 1} wins on the signed sheets ({int(signed[w_signed])} votes)",
             found=f"{official.label} declares candidate {w_off + 1} ({int(off[w_off])} votes)",
-            rule="all stations' signed counts in hand",
+            rule="all stations' signed counts in hand"
+            if verified
+            else "signed counts of every known station",
             evidence=ev,
-            data={"signed_winner": w_signed + 1, "official_winner": w_off + 1, "label": official.label},
+            data={
+                "signed_winner": w_signed + 1,
+                "official_winner": w_off + 1,
+                "label": official.label,
+                "stations": n,
+                "scheme_verified": verified,
+            },
         )
     ]
 

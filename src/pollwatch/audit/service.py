@@ -22,6 +22,7 @@ from pollwatch.model import Role, SheetKind, Station
 from pollwatch.rules import RulePack, get_rule_pack
 from pollwatch.rules.base import Evidence, Finding, StationFigures
 from pollwatch.tally.inputs import ResultsInput, station_key
+from pollwatch.tally.live import BoolArray, Universe
 from pollwatch.tally.service import ElectionTally, tally_election
 
 
@@ -170,7 +171,28 @@ def _signed_counts(inp: ResultsInput, et: ElectionTally) -> SignedCounts:
     # A constituency whose official statement lists no station: every station counts as listed.
     lists = np.bincount(u.station_constituency, weights=official_station, minlength=u.n_constituencies) > 0
     in_statement = official_station | ~lists[u.station_constituency]
-    return SignedCounts(u.constituency_codes, u.station_constituency, numbers, signed, present, in_statement)
+    return SignedCounts(
+        u.constituency_codes,
+        u.station_constituency,
+        numbers,
+        signed,
+        present,
+        in_statement,
+        scheme_verified=_scheme_verified(inp, u),
+    )
+
+
+def _scheme_verified(inp: ResultsInput, u: Universe) -> BoolArray:
+    """A constituency's stations are taken as its whole polling scheme only when every station's
+    registered voters are known and add up to at least the constituency's registered voters."""
+    c = u.n_constituencies
+    reg = u.station_registered
+    unknown = np.bincount(u.station_constituency, weights=reg < 0, minlength=c) > 0
+    summed = np.bincount(u.station_constituency, weights=np.maximum(reg, 0), minlength=c)
+    expected = np.asarray(
+        [k.registered.total if k.registered.total is not None else 0 for k in inp.constituencies], dtype=float
+    )
+    return np.asarray(~unknown & (summed >= expected), dtype=bool)
 
 
 def _official(inp: ResultsInput, et: ElectionTally, kind: SheetKind, label: str) -> OfficialTotals:
@@ -178,6 +200,7 @@ def _official(inp: ResultsInput, et: ElectionTally, kind: SheetKind, label: str)
     cidx = {code: i for i, code in enumerate(u.constituency_codes)}
     totals = np.zeros((u.n_constituencies, u.n_columns), dtype=np.int64)
     present = np.zeros(u.n_constituencies, dtype=bool)
+    listed = np.zeros((u.n_constituencies, u.n_columns), dtype=bool)
     evidence: list[tuple[Evidence, ...]] = [()] * u.n_constituencies
     for s in inp.sheets:
         if (
@@ -195,7 +218,8 @@ def _official(inp: ResultsInput, et: ElectionTally, kind: SheetKind, label: str)
         for key, votes in s.votes.items():
             if 0 < key <= u.n_columns:
                 totals[i, key - 1] = votes
-    return OfficialTotals(label, totals, present, evidence)
+                listed[i, key - 1] = True
+    return OfficialTotals(label, totals, present, evidence, listed)
 
 
 __all__ = ["AuditReport", "audit_election", "repoll_election", "station_key"]
