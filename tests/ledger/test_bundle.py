@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -107,6 +106,11 @@ def test_tampered_photo_is_caught(bundle: Path) -> None:
     assert _failed(bundle) == {"photos match hashes"}
 
 
+def test_deleted_photo_is_caught(bundle: Path) -> None:
+    next((bundle / "photos").iterdir()).unlink()
+    assert _failed(bundle) == {"photos match hashes"}
+
+
 def test_tampered_checkpoint_is_caught(bundle: Path) -> None:
     path = bundle / "checkpoints/3"
     lines = path.read_text().split("\n")
@@ -160,8 +164,11 @@ def test_receipt_verifies_and_a_tampered_receipt_fails(sqlite_db: Database, sett
         verify_receipt(forged, entry=canonical_bytes(sheets[4]), log_key=key)
 
 
-def test_bundle_copy_without_photos_still_verifies(bundle: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "copy"
-    shutil.copytree(bundle, copy)
-    shutil.rmtree(copy / "photos")
-    assert verify_bundle(copy).ok
+def test_bundle_exported_with_hashes_only_has_no_photos_and_verifies(
+    bundle: Path, tmp_path: Path, sqlite_db: Database, settings: LogSettings
+) -> None:
+    out = tmp_path / "hashes-only"
+    summary = export_bundle(sqlite_db, out, election="test-2026", settings=settings)
+    assert (summary.photos, summary.photo_hashes) == (0, 3)
+    assert not (out / "photos").exists()
+    assert verify_bundle(out).ok

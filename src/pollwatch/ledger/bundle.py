@@ -101,12 +101,12 @@ def export_bundle(
             if r.body.get("photo_sha256") and election in (None, r.body.get("election"))
         }
     )
-    copied = 0
+    copied: list[str] = []
     if photos is not None:
         for sha in hashes:
             if photos.has(sha):
                 _write(out / "photos" / sha, photos.get(sha))
-                copied += 1
+                copied.append(sha)
     tallies = compute_tallies(entries, election=election)
     _write(out / "tallies.json", (json.dumps(tallies, indent=1, sort_keys=True) + "\n").encode())
     manifest = {
@@ -115,10 +115,11 @@ def export_bundle(
         "size": size,
         "election": election,
         "photo_policy": "published" if photos is not None else "hashes-only",
+        "photos": copied,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
-    return ExportSummary(out, size, len(history), copied, len(hashes))
+    return ExportSummary(out, size, len(history), len(copied), len(hashes))
 
 
 def _write_tiles(conn: Connection, out: Path, size: int) -> None:

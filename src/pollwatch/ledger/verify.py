@@ -284,7 +284,10 @@ def _check_photos(b: _Bundle) -> list[Check]:
     files = sorted(folder.iterdir()) if folder.exists() else []
     bad = [p.name for p in files if hashlib.sha256(p.read_bytes()).hexdigest() != p.name]
     stray = [p.name for p in files if p.name not in referenced]
+    names = {p.name for p in files}
+    missing = [str(sha) for sha in b.manifest.get("photos", []) if sha not in names]
     problems = [f"content differs: {n}" for n in bad] + [f"not referenced: {n}" for n in stray]
+    problems += [f"listed in the manifest but missing: {n}" for n in missing]
     return [
         Check(
             "photos match hashes",
