@@ -54,7 +54,11 @@ def test_reconciliation_pvt_parliament_and_repoll(client: TestClient) -> None:
     assert states <= {"single_source", "agreed", "conflict", "official_only", "missing"}
     pvt = client.get(f"{BASE}/pvt", params={"seed": "published", "size": 60}).json()
     assert 0 < pvt["observed"] <= pvt["sample_size"]
-    assert abs(sum(p["share"] for p in pvt["parties"]) - 1.0) < 1e-9
+    assert abs(sum(p["share"] for p in pvt["shares"]) - 1.0) < 1e-9
+    assert 0.2 < pvt["turnout"]["share"] < 0.9
+    one = client.get(f"{BASE}/pvt", params={"seed": "published", "size": 20, "constituency": "SYN-1"}).json()
+    assert one["strata_total"] == 1
+    assert {c["column"].split(" ")[0] for c in one["shares"]} == {"1", "2", "3", "4"}
     parliament = client.get(f"{BASE}/parliament").json()
     assert parliament["general_seats"] == 3
     tally = client.get(f"{BASE}/tally").json()["constituencies"][0]["constituency"]

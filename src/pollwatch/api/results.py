@@ -67,9 +67,13 @@ def get_pvt(
     seed: Annotated[str, Query(min_length=1, max_length=256)],
     size: Annotated[int, Query(gt=0)],
     assembly: Assembly = None,
+    constituency: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    """National party shares projected from the published-seed sample, against the official result."""
-    return project(_input(conn, slug).only(assembly), seed=seed, size=size).document
+    """Party (or one constituency's candidate) shares and turnout projected from the published-seed
+    sample, against the official result."""
+    return project(
+        _input(conn, slug).only(assembly), seed=seed, size=size, constituency=constituency
+    ).document
 
 
 @router.get("/audit")

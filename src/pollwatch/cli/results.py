@@ -114,13 +114,14 @@ def pvt(
     election: ElectionOption = None,
     db: DbOption = None,
     assembly: AssemblyOption = None,
+    constituency: Annotated[str | None, typer.Option(help="Project one constituency's candidates.")] = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Project national party shares from a published-seed station sample, with 95 % margins."""
+    """Project party (or one constituency's candidate) shares and turnout from a published-seed sample."""
     with handled():
         inp = load_input(dataset, data_dir, election, db).only(assembly)
-        p = project(inp, seed=seed, size=size)
-        emit(p.document["parties"], fmt, title=f"PVT seed={seed}", document=p.document)
+        p = project(inp, seed=seed, size=size, constituency=constituency)
+        emit(p.document["shares"], fmt, title=f"PVT seed={seed}", document=p.document)
 
 
 def audit(

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from pollwatch.errors import InputError
-from pollwatch.model import SheetKind
+from pollwatch.model import CandidateKey, SheetKind
 from pollwatch.tally.inputs import ResultsInput
-from pollwatch.tally.live import INDEPENDENT, ConstituencyTally, LiveTally
+from pollwatch.tally.live import INDEPENDENT, ConstituencyTally, IntArray, LiveTally, Universe
 from pollwatch.tally.pvt import compare, draw_sample, estimate_ratios
 from pollwatch.tally.service import ElectionTally, tally_election
 
@@ -92,46 +92,66 @@ class Projection:
     document: dict[str, Any]
 
 
-def project(inp: ResultsInput, *, seed: str, size: int, et: ElectionTally | None = None) -> Projection:
-    """Draw the published-seed sample (stratified by constituency) and project national party shares.
+def project(
+    inp: ResultsInput,
+    *,
+    seed: str,
+    size: int,
+    constituency: str | None = None,
+    et: ElectionTally | None = None,
+) -> Projection:
+    """Draw the published-seed sample (stratified by constituency) and project shares and turnout.
 
-    Sampled stations without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
+    Nationally the columns are parties; with ``constituency`` the draw and the estimate are limited
+    to that constituency and the columns are its candidates (ballot positions). Sampled stations
+    without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
     """
     et = et or tally_election(inp)
     u = et.tally.universe
     keys = _station_keys(et, len(u.station_constituency))
     strata_names = [u.constituency_codes[int(c)] for c in u.station_constituency]
-    sample = draw_sample(keys, strata_names, seed=seed, size=size)
+    pool = [i for i, name in enumerate(strata_names) if constituency is None or name == constituency]
+    if not pool:
+        raise InputError(
+            "no stations to sample", found=str(constituency), expected="a constituency with stations"
+        )
+    picked = draw_sample([keys[i] for i in pool], [strata_names[i] for i in pool], seed=seed, size=size)
+    sample = [pool[i] for i in picked]
     observed = np.asarray([i for i in sample if et.tally.reported[i]], dtype=np.int64)
     if observed.size == 0:
         raise InputError("no sampled station has a reported count yet", found=f"0 of {len(sample)}")
-    parties, pmap = _party_matrix(u.parties, u.n_columns)
-    votes = et.tally.votes[observed]
+    if constituency is None:
+        columns, y = _by_party(u, et.tally.votes[observed], u.station_constituency[observed])
+    else:
+        c = u.constituency_codes.index(constituency)
+        columns = [f"{j + 1} ({p or INDEPENDENT})" for j, p in enumerate(u.parties[c]) if p != ""]
+        y = et.tally.votes[observed][:, : len(u.parties[c])]
     cons = u.station_constituency[observed]
-    y = np.zeros((observed.size, len(parties)), dtype=np.int64)
-    for j in range(votes.shape[1]):
-        np.add.at(y, (np.arange(observed.size), pmap[cons, j]), votes[:, j])
     strata_ids, strata = np.unique(cons, return_inverse=True)
-    population = np.bincount(u.station_constituency, minlength=u.n_constituencies)[strata_ids]
-    shares = estimate_ratios(y, y.sum(axis=1), strata.astype(np.int64), population.astype(np.int64))
-    official = _official_party_shares(inp, parties)
+    population = np.bincount(u.station_constituency, minlength=u.n_constituencies)[strata_ids].astype(
+        np.int64
+    )
+    shares = estimate_ratios(y, y.sum(axis=1), strata.astype(np.int64), population)
     doc: dict[str, Any] = {
         "seed": seed,
+        "constituency": constituency,
         "sample_size": len(sample),
         "observed": int(observed.size),
         "strata_observed": int(strata_ids.size),
-        "strata_total": u.n_constituencies,
+        "strata_total": u.n_constituencies if constituency is None else 1,
         "algorithm": "SHA-256(seed || 0x00 || '<code>/<serial>') ranking within each constituency; "
         "combined ratio estimator, linearised stratified variance (docs/results.md)",
-        "parties": [
-            {"party": parties[e.column], "share": e.share, "moe95": e.moe, "low": e.low, "high": e.high}
+        "shares": [
+            {"column": columns[e.column], "share": e.share, "moe95": e.moe, "low": e.low, "high": e.high}
             for e in shares
         ],
+        "turnout": _turnout(et, observed, strata, population),
     }
+    official = _official_shares(inp, columns, constituency)
     if official is not None:
         doc["official_comparison"] = [
             {
-                "party": parties[c.column],
+                "column": columns[c.column],
                 "official": c.official,
                 "projected": c.projected,
                 "moe95": c.moe,
@@ -140,7 +160,28 @@ def project(inp: ResultsInput, *, seed: str, size: int, et: ElectionTally | None
             }
             for c in compare(shares, official)
         ]
-    return Projection(seed, len(sample), int(observed.size), int(strata_ids.size), tuple(parties), doc)
+    return Projection(seed, len(sample), int(observed.size), int(strata_ids.size), tuple(columns), doc)
+
+
+def _by_party(u: Universe, votes: IntArray, cons: IntArray) -> tuple[list[str], IntArray]:
+    parties, pmap = _party_matrix(u.parties, u.n_columns)
+    y = np.zeros((votes.shape[0], len(parties)), dtype=np.int64)
+    for j in range(votes.shape[1]):
+        np.add.at(y, (np.arange(votes.shape[0]), pmap[cons, j]), votes[:, j])
+    return parties[:-1], y[:, :-1]
+
+
+def _turnout(
+    et: ElectionTally, observed: IntArray, strata: IntArray, population: IntArray
+) -> dict[str, Any] | None:
+    """Votes polled over registered voters, from the sampled stations where both are known."""
+    reg = et.tally.universe.station_registered[observed]
+    polled = et.polled[observed]
+    ok = (reg > 0) & (polled >= 0)
+    if not ok.any():
+        return None
+    (est,) = estimate_ratios(polled[ok][:, None], reg[ok], strata[ok].astype(np.int64), population)
+    return {"share": est.share, "moe95": est.moe, "low": est.low, "high": est.high, "stations": int(ok.sum())}
 
 
 def _station_keys(et: ElectionTally, n: int) -> list[str]:
@@ -163,16 +204,26 @@ def _party_matrix(ballots: Sequence[Sequence[str | None]], k: int) -> tuple[list
     return names, pmap
 
 
-def _official_party_shares(inp: ResultsInput, parties: list[str]) -> list[float] | None:
+def _official_shares(inp: ResultsInput, columns: list[str], constituency: str | None) -> list[float] | None:
+    """Shares of the first official snapshot (Form-47 where present: no postal ballots, like the sheets)."""
     snapshots = [kl for kl in inp.official_labels() if kl[0] is not SheetKind.BALLOT_ACCOUNT]
     if not snapshots:
         return None
+    contests = inp.contests(*snapshots[0])
+    if constituency is not None:
+        contest = next((c for c in contests if c.constituency == constituency), None)
+        if contest is None:
+            return None
+        valid = sum(contest.votes.values())
+        keys = [int(c.split(" ")[0]) for c in columns]
+        return [contest.votes.get(CandidateKey(k), 0) / valid if valid else 0.0 for k in keys]
     party_of: dict[tuple[str, int], str] = {
         (c.constituency, int(c.ballot_order)): c.party or INDEPENDENT for c in inp.candidates
     }
-    totals = dict.fromkeys(parties, 0)
-    for contest in inp.contests(*snapshots[0]):
+    totals = dict.fromkeys(columns, 0)
+    for contest in contests:
         for key, v in contest.votes.items():
-            totals[party_of.get((contest.constituency, int(key)), INDEPENDENT)] += v
+            party = party_of.get((contest.constituency, int(key)), INDEPENDENT)
+            totals[party] = totals.get(party, 0) + v
     valid = sum(totals.values())
-    return [totals[p] / valid if valid else 0.0 for p in parties]
+    return [totals[p] / valid if valid else 0.0 for p in columns]
