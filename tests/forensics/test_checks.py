@@ -1,0 +1,53 @@
+"""Deterministic checks on hand-built tables whose answers are known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pollwatch.errors import InputError
+from pollwatch.forensics import StationTable, copied_numbers, cross_race, round_heaping, turnout_over_100
+from tests.forensics.conftest import tiny_table
+
+
+def test_copied_numbers_finds_the_twins() -> None:
+    rows = [[120, 80, 30], [121, 80, 30], [120, 80, 30], [5, 3, 1], [5, 3, 1], [300, 10, 7]]
+    r = copied_numbers(tiny_table(rows))
+    assert r.groups == ((0, 2),)
+    assert r.flagged
+
+
+def test_copied_numbers_clean_synthetic(clean_table: StationTable) -> None:
+    assert not copied_numbers(clean_table).flagged
+
+
+def test_turnout_over_100_lists_units() -> None:
+    r = turnout_over_100(tiny_table([[50, 40], [60, 50], [10, 10]], registered=[100, 100, 15]))
+    assert r.flagged_units == (1, 2)
+
+
+def test_round_heaping_flags_fives() -> None:
+    rng = np.random.default_rng(0)
+    lead = 5 * rng.integers(30, 200, 500)
+    r = round_heaping(tiny_table(np.column_stack([lead, rng.integers(50, 90, 500)]).tolist()))
+    assert r.flagged
+    assert r.statistic == pytest.approx(1.0)
+
+
+def test_round_heaping_clean(clean_table: StationTable) -> None:
+    r = round_heaping(clean_table)
+    assert not r.flagged
+    assert r.statistic == pytest.approx(0.2, abs=0.02)
+
+
+def test_cross_race_reports_mismatched_ballots() -> None:
+    na = tiny_table([[100, 50], [80, 20], [70, 70]], registered=[300, 300, 300])
+    pa = tiny_table([[90, 60], [80, 25], [70, 70]], registered=[300, 300, 300])
+    r = cross_race(na, pa)
+    assert r.flagged_units == (1,)
+    assert r.statistic == 5
+
+
+def test_cross_race_needs_the_same_stations() -> None:
+    with pytest.raises(InputError, match="same stations"):
+        cross_race(tiny_table([[1, 2]]), tiny_table([[1, 2], [3, 4]]))

@@ -1,0 +1,63 @@
+"""The forensics CLI: the keys the issue requires, the report file and the error for missing input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pollwatch.cli.main import app
+from tests.conftest import require_shared_data
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> dict[str, object]:
+    data_dir = str(require_shared_data())
+    res = runner.invoke(app, ["forensics", *args, "--data-dir", data_dir, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out: dict[str, object] = json.loads(res.stdout)
+    return out
+
+
+def test_cli_integer_percentages_prints_required_keys() -> None:
+    out = _run("integer-percentages", "--dataset", "russia-kobak:2012", "--replicates", "10")
+    assert {"included", "integer_t_or_r", "integer_r", "integer_t", "excess_t_or_r"} <= set(out)
+    assert out["integer_t_or_r"] == 18025.0
+
+
+def test_cli_spikes_prints_fraud_pct() -> None:
+    out = _run("spikes", "--dataset", "dc2010-eforensics", "--replicates", "20")
+    assert isinstance(out["fraud_pct"], float)
+    assert "calibration" in out
+
+
+def test_cli_needs_a_dataset_or_an_election() -> None:
+    res = runner.invoke(app, ["forensics", "fingerprint"])
+    assert res.exit_code == 1
+    assert "exactly one of --dataset" in res.output
+
+
+def test_cli_report_writes_self_contained_html(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        app,
+        [
+            "forensics",
+            "report",
+            "--dataset",
+            "dc2010-eforensics",
+            "--data-dir",
+            str(require_shared_data()),
+            "--replicates",
+            "20",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert 'id="spikes"' in html
+    assert "<script" not in html
