@@ -23,8 +23,8 @@ def _count(db: Database, table: t.Table) -> int:  # type: ignore[name-defined]
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def test_import_pakistan_2024_group(db: Database) -> None:
-    data = require_shared_data("pakistan-2024-pollingstation").parent
+def test_import_pakistan_2024_group(db: Database, tmp_path: Path) -> None:
+    data = _trimmed_2024(tmp_path)  # every 2024 result and roster; Form-45 files of 4 seats
     parsed = read("pakistan-2024", data)
     report = import_dataset(db, "pakistan-2024", data)
     assert [p.dataset for p in report.parts] == ["pakistan-2024-constituency", "pakistan-2024-pollingstation"]
@@ -44,13 +44,17 @@ def test_import_pakistan_2024_group(db: Database) -> None:
     assert _count(db, t.sheets) == len(parsed.sheets)
 
 
+_KEPT = ("NA-46", "NA-47", "PK-79", "PS-100")
+"""Form-45 files kept: two NA seats, a PA seat, and a PA seat whose roster key is unreadable."""
+
+
 def _trimmed_2024(tmp_path: Path) -> Path:
-    """The 2024 results and two of the Form-45 files (NA-46, NA-47), in a data dir of its own."""
+    """The 2024 results and rosters with the Form-45 files of ``_KEPT``, in a data dir of its own."""
     source = require_shared_data("pakistan-2024-pollingstation").parent
     copy_dataset(source / "pakistan-2024-constituency", tmp_path / "pakistan-2024-constituency")
     copy_dataset(source / "pakistan-2024-pollingstation", tmp_path / "pakistan-2024-pollingstation")
     for path in (tmp_path / "pakistan-2024-pollingstation" / "form45").glob("*.csv"):
-        if path.stem not in ("NA-46", "NA-47"):
+        if path.stem not in _KEPT:
             path.unlink()
     return tmp_path
 

@@ -106,3 +106,14 @@ def test_import_missing_dataset_folder(db: Database, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="the folder of pakistan-2018-constituency is missing"):
         import_dataset(db, "pakistan-2018-constituency", tmp_path)
     assert set(_counts(db).values()) == {0}
+
+
+def test_import_sheets_of_a_constituency_without_candidates(db: Database, kenya_bundle: Path) -> None:
+    # A party tally for a seat whose ballot is unknown: the sheet is kept with no votes.
+    with (kenya_bundle / "constituencies.csv").open("a") as handle:
+        handle.write("291,PRES,Dagoretti North,Nairobi,\n")
+    with (kenya_bundle / "sheets.csv").open("a") as handle:
+        handle.write("34B-291,consolidated,34B,291,,,,,,,official,,\n")
+    report = import_dataset(db, f"generic:{kenya_bundle}", Path("."))
+    assert report.counts["sheets"] == 4
+    assert _counts(db)["sheets"] == 4

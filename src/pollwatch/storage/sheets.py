@@ -77,7 +77,7 @@ def insert_sheets(conn: Connection, election_id: int, sheets: Sequence[ResultShe
     vote_rows = (
         (i, ballot[key], votes)
         for i, s in zip(ids, sheets, strict=True)
-        for ballot in (by_code[s.constituency],)
+        for ballot in (by_code.get(s.constituency, {}),)
         for key, votes in s.votes.items()
     )
     insert_rows(conn, t.sheet_votes, ("sheet_id", "candidate_id", "votes"), vote_rows)
