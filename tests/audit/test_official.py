@@ -137,3 +137,28 @@ def test_official_station_copy_that_differs_from_signed_copies_is_a_finding() ->
         number="12",
     )
     assert audit_station_copies([agreed]) == []
+
+
+def test_form48_row_that_differs_from_signed_copies_is_a_finding() -> None:
+    r = reconcile_station([_sheet(300, 200, Role.AGENT, "PTI")], constituency="NA-46", serial=12, number="12")
+    row = ResultSheet(
+        SheetKind.CONSOLIDATED,
+        "Form-48",
+        ConstituencyCode("NA-46"),
+        {CandidateKey(1): 300, CandidateKey(2): 260},
+        Totals(),
+        Provenance("ecp", Channel.IMPORT, Role.OFFICIAL),
+        station_serial=12,
+    )
+    (finding,) = audit_station_copies([r], [row])
+    assert finding.data == {"difference": {"2": 60}, "form": "Form-48"}
+    same = ResultSheet(
+        SheetKind.CONSOLIDATED,
+        "Form-48",
+        ConstituencyCode("NA-46"),
+        {CandidateKey(1): 300, CandidateKey(2): 200},
+        Totals(),
+        Provenance("ecp", Channel.IMPORT, Role.OFFICIAL),
+        station_serial=12,
+    )
+    assert audit_station_copies([r], [same]) == []

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pollwatch.cli.main import app
 from pollwatch.storage import Database
-from pollwatch.synth import SynthConfig, generate, store
+from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generate, store
 from pollwatch.tally.inputs import ResultsInput
 from tests.conftest import require_shared_data
 from tests.parliament.conftest import read_once
@@ -54,7 +54,10 @@ def test_repoll_and_tally_on_a_stored_election(tmp_path: Path, monkeypatch: pyte
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     db = Database(url)
     db.upgrade()
-    e = generate(SynthConfig(seed=8, n_stations=90, n_constituencies=2, n_candidates=3))
+    altered = (Manipulation(ManipulationKind.ALTERED_TOTALS, share=1.0, strength=0.5),)
+    e = generate(
+        SynthConfig(seed=8, n_stations=90, n_constituencies=2, n_candidates=3, manipulations=altered)
+    )
     store(db, e, slug="synth-8")
     code = e.constituency_codes[0]
     result = runner.invoke(
@@ -81,6 +84,16 @@ def test_repoll_and_tally_on_a_stored_election(tmp_path: Path, monkeypatch: pyte
     )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "region,party,votes,leading,decided"
+    result = runner.invoke(app, ["audit", "--election", "synth-8", "--db", url, "--save", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    with db.connect() as conn:
+        from pollwatch.storage.findings import list_findings
+        from pollwatch.storage.structure import get_election
+
+        stored = list_findings(conn, get_election(conn, "synth-8")[0], source="audit")
+    assert stored
+    assert f"stored {len(stored)} findings for synth-8" in result.output
+    assert {f.location for f in stored if f.kind == "official_total_differs"} == set(e.constituency_codes)
     result = runner.invoke(app, ["tally", "--db", url])
     assert result.exit_code == 1
     assert "exactly one of --dataset NAME or --election SLUG" in result.output

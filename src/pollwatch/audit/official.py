@@ -10,8 +10,8 @@ Checks, each yielding :class:`~pollwatch.rules.Finding` values:
 3. ``winner_reversal``: with every station's signed count in hand, the signed winner is not the
    official winner; ``signed_leader_differs`` (a warning) when every known station is in but the
    station list is not known to be the whole polling scheme.
-4. ``official_station_differs``: an official copy of a station sheet that differs from the signed
-   figures the independent copies agree on.
+4. ``official_station_differs``: an official copy of a station sheet, or a row of the station-wise
+   statement (Form-48), that differs from the figures the independent copies attest.
 
 References
 ----------
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from pollwatch.model import ResultSheet
 from pollwatch.rules.base import Evidence, Finding, Severity
 from pollwatch.tally.live import sum_by_constituency
 from pollwatch.tally.reconcile import StationReconciliation
@@ -179,29 +180,39 @@ def _reversal(
     ]
 
 
-def audit_station_copies(items: Sequence[StationReconciliation]) -> list[Finding]:
-    """Check 4: official station copies that differ from the independently attested figures."""
+def audit_station_copies(
+    items: Sequence[StationReconciliation], statement: Sequence[ResultSheet] = ()
+) -> list[Finding]:
+    """Check 4: official station figures (uploaded Form-45 copies, or rows of the station-wise
+    statement, Form-48) that differ from the independently attested figures."""
     out = []
+    attested = {}
     for r in items:
         best = r.best
         if best is None or not best.attesters:
             continue
+        attested[(r.constituency, r.serial)] = (r, best)
         for v in r.versions:
-            if not v.official or v is best:
-                continue
-            keys = sorted(set(best.sheet.votes) | set(v.sheet.votes))
-            diff = {int(k): v.sheet.votes.get(k, 0) - best.sheet.votes.get(k, 0) for k in keys}
-            out.append(
-                Finding(
-                    kind="official_station_differs",
-                    severity=Severity.ERROR,
-                    where=f"{r.constituency}/station {r.number}",
-                    message="the official copy of a station sheet differs from the signed copies",
-                    expected=f"{dict(best.sheet.votes)} attested by {len(best.attesters)} source(s)",
-                    found=f"official {dict(v.sheet.votes)}",
-                    rule="the Form-45 signed at the station is the primary record (EA 2017 s.90)",
-                    evidence=(Evidence.of(best.sheet), Evidence.of(v.sheet)),
-                    data={"difference": {str(k): d for k, d in diff.items() if d}},
-                )
-            )
+            if v.official and v is not best:
+                out.append(_station_differs(r, best.sheet, v.sheet, len(best.attesters)))
+    for row in statement:
+        hit = attested.get((row.constituency, row.station_serial))
+        if hit is not None and dict(row.votes) != dict(hit[1].sheet.votes):
+            out.append(_station_differs(hit[0], hit[1].sheet, row, len(hit[1].attesters)))
     return out
+
+
+def _station_differs(r: StationReconciliation, signed: ResultSheet, official: ResultSheet, n: int) -> Finding:
+    keys = sorted(set(signed.votes) | set(official.votes))
+    diff = {int(k): official.votes.get(k, 0) - signed.votes.get(k, 0) for k in keys}
+    return Finding(
+        kind="official_station_differs",
+        severity=Severity.ERROR,
+        where=f"{r.constituency}/station {r.number}",
+        message=f"the official {official.form} figures of a station differ from the signed copies",
+        expected=f"{dict(signed.votes)} attested by {n} source(s)",
+        found=f"official {official.form} {dict(official.votes)}",
+        rule="the Form-45 signed at the station is the primary record (EA 2017 s.90, s.95)",
+        evidence=(Evidence.of(signed), Evidence.of(official)),
+        data={"difference": {str(k): d for k, d in diff.items() if d}, "form": official.form},
+    )

@@ -21,6 +21,7 @@ from pollwatch.errors import NotFoundError
 from pollwatch.model import Role, SheetKind, Station
 from pollwatch.rules import RulePack, get_rule_pack
 from pollwatch.rules.base import Evidence, Finding, StationFigures
+from pollwatch.storage.findings import Finding as StoredFinding
 from pollwatch.tally.inputs import ResultsInput, station_key
 from pollwatch.tally.live import BoolArray, Universe
 from pollwatch.tally.service import ElectionTally, tally_election
@@ -35,6 +36,21 @@ class AuditReport:
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(f.kind for f in self.findings).items()))
+
+    def stored(self) -> list[StoredFinding]:
+        """The findings as the store keeps them (evidence named in the message: source, form, label)."""
+        out = []
+        for f in self.findings:
+            evidence = "; ".join(f"{e.source} {e.form} {e.label}".strip() for e in f.evidence)
+            message = (
+                f.message
+                + (f" [rule: {f.rule}]" if f.rule else "")
+                + (f" [evidence: {evidence}]" if evidence else "")
+            )
+            out.append(
+                StoredFinding(f.kind, f.severity.value, f.where, message, f.expected, f.found, "audit")
+            )
+        return out
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -69,7 +85,14 @@ def audit_election(
         previous = contests
     et = tally_election(inp)
     found += check_stations(_station_figures(inp, et), pack)
-    found += audit_station_copies(et.stations)
+    statement = [
+        s
+        for s in inp.sheets
+        if s.kind is SheetKind.CONSOLIDATED
+        and s.station_serial is not None
+        and s.provenance.role in (Role.OFFICIAL, Role.IMPORT)
+    ]
+    found += audit_station_copies(et.stations, statement)
     counts = _signed_counts(inp, et)
     if counts.signed_present.any():
         for kind, label in snapshots:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pollwatch.audit.service import audit_election, repoll_election
-from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.audit.service import AuditReport, audit_election, repoll_election
+from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, console, emit, handled, open_db
 from pollwatch.errors import InputError
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
@@ -131,12 +131,17 @@ def audit(
     db: DbOption = None,
     assembly: AssemblyOption = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only findings of this kind (repeatable).")] = None,
+    save: Annotated[
+        bool, typer.Option(help="Store the findings with the election (replacing an earlier audit's).")
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Audit official results against the signed sheets and the country's legal rules."""
     with handled():
         inp = load_input(dataset, data_dir, election, db).only(assembly)
         report = audit_election(inp, kinds=kind or None)
+        if save:
+            _save(report, election, db)
         rows = [
             {
                 "kind": f.kind,
@@ -218,3 +223,17 @@ def repoll(
             for c in impact.challengers
         ]
         emit(rows, fmt, title=f"re-poll in {constituency}", document=impact.as_dict())
+
+
+def _save(report: AuditReport, election: str | None, db: str | None) -> None:
+    if election is None:
+        raise InputError(
+            "--save stores findings with an election in the database",
+            expected="--election SLUG",
+            found="--dataset (files only)",
+        )
+    from pollwatch.storage.results import replace_findings
+
+    with open_db(db).begin() as conn:
+        n = replace_findings(conn, election, report.stored())
+    console.print(f"stored {n} findings for {election}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from pollwatch.model import (
     Booths,
@@ -22,6 +22,7 @@ from pollwatch.model import (
     StationSex,
 )
 from pollwatch.storage import schema as t
+from pollwatch.storage.findings import Finding, insert_findings
 from pollwatch.storage.sheets import list_sheets
 from pollwatch.storage.structure import get_election, list_parties
 
@@ -96,3 +97,11 @@ def _candidates(conn: Connection, election_id: int) -> list[Candidate]:
         )
         for r in rows
     ]
+
+
+def replace_findings(conn: Connection, slug: str, findings: list[Finding], *, source: str = "audit") -> int:
+    """Replace every finding an earlier run of ``source`` stored for the election; return how many."""
+    eid, _ = get_election(conn, slug)
+    f = t.findings
+    conn.execute(delete(f).where(f.c.election_id == eid, f.c.source == source))
+    return insert_findings(conn, eid, findings, source=source)
