@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,7 +59,7 @@ def import_(
 
 
 class _Bar:
-    """A rich progress bar that appears only once an import has run for a second."""
+    """A rich progress bar that appears only when an import is still running after a second."""
 
     def __init__(self) -> None:
         self.progress = Progress(
@@ -71,18 +71,17 @@ class _Bar:
             transient=True,
         )
         self.task = self.progress.add_task("import", total=1)
-        self.started = False
-        self.since = time.monotonic()
+        self.timer = threading.Timer(1.0, self.progress.start)
+        self.timer.daemon = True
+        self.timer.start()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.started and time.monotonic() - self.since > 1.0:  # short imports stay silent
-            self.progress.start()
-            self.started = True
         self.progress.update(self.task, description=stage, completed=done, total=max(total, 1))
 
     def stop(self) -> None:
-        if self.started:
-            self.progress.stop()
+        self.timer.cancel()
+        self.timer.join()
+        self.progress.stop()
 
 
 def _summary(report: ImportReport) -> None:
