@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from pollwatch.errors import DataError
@@ -113,6 +114,24 @@ def _minimum(kind: DigitKind, minimum: int | None) -> int:
     return minimum if minimum is not None else (10 if kind is DigitKind.SECOND else 100)
 
 
+def _lookup(kind: DigitKind, minimum: int, top: int) -> NDArray[np.uint8]:
+    """Digit of every count 0..top as a table; 10 marks counts below ``minimum`` (left out)."""
+    x = np.arange(top + 1, dtype=np.int64)
+    lut = np.full(top + 1, 10, dtype=np.uint8)
+    keep = x >= minimum
+    lut[keep] = (second_digit(x[keep]) if kind is DigitKind.SECOND else x[keep] % 10).astype(np.uint8)
+    return lut
+
+
+def _stats(hist: IntArray, expected: FloatArray) -> tuple[float, float]:
+    """(chi-square, mean digit) of a digit histogram."""
+    total = hist.sum()
+    if total == 0:
+        return float("nan"), float("nan")
+    e = expected * total
+    return float(((hist - e) ** 2 / e).sum()), float(hist @ np.arange(10) / total)
+
+
 def _null(
     n: IntArray,
     p: FloatArray,
@@ -122,17 +141,25 @@ def _null(
     replicates: int,
     seed: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """Chi-square and mean digit of every kind over ``replicates`` binomial redraws (one set of draws)."""
+    """Chi-square and mean digit of every kind over ``replicates`` binomial redraws (one set of draws).
+
+    Digits of the redrawn counts come from lookup tables (one gather per count) and are tallied with
+    one bincount per replicate block.
+    """
     sampler = Binomial.create(n, p)
     rng = np.random.default_rng(seed)
+    luts = [_lookup(k, low, int(n.max(initial=0))) for k, low in zip(kinds, minima, strict=True)]
     chi2 = np.empty((len(kinds), replicates))
     mean = np.empty((len(kinds), replicates))
-    for r in range(replicates):
-        x = sampler.draw(rng)
-        for i, (kind, low) in enumerate(zip(kinds, minima, strict=True)):
-            d = _digits(x, kind, low)
-            chi2[i, r] = _chi2(d, _EXPECTED[kind])[0]
-            mean[i, r] = d.mean() if d.size else np.nan
+    block = max(1, 2_000_000 // max(n.size, 1))
+    for start in range(0, replicates, block):
+        rows = min(block, replicates - start)
+        x = np.stack([sampler.draw(rng) for _ in range(rows)])
+        offset = (np.arange(rows) * 11)[:, None]
+        for i, (kind, lut) in enumerate(zip(kinds, luts, strict=True)):
+            hist = np.bincount((lut[x] + offset).ravel(), minlength=11 * rows).reshape(rows, 11)[:, :10]
+            for r in range(rows):
+                chi2[i, start + r], mean[i, start + r] = _stats(hist[r], _EXPECTED[kind])
     return chi2, mean
 
 
