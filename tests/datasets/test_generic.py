@@ -102,3 +102,15 @@ def test_generic_json_bad_sheet_names_item(kenya_json: Path) -> None:
 
 def test_generic_source_name_fits_the_column() -> None:
     assert len(generic.source_name(Path("x" * 200))) == 64
+
+
+def test_generic_unknown_party_and_constituency_are_named(kenya_bundle: Path) -> None:
+    replace_in(kenya_bundle / "candidates.csv", "Candidate B,UDA", "Candidate B,KANU")
+    replace_in(kenya_bundle / "stations.csv", "290,2,002", "299,2,002")
+    with pytest.raises(DataError, match="refers to things it does not define") as caught:
+        read(f"generic:{kenya_bundle}", Path("."))
+    found = {(p.where, p.found) for p in caught.value.problems}
+    assert found == {
+        ("stations item 2, column 'constituency'", "'299'"),
+        ("candidates item 2, column 'party'", "'KANU'"),
+    }

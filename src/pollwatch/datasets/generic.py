@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pollwatch.datasets._common import finding
 from pollwatch.datasets._dataset import Dataset
 from pollwatch.datasets._files import read_csv, read_json
-from pollwatch.errors import DataError
+from pollwatch.errors import DataError, ProblemList
 from pollwatch.model import (
     Booths,
     Candidate,
@@ -250,6 +250,7 @@ def _dataset(source: str, tables: dict[str, list[Any]]) -> Dataset:
             expected="one row in elections.csv",
             found=str(len(tables["elections"])),
         )
+    _check_references(tables)
     e: ElectionIn = tables["elections"][0]
     election = Election(ElectionSlug(e.slug), e.country.upper(), e.name, e.date, e.rule_pack, e.delimitation)
     sheets = [_sheet(s, source) for s in tables["sheets"]]
@@ -270,6 +271,33 @@ def _dataset(source: str, tables: dict[str, list[Any]]) -> Dataset:
         ],
         sheets=sheets,
         findings=[f for s in sheets for f in _checks(s, source)],
+    )
+
+
+def _check_references(tables: dict[str, list[Any]]) -> None:
+    """Stations, candidates and sheets must name a constituency (and party) of the same dataset."""
+    codes = {c.code for c in tables["constituencies"]}
+    parties = {p.code for p in tables["parties"]}
+    problems = ProblemList()
+    for table in ("stations", "candidates", "sheets"):
+        for n, item in enumerate(tables[table]):
+            if item.constituency not in codes:
+                problems.add(
+                    f"{table} item {n + 1} names an unknown constituency",
+                    where=f"{table} item {n + 1}, column 'constituency'",
+                    expected="a code from constituencies",
+                    found=repr(item.constituency),
+                )
+    for n, c in enumerate(tables["candidates"]):
+        if c.party and c.party not in parties:
+            problems.add(
+                f"candidates item {n + 1} names an unknown party",
+                where=f"candidates item {n + 1}, column 'party'",
+                expected="a code from parties (or empty for an independent)",
+                found=repr(c.party),
+            )
+    problems.raise_if_any(
+        "the generic dataset refers to things it does not define; nothing was written", DataError
     )
 
 
