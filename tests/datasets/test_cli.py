@@ -135,3 +135,31 @@ def test_cli_winners_2018_na_as_csv(tmp_path: Path) -> None:
     csv_out = runner.invoke(app, ["winners", "pk-2018", "--assembly", "NA", "--db", url, "--format", "csv"])
     assert csv_out.stdout.splitlines()[0] == "constituency,name,winner,party,votes,margin,tied"
     assert len(csv_out.stdout.splitlines()) == 271
+
+
+def test_cli_export_unknown_election_writes_nothing(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    runner.invoke(app, ["init", "--db", url])
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["export", "pk-1970", "--out", str(out), "--db", url])
+    assert result.exit_code == 1
+    assert "no election 'pk-1970'" in result.output
+    assert not out.exists()
+
+
+def test_cli_winners_unknown_label(tmp_path: Path) -> None:
+    data = require_shared_data("pakistan-2018-constituency").parent
+    url = _url(tmp_path)
+    runner.invoke(app, ["import", "pakistan-2018-constituency", "--data-dir", str(data), "--db", url])
+    result = runner.invoke(app, ["winners", "pk-2018", "--assembly", "NA", "--label", "final", "--db", url])
+    assert result.exit_code == 1
+    assert "no final sheets labelled 'final'" in result.output
+    assert "2018-09-04 final" in result.output
+
+
+def test_cli_commands_on_a_missing_database(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    for command in (["findings", "pk-2018"], ["winners", "pk-2018", "--assembly", "NA"]):
+        result = runner.invoke(app, [*command, "--db", url])
+        assert result.exit_code == 1, command
+        assert "not initialised" in result.output
