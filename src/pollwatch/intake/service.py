@@ -26,6 +26,7 @@ from pollwatch.errors import (
     ProblemList,
     StorageError,
 )
+from pollwatch.intake.canonical import signed_message
 from pollwatch.intake.checks import Capacity, booth_capacity, check_sheet, default_form
 from pollwatch.intake.format import TOTAL_FIELDS, SheetSubmission, iso, signing_body
 from pollwatch.ledger import records
@@ -210,7 +211,7 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
     body = signing_body(
         sub, form=form, submitter_key=submitter_key, organisation=principal.organisation, captured_at=captured
     )
-    signed = records.signed_bytes(body)
+    signed = signed_message(body)
     content = hashlib.sha256(signed).hexdigest()
     existing = known.submissions.get((principal.key_id, sub.submission_id))
     if existing is not None:
