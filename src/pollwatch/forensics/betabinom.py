@@ -14,6 +14,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -157,17 +158,39 @@ class Predictive:
             b=b.ravel(),
         )
 
-    def draw(self, trials: IntArray, rng: np.random.Generator) -> IntArray:
-        """One count per station out of ``trials``."""
-        n = trials.size
+    def moments(self, trials: IntArray) -> tuple[Any, Any, Any]:
+        """Mean and sd of the normal draw for every (component, station), for repeated equal trials."""
+        nt = np.tile(trials.astype(np.float32), self.mean.size // trials.size)
+        m, ab = self.mean, self.size
+        return nt * m, np.sqrt(nt * m * (1 - m) * (ab + nt) / (ab + 1)), trials.astype(np.float32)
+
+    def _components(self, n: int, rng: np.random.Generator) -> NDArray[np.intp]:
+        """Flat (component, station) index of one posterior component draw per station."""
         u = rng.random(n, dtype=np.float32)
         flat = np.arange(n)
         for row in self.cum:
             flat += n * (u > row)
-        m, ab = self.mean[flat], self.size[flat]
-        nt = trials.astype(np.float32)
-        sd = np.sqrt(nt * m * (1 - m) * (ab + nt) / (ab + 1))
-        out = np.clip(np.rint(nt * m + sd * rng.standard_normal(n, dtype=np.float32)), 0, nt).astype(np.int64)
+        return flat
+
+    def draw(
+        self, trials: IntArray, rng: np.random.Generator, *, fixed: tuple[Any, Any, Any] | None = None
+    ) -> IntArray:
+        """One count per station out of ``trials`` (``fixed``: precomputed mean and sd for these trials)."""
+        n = trials.size
+        flat = self._components(n, rng)
+        if fixed is None:
+            nt = trials.astype(np.float32)
+            m, ab = self.mean[flat], self.size[flat]
+            mu, sd = nt * m, np.sqrt(nt * m * (1 - m) * (ab + nt) / (ab + 1))
+        else:
+            mu, sd, nt = fixed[0][flat], fixed[1][flat], fixed[2]
+        z = rng.standard_normal(n, dtype=np.float32)
+        z *= sd
+        z += mu
+        np.rint(z, out=z)
+        np.maximum(z, 0, out=z)
+        np.minimum(z, nt, out=z)
+        out = z.astype(np.int64)
         exact = flat[self.small[flat]]
         if exact.size:
             idx = exact % n

@@ -93,10 +93,10 @@ def r_density(shares: FloatArray, *, bw: float, grid: int, weights: FloatArray |
     pos = (shares - lo) / delta
     ix = np.floor(pos).astype(np.int64)
     fx = pos - ix
-    ok = (ix >= 0) & (ix <= m - 2)
-    binned = np.bincount(ix[ok], w[ok] * (1 - fx[ok]), minlength=m) + np.bincount(
-        ix[ok] + 1, w[ok] * fx[ok], minlength=m
-    )
+    if ix.min(initial=0) < 0 or ix.max(initial=0) > m - 2:  # shares outside [0, 1]: drop them
+        ok = (ix >= 0) & (ix <= m - 2)
+        ix, fx, w = ix[ok], fx[ok], w[ok]
+    binned = np.bincount(ix, w * (1 - fx), minlength=m) + np.bincount(ix + 1, w * fx, minlength=m)
     reach = int(np.ceil(8 * bw / delta))
     offsets = np.arange(-reach, reach + 1) * delta
     kernel = np.exp(-0.5 * (offsets / bw) ** 2) / (bw * np.sqrt(2 * np.pi))
@@ -191,8 +191,9 @@ def spikes(
     pred_t, pred_v = Predictive.create(fit_t, n, t), Predictive.create(fit_v, t, v)
     observed = _density(v / t, kernel, bw, grid)
     dens = np.empty((resamples, grid))
+    fixed_t = pred_t.moments(n)
     for r in range(resamples):
-        t_star = pred_t.draw(n, rng)
+        t_star = pred_t.draw(n, rng, fixed=fixed_t)
         v_star = pred_v.draw(t_star, rng)
         ok = t_star > 0
         dens[r] = _density(v_star[ok] / t_star[ok], kernel, bw, grid)
