@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -153,15 +154,18 @@ def test_receipt_verifies_and_a_tampered_receipt_fails(sqlite_db: Database, sett
     receipt = service.get_receipt(sqlite_db, 4, wait_seconds=0, settings=settings)
     key = settings.signer.verifier()
     assert verify_receipt(receipt, entry=canonical_bytes(sheets[4]), log_key=key).index == 4
-    with pytest.raises(VerificationError, match="does not lead to the root"):
-        verify_receipt(receipt, entry=canonical_bytes(sheets[5]), log_key=key)
     lines = receipt.split("\n")
-    lines[2] = "A" * 43 + "="
+    assert lines[1].startswith("extra ")
+    assert lines[2] == "index 4"
+    without_entry = "\n".join(lines[:1] + lines[2:])
     with pytest.raises(VerificationError, match="does not lead to the root"):
-        verify_receipt("\n".join(lines), entry=canonical_bytes(sheets[4]), log_key=key)
+        verify_receipt(without_entry, entry=canonical_bytes(sheets[5]), log_key=key)
+    lines[3] = "A" * 43 + "="  # the first proof hash
+    with pytest.raises(VerificationError, match="does not lead to the root"):
+        verify_receipt("\n".join(lines), entry=None, log_key=key)
     forged = receipt.replace("\n9\n", "\n8\n")
     with pytest.raises(VerificationError, match="signature is invalid"):
-        verify_receipt(forged, entry=canonical_bytes(sheets[4]), log_key=key)
+        verify_receipt(forged, entry=None, log_key=key)
 
 
 def test_bundle_exported_with_hashes_only_has_no_photos_and_verifies(
@@ -172,3 +176,20 @@ def test_bundle_exported_with_hashes_only_has_no_photos_and_verifies(
     assert (summary.photos, summary.photo_hashes) == (0, 3)
     assert not (out / "photos").exists()
     assert verify_bundle(out).ok
+
+
+def test_receipt_carries_its_entry_and_verifies_alone(sqlite_db: Database, settings: LogSettings) -> None:
+    from pollwatch.errors import VerificationError
+
+    sheets = [make_sheet(str(i), {"1": i}) for i in range(3)]
+    with sqlite_db.begin() as conn:
+        service.append(conn, sheets)
+    receipt = service.get_receipt(sqlite_db, 1, wait_seconds=0, settings=settings)
+    key = settings.signer.verifier()
+    assert verify_receipt(receipt, entry=None, log_key=key).index == 1
+    with pytest.raises(VerificationError, match="differs from the entry carried"):
+        verify_receipt(receipt, entry=canonical_bytes(sheets[2]), log_key=key)
+    lines = receipt.split("\n")
+    lines[1] = "extra " + base64.b64encode(canonical_bytes(sheets[2])).decode()
+    with pytest.raises(VerificationError, match="does not lead to the root"):
+        verify_receipt("\n".join(lines), entry=None, log_key=key)

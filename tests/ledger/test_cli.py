@@ -65,9 +65,11 @@ def test_checkpoint_receipt_bundle_and_verify(home: Path, tmp_path: Path, sqlite
     args = ["verify-receipt", str(tmp_path / "r.txt"), "--log-key", vkey]
     code, out = _invoke(*args, "--entry", str(tmp_path / "e.json"))
     assert (code, out.startswith("receipt: passed")) == (0, True)
+    code, out = _invoke(*args)  # the entry carried in the receipt
+    assert (code, out.startswith("receipt: passed: entry 7")) == (0, True)
     code, out = _invoke(*args, "--entry", str(tmp_path / "wrong.json"))
     assert code == 1
-    assert "does not lead to the root" in out
+    assert "differs from the entry carried in the receipt" in out
 
     bundle = tmp_path / "bundle"
     code, out = _invoke("bundle", "export", str(bundle), "--db", url)

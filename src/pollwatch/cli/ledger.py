@@ -162,17 +162,15 @@ def verify_receipt_command(
     quorum: Annotated[
         int | None, typer.Option("--quorum", help="Witnesses needed (default: all given).")
     ] = None,
-    entry: Annotated[Path | None, typer.Option("--entry", help="The entry's bytes (canonical JSON).")] = None,
+    entry: Annotated[
+        Path | None, typer.Option("--entry", help="The entry's bytes (default: the one in the receipt).")
+    ] = None,
 ) -> None:
     """Check one receipt offline: log signature, witness quorum, inclusion of the entry."""
     with handled():
         witnesses = [parse_vkey(v) for v in witness_key or []]
         text = receipt.read_text()
         data = entry.read_bytes() if entry is not None else None
-        if data is None:
-            raise InputError(
-                "give the entry to check", remedy="--entry FILE (from /api/v1/log/entries/<index>)"
-            )
         need = len(witnesses) if quorum is None else quorum
         try:
             report = verify_receipt(

@@ -83,15 +83,24 @@ def verify_receipt(
 ) -> ReceiptReport:
     """Verify a receipt with public keys alone (tlog-proof "Verification").
 
-    1. compute the leaf hash of ``entry`` (or take ``leaf``); 2. check the log signature and origin;
+    The entry is ``entry``, else the one pollwatch carries in the receipt's ``extra`` line.
+    1. compute the leaf hash of the entry (or take ``leaf``); 2. check the log signature and origin;
     3. check a ``quorum``-of-n witness cosignatures; 4. check inclusion in the checkpoint's tree.
     """
     receipt = parse_receipt(text)
+    if entry is not None and receipt.extra is not None and entry != receipt.extra:
+        raise VerificationError(
+            "the entry given differs from the entry carried in the receipt",
+            expected=receipt.extra[:80].decode("utf-8", "replace"),
+            found=entry[:80].decode("utf-8", "replace"),
+        )
+    entry = entry if entry is not None else receipt.extra
     if entry is not None:
         leaf = leaf_hash(entry)
     if leaf is None:
         raise VerificationError(
-            "nothing to check the receipt against", expected="the entry bytes or leaf hash"
+            "nothing to check the receipt against",
+            expected="the entry (carried in the receipt or given) or its leaf hash",
         )
     checkpoint = open_checkpoint(receipt.checkpoint, log_key)
     times = verify_quorum(receipt.checkpoint, witnesses or [], quorum=quorum) if quorum else {}
