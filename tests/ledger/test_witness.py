@@ -167,3 +167,20 @@ def test_receipt_carries_the_witness_quorum(
             witnesses=[*witnesses, other],
             quorum=2,
         )
+
+
+def test_receipt_prefers_a_cosigned_checkpoint_over_a_newer_bare_one(
+    sqlite_db: Database, log_signer: Signer, witness_signer: Signer, running_witness: str
+) -> None:
+    settings = LogSettings(log_signer, (WitnessEndpoint(running_witness, witness_signer.verifier()),))
+    with sqlite_db.begin() as conn:
+        service.append(conn, [LeafRecord("incident", {"n": i}) for i in range(3)])
+    service.Publisher(sqlite_db, settings).publish_once()
+    with sqlite_db.begin() as conn:
+        service.append(conn, [LeafRecord("incident", {"n": 3})])
+    service.sign_checkpoint(sqlite_db, settings)  # signed, not yet sent to the witness
+    old = service.get_receipt(sqlite_db, 1, wait_seconds=0, settings=settings)
+    assert "\n3\n" in old
+    verify_cosignature(old.split("\n\n", 1)[1], witness_signer.verifier())
+    new = service.get_receipt(sqlite_db, 3, wait_seconds=0, settings=settings)
+    assert "\n4\n" in new

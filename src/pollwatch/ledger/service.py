@@ -174,9 +174,10 @@ def get_receipt(
                     "no log entry with that index", expected=f"0 <= index < {state.size}", found=str(index)
                 )
             if state.checkpoint and index < state.checkpoint_size:
-                proof = inclusion_proof(index, state.checkpoint_size, DbHashes(conn))
+                size, note = _best_checkpoint(conn, index, state)
+                proof = inclusion_proof(index, size, DbHashes(conn))
                 entry = store.read_entries(conn, index, index + 1)[0]
-                return format_receipt(index, proof, state.checkpoint, extra=entry)
+                return format_receipt(index, proof, note, extra=entry)
         if signed:
             raise StorageError("no checkpoint covers the entry after signing one")
         if time.monotonic() >= deadline:
@@ -186,6 +187,23 @@ def get_receipt(
             # Woken by a checkpoint signed in this process; the timeout covers other processes.
             with _signed:
                 _signed.wait(timeout=min(0.05, max(deadline - time.monotonic(), 0.001)))
+
+
+def _best_checkpoint(conn: Connection, index: int, state: store.LogState) -> tuple[int, str]:
+    """The latest checkpoint covering ``index``, or, if that has no cosignature yet, the largest
+    cosigned one covering it (a receipt with witnesses is worth more than a slightly newer one)."""
+    if len(parse_note(state.checkpoint).signatures) > 1:
+        return state.checkpoint_size, state.checkpoint
+    size = store.largest_cosigned_size(conn, above=index)
+    stored = store.get_checkpoint(conn, size) if size is not None else None
+    if stored is None:
+        return state.checkpoint_size, state.checkpoint
+    return stored.size, _with_lines(stored.note, stored.cosignatures)
+
+
+def _with_lines(note: str, lines: Sequence[str]) -> str:
+    extra = parse_note(note.rstrip("\n") + "\n" + "".join(lines)).signatures
+    return add_signatures(note, list(extra))
 
 
 def get_inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:

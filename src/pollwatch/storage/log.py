@@ -226,3 +226,11 @@ def list_checkpoints_at(conn: Connection, size: int) -> list[StoredCheckpoint]:
             int(row.size), bytes(row.root), str(row.note), row.signed_at, tuple(str(x) for (x,) in lines)
         )
     ]
+
+
+def largest_cosigned_size(conn: Connection, *, above: int) -> int | None:
+    """Return the largest checkpoint size > ``above`` that some witness cosigned, if any."""
+    size = conn.execute(
+        select(func.max(log_cosignatures.c.size)).where(log_cosignatures.c.size > above)
+    ).scalar_one_or_none()
+    return None if size is None else int(size)
