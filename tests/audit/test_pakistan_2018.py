@@ -103,3 +103,30 @@ def test_findings_carry_their_evidence_and_rule(report: AuditReport) -> None:
     assert f.rule.startswith("EA 2017 s.95(5)")
     assert f.evidence
     assert f.evidence[0].source == "pakistan-2018-constituency"
+
+
+def test_women_share_rule_finds_the_two_seats_the_ecp_voided(report: AuditReport) -> None:
+    # Independently: women's turnout rate (provisional file) x registered women (Al Jazeera file) over
+    # votes polled; both rates zero means the source left them blank. The ECP voided NA-10 and NA-48
+    # under s.9 in 2018 (Dawn 1423631: 12,663 of 128,302 and 6,364 of 63,954 from Form-47).
+    path = require_shared_data("pakistan-2018-constituency", "na_2018_registration_and_ps_counts.csv")
+    with Path(path).open(newline="") as fh:
+        reg = {r["constituency_code"]: int(r["female_voter_reg"] or 0) for r in csv.DictReader(fh)}
+    expected = set()
+    path = require_shared_data("pakistan-2018-constituency", "ecp_2018_na_provisional_20180729_raw.csv")
+    with Path(path).open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            women, men, polled = (
+                float(r["femaleTurnout"] or 0),
+                float(r["maleTurnout"] or 0),
+                int(r["votesPolled"]),
+            )
+            if (
+                (women or men)
+                and polled
+                and reg.get(r["seat"])
+                and round(women * reg[r["seat"]]) / polled < 0.10
+            ):
+                expected.add(r["seat"])
+    assert expected == {"NA-10", "NA-48"}
+    assert _where(report, "women_share_below_minimum", PROVISIONAL) == expected

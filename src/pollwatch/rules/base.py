@@ -102,6 +102,18 @@ class Contest:
     reported_at: dt.datetime | None = None
     label: str = ""
     evidence: tuple[Evidence, ...] = ()
+    registered_female: int | None = None
+    women_turnout: float | None = None
+    """Share of registered women who voted, where a source gives the rate but not the votes."""
+
+    @property
+    def women_votes(self) -> tuple[int | None, bool]:
+        """Women's votes and whether they are estimated (turnout rate x registered women)."""
+        if self.votes_female is not None:
+            return self.votes_female, False
+        if self.women_turnout is not None and self.registered_female:
+            return round(self.women_turnout * self.registered_female), True
+        return None, False
 
     @property
     def ranking(self) -> list[tuple[CandidateKey, int]]:
@@ -126,8 +138,14 @@ class Contest:
         return sum(self.votes.values())
 
     @classmethod
-    def of(cls, sheet: ResultSheet, *, assembly: str, region: str = "") -> Contest:
+    def of(
+        cls, sheet: ResultSheet, *, assembly: str, region: str = "", registered_female: int | None = None
+    ) -> Contest:
         t = sheet.totals
+        rate = _rate(next((sheet.extra[k] for k in _WOMEN_TURNOUT_KEYS if k in sheet.extra), None))
+        men = _rate(next((sheet.extra[k] for k in _MEN_TURNOUT_KEYS if k in sheet.extra), None))
+        if rate == 0.0 and men == 0.0:
+            rate = None  # both rates zero while votes were polled: the source left them blank
         return cls(
             constituency=sheet.constituency,
             assembly=assembly,
@@ -140,7 +158,22 @@ class Contest:
             reported_at=sheet.provenance.received_at,
             label=sheet.label,
             evidence=(Evidence.of(sheet),),
+            registered_female=registered_female,
+            women_turnout=rate,
         )
+
+
+_WOMEN_TURNOUT_KEYS = ("women_turnout", "femaleTurnout")
+_MEN_TURNOUT_KEYS = ("men_turnout", "maleTurnout")
+"""Keys of ``ResultSheet.extra`` under which sources give the women's (men's) turnout rate."""
+
+
+def _rate(value: Any) -> float | None:
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        return None
+    return rate if 0.0 <= rate <= 1.5 else None
 
 
 @dataclass(frozen=True)

@@ -240,11 +240,13 @@ class PakistanRules:
 
     def _women_share(self, contest: Contest) -> list[Finding]:
         polled = contest.polled if contest.polled is not None else contest.valid + (contest.rejected or 0)
-        if contest.votes_female is None or polled <= 0:
+        women, estimated = contest.women_votes
+        if women is None or polled <= 0:
             return []
-        share = contest.votes_female / polled
+        share = women / polled
         if share >= self.women_share_min:
             return []
+        how = " (estimated: women's turnout rate x registered women)" if estimated else ""
         return [
             Finding(
                 kind="women_share_below_minimum",
@@ -252,10 +254,16 @@ class PakistanRules:
                 where=contest.constituency,
                 message="women's votes under the legal minimum share: the ECP may declare the poll void",
                 expected=f">= {self.women_share_min:.0%} of {polled} votes polled",
-                found=f"{contest.votes_female} women's votes ({share:.2%})",
+                found=f"{women} women's votes ({share:.2%}){how}",
                 rule="EA 2017 s.9(1)",
                 evidence=contest.evidence,
-                data={"votes_female": contest.votes_female, "polled": polled, "share": share},
+                data={
+                    "votes_female": women,
+                    "polled": polled,
+                    "share": share,
+                    "estimated": estimated,
+                    "label": contest.label,
+                },
             )
         ]
 

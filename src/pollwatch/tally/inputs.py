@@ -78,7 +78,12 @@ class ResultsInput:
             if s.kind is not kind or s.station_serial is not None or (label is not None and s.label != label):
                 continue
             c = by_code.get(s.constituency)
-            contest = Contest.of(s, assembly=c.assembly if c else "", region=c.region if c else "")
+            contest = Contest.of(
+                s,
+                assembly=c.assembly if c else "",
+                region=c.region if c else "",
+                registered_female=c.registered.female if c else None,
+            )
             if contest.registered is None and c is not None:
                 contest = _with_registered(contest, c.registered.total)
             out[s.constituency] = contest
