@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pollwatch.cli.main import app
@@ -120,13 +121,21 @@ def test_cli_winners_needs_final_sheets(tmp_path: Path, kenya_bundle: Path) -> N
     assert "has no final result sheets" in result.output
 
 
-def test_cli_winners_2018_na_as_csv(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pk2018(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database with pakistan-2018-constituency imported through the CLI (once for this module)."""
     data = require_shared_data("pakistan-2018-constituency").parent
-    url = _url(tmp_path)
+    url = _url(tmp_path_factory.mktemp("pk2018"))
     imported = runner.invoke(
         app, ["import", "pakistan-2018-constituency", "--data-dir", str(data), "--db", url]
     )
     assert imported.exit_code == 0, imported.output
+    assert "final_polled_not_updated" in imported.output
+    return url
+
+
+def test_cli_winners_2018_na_as_csv(pk2018: str) -> None:
+    url = pk2018
     result = runner.invoke(app, ["winners", "pk-2018", "--assembly", "NA", "--db", url, "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -147,10 +156,8 @@ def test_cli_export_unknown_election_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_cli_winners_unknown_label(tmp_path: Path) -> None:
-    data = require_shared_data("pakistan-2018-constituency").parent
-    url = _url(tmp_path)
-    runner.invoke(app, ["import", "pakistan-2018-constituency", "--data-dir", str(data), "--db", url])
+def test_cli_winners_unknown_label(pk2018: str) -> None:
+    url = pk2018
     result = runner.invoke(app, ["winners", "pk-2018", "--assembly", "NA", "--label", "final", "--db", url])
     assert result.exit_code == 1
     assert "no final sheets labelled 'final'" in result.output
