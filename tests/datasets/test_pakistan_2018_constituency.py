@@ -156,3 +156,11 @@ def test_2018_missing_column_is_named(folder: Path, tmp_path: Path) -> None:
     replace_in(copy / "ecp_2018_na_provisional_20180729_raw.csv", "votesPolled", "votes_polled")
     with pytest.raises(DataError, match=r"row 1: the header lacks \['votesPolled'\]"):
         read(NAME, tmp_path)
+
+
+def test_2018_provisional_arithmetic_off_in_20_seats(dataset: Dataset, folder: Path) -> None:
+    with (folder / "ecp_2018_na_provisional_20180729_raw.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    off = {r["seat"] for r in rows if int(r["validVotes"]) + int(r["rejectedVotes"]) != int(r["votesPolled"])}
+    assert len(off) == 270 - 250  # README: valid+rejected == polled in 250/270 NA seats
+    assert {f.location for f in dataset.findings if f.kind == "polled_not_valid_plus_rejected"} == off

@@ -72,3 +72,26 @@ def test_winners_without_final_sheets(sqlite_db: Database, kenya_bundle: Path) -
     import_dataset(sqlite_db, f"generic:{kenya_bundle}", Path("."))
     with sqlite_db.connect() as conn, pytest.raises(NotFoundError, match="has no final result sheets"):
         list_winners(conn, "ke-2022-demo", assembly="PRES")
+
+
+def test_winners_2024_na_matches_the_raw_csv(sqlite_db: Database) -> None:
+    from pollwatch.datasets._pakistan import party_code_2024
+
+    folder = require_shared_data("pakistan-2024-constituency")
+    best: dict[str, tuple[int, str, str]] = {}
+    with (folder / "na_2024_candidates_wikipedia.csv").open(newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            if r["candidate"].startswith("Others ("):
+                continue
+            votes = int(r["votes"])
+            if r["constituency_code"] not in best or votes > best[r["constituency_code"]][0]:
+                best[r["constituency_code"]] = (votes, r["candidate"], r["party"])
+    import_dataset(sqlite_db, "pakistan-2024-constituency", folder.parent)
+    with sqlite_db.connect() as conn:
+        result = list_winners(conn, "pk-2024", assembly="NA")
+    assert len(result.winners) == len(best) == 266
+    assert {w.constituency: (w.votes, w.candidate) for w in result.winners} == {
+        code: (votes, name) for code, (votes, name, _) in best.items()
+    }
+    seats = Counter(party_code_2024(party) or "Independent" for _, _, party in best.values())
+    assert result.by_party == dict(seats)
