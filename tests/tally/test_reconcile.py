@@ -1,6 +1,10 @@
 """Reconciliation of copies: every state, the best-figure rule step by step, nothing replaced silently."""
 
 import datetime as dt
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pollwatch.model import (
     CandidateKey,
@@ -107,3 +111,30 @@ def test_reconcile_lists_stations_without_copies_as_missing() -> None:
     ]
     out = {r.serial: r.state for r in reconcile([_copy(1, 2, org="PTI")], stations)}
     assert out == {7: CopyState.SINGLE_SOURCE, 8: CopyState.MISSING}
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["PTI", "PPP", "FAFEN", "ECP"])),
+        min_size=1,
+        max_size=8,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_reconciliation_does_not_depend_on_the_order_copies_are_handed_over(
+    copies: list[tuple[int, int, str]], rnd: random.Random
+) -> None:
+    # Each copy has its own receipt time; the order in which they are handed over must not matter.
+    sheets = [
+        _copy(a, b, org=org, role=Role.OFFICIAL if org == "ECP" else Role.AGENT, minutes=i)
+        for i, (a, b, org) in enumerate(copies)
+    ]
+    shuffled = sheets[:]
+    rnd.shuffle(shuffled)
+    one, two = _rec(*sheets), _rec(*shuffled)
+    assert (one.state, one.reason) == (two.state, two.reason)
+    assert one.best is not None
+    assert two.best is not None
+    assert dict(one.best.sheet.votes) == dict(two.best.sheet.votes)
+    assert sum(v.copies for v in one.versions) == len(sheets)  # every copy kept
+    assert one.best.sheet in sheets
