@@ -49,6 +49,16 @@ _COLUMNS = (
     "latitude",
     "longitude",
 )
+_NUMBERS = (
+    "list_sno",
+    "ps_no",
+    "male_voters",
+    "female_voters",
+    "total_voters",
+    "male_booths",
+    "female_booths",
+    "total_booths",
+)
 _ASSEMBLY = {"NA": ("NA",), "PA": ("PP", "PS", "PK", "PB")}
 _DECIMAL = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 # Pakistan's extent with a margin; a point outside is kept but reported.
@@ -109,20 +119,20 @@ def _code(row: Row) -> ConstituencyCode:
 
 
 def _station(code: ConstituencyCode, row: Row) -> tuple[Station, list[Finding]]:
-    male, female, total = (row.required_integer(c) for c in ("male_voters", "female_voters", "total_voters"))
+    serial, number, male, female, total, *booths = row.integers(_NUMBERS)
     if male + female != total:
         raise row.error("total_voters", f"male + female voters = {male + female}")
-    booths = Booths(*(row.required_integer(c) for c in ("male_booths", "female_booths", "total_booths")))
+    booth_counts = Booths(*booths)
     registered = Registered(male=male, female=female, total=total)
     location, findings = _location(code, row)
     station = Station(
         constituency=code,
-        serial=row.required_integer("list_sno"),
-        number=StationNumber(str(row.required_integer("ps_no"))),
+        serial=serial,
+        number=StationNumber(str(number)),
         name=row.text("ps_name"),
         sex=StationSex.from_registered(registered),
         registered=registered,
-        booths=booths,
+        booths=booth_counts,
         location=location,
     )
     return station, findings
