@@ -7,10 +7,28 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pollwatch.api.app import create_app
+from pollwatch.model import (
+    CandidateKey,
+    Channel,
+    ConstituencyCode,
+    Provenance,
+    ResultSheet,
+    Role,
+    SheetKind,
+    StationNumber,
+    Totals,
+)
 from pollwatch.storage import Database
+from pollwatch.storage.sheets import insert_sheets
+from pollwatch.storage.structure import get_election
 from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generate, store
 
 BASE = "/api/v1/elections/synth-5"
+
+
+@pytest.fixture
+def database(db: Database) -> Database:
+    return db
 
 
 @pytest.fixture
@@ -80,3 +98,25 @@ def test_errors_use_the_envelope(client: TestClient) -> None:
     r = client.get(f"{BASE}/parliament", params={"joins": "[not json"})
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_new_copy_is_seen_by_the_next_request(client: TestClient, database: Database) -> None:
+    before = {(r["constituency"], r["serial"]): r for r in client.get(f"{BASE}/reconciliation").json()}
+    (code, serial), row = next(
+        (k, r) for k, r in before.items() if r["state"] != "conflict" and r["best_votes"]
+    )
+    votes = {CandidateKey(int(k)): v + 1 for k, v in row["best_votes"].items()}
+    sheet = ResultSheet(
+        SheetKind.STATION_COUNT,
+        "Form-45",
+        ConstituencyCode(code),
+        votes,
+        Totals(),
+        Provenance("test", Channel.API, Role.AGENT, organisation="late agent"),
+        station=StationNumber(str(row["number"])),
+        station_serial=serial,
+    )
+    with database.begin() as conn:
+        insert_sheets(conn, get_election(conn, "synth-5")[0], [sheet])
+    after = {(r["constituency"], r["serial"]): r for r in client.get(f"{BASE}/reconciliation").json()}
+    assert after[(code, serial)]["state"] == "conflict"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,7 +15,7 @@ from pollwatch.errors import InputError
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
-from pollwatch.storage.results import load_election
+from pollwatch.storage.results import load_election, results_version
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.report import Level, project, tally_document, tally_rows
 from pollwatch.tally.service import tally_election
@@ -24,9 +25,26 @@ router = APIRouter(prefix="/api/v1/elections/{slug}", tags=["results"])
 Assembly = Annotated[str | None, Query(max_length=16, description="Only this assembly (NA, PP, ...).")]
 
 
+_CACHE: dict[tuple[str, str], tuple[tuple[int, int, int, int], ResultsInput]] = {}
+_CACHE_SIZE = 4
+_LOCK = threading.Lock()
+
+
 def _input(conn: Connection, slug: str) -> ResultsInput:
+    """The election's results, reloaded only when a sheet, station or candidate was added."""
+    key = (f"{id(conn.engine)}:{conn.engine.url.render_as_string(hide_password=True)}", slug)
+    version = results_version(conn, slug)
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
     election, constituencies, stations, candidates, parties, sheets = load_election(conn, slug)
-    return ResultsInput(election, constituencies, stations, candidates, parties, sheets)
+    inp = ResultsInput(election, constituencies, stations, candidates, parties, sheets)
+    with _LOCK:
+        if len(_CACHE) >= _CACHE_SIZE and key not in _CACHE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (version, inp)
+    return inp
 
 
 @router.get("/tally")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from pollwatch.model import (
     Booths,
@@ -105,3 +105,17 @@ def replace_findings(conn: Connection, slug: str, findings: list[Finding], *, so
     f = t.findings
     conn.execute(delete(f).where(f.c.election_id == eid, f.c.source == source))
     return insert_findings(conn, eid, findings, source=source)
+
+
+def results_version(conn: Connection, slug: str) -> tuple[int, int, int, int]:
+    """What changes when an election's results change: sheet count and last id, station and candidate counts.
+
+    Sheets are never edited (a correction is a new copy), so equal versions mean equal inputs.
+    """
+    eid, _ = get_election(conn, slug)
+    sh, c, s, k = t.sheets, t.constituencies, t.stations, t.candidates
+    n, last = conn.execute(select(func.count(), func.max(sh.c.id)).where(sh.c.election_id == eid)).one()
+    in_election = select(c.c.id).where(c.c.election_id == eid).scalar_subquery()
+    stations = conn.execute(select(func.count()).where(s.c.constituency_id.in_(in_election))).scalar_one()
+    candidates = conn.execute(select(func.count()).where(k.c.constituency_id.in_(in_election))).scalar_one()
+    return int(n), int(last or 0), int(stations), int(candidates)
