@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pollwatch.datasets import import_dataset
-from pollwatch.errors import DataError, InputError
+from pollwatch.errors import ConflictError, DataError, InputError
 from pollwatch.storage import Database
 from pollwatch.storage import schema as t
 from tests.datasets.conftest import replace_in
@@ -117,3 +117,41 @@ def test_import_sheets_of_a_constituency_without_candidates(db: Database, kenya_
     report = import_dataset(db, f"generic:{kenya_bundle}", Path("."))
     assert report.counts["sheets"] == 4
     assert _counts(db)["sheets"] == 4
+
+
+def test_reload_refuses_to_cascade_over_other_sources_sheets(db: Database, kenya_bundle: Path) -> None:
+    from pollwatch.model import (
+        CandidateKey,
+        Channel,
+        ConstituencyCode,
+        Provenance,
+        ResultSheet,
+        Role,
+        SheetKind,
+        StationNumber,
+        Totals,
+    )
+    from pollwatch.storage.sheets import insert_sheets
+    from pollwatch.storage.structure import get_election
+
+    import_dataset(db, f"generic:{kenya_bundle}", Path("."))
+    agent_copy = ResultSheet(
+        kind=SheetKind.STATION_COUNT,
+        form="34A",
+        constituency=ConstituencyCode("290"),
+        votes={CandidateKey(1): 300},
+        totals=Totals(),
+        provenance=Provenance(source="intake", channel=Channel.API, role=Role.AGENT),
+        station=StationNumber("001"),
+        station_serial=1,
+    )
+    with db.begin() as conn:
+        election_id, _ = get_election(conn, "ke-2022-demo")
+        insert_sheets(conn, election_id, [agent_copy])
+    before = _counts(db)
+    replace_in(kenya_bundle / "votes.csv", "34B-290,1,400", "34B-290,1,401")
+    with pytest.raises(
+        ConflictError, match="1 sheets from other sources refer to its stations or candidates"
+    ):
+        import_dataset(db, f"generic:{kenya_bundle}", Path("."))
+    assert _counts(db) == before

@@ -13,6 +13,7 @@ from pollwatch.datasets import _registry as registry
 from pollwatch.datasets import generic
 from pollwatch.datasets._dataset import Dataset
 from pollwatch.datasets._files import content_sha256
+from pollwatch.errors import ConflictError
 from pollwatch.model import Election
 from pollwatch.storage import Database, structure
 from pollwatch.storage import datasets as stored
@@ -114,6 +115,7 @@ def _import_one(
     progress(f"{name}: reading", 1, 1)
     dependents: list[str] = []
     if previous is not None:
+        _refuse_if_referenced(conn, election_id, name, source)
         # Datasets whose sheets point at this one's candidates go first (and come back after): the
         # candidates get new ids, and deleting them while votes still refer to them would be slow.
         dependents = _delete_dependents(conn, election_id, name)
@@ -134,6 +136,19 @@ def _identity(name: str, data_dir: Path, cache: dict[str, Dataset]) -> tuple[Ele
         parsed = registry.read_one(name, data_dir, cache)
         return parsed.election, parsed.name
     return registry.ELECTIONS[name], name
+
+
+def _refuse_if_referenced(conn: Connection, election_id: int, name: str, source: str) -> None:
+    """Never let a reload cascade-delete sheets that other sources (intake, say) attached to its rows."""
+    allowed = [source, *(d for d, needs in registry.DEPENDS_ON.items() if name in needs)]
+    n = stored.count_foreign_references(conn, election_id, source, allowed=allowed)
+    if n:
+        raise ConflictError(
+            f"{source} changed, but {n} sheets from other sources refer to its stations or candidates",
+            expected="no sheets of other sources attached to this dataset's rows",
+            found=f"{n} sheets",
+            remedy="import the changed files under a new election, or remove those sheets deliberately first",
+        )
 
 
 def _delete_dependents(conn: Connection, election_id: int, name: str) -> list[str]:

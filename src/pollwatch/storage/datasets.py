@@ -237,3 +237,24 @@ def list_findings_by_kind(
     if kind is not None:
         query = query.where(f.c.kind == kind)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def count_foreign_references(
+    conn: Connection, election_id: int, source: str, *, allowed: Sequence[str]
+) -> int:
+    """Sheets from sources outside ``allowed`` that point at ``source``'s stations or candidates.
+
+    Reloading ``source`` deletes its stations and candidates, and the foreign keys cascade: such sheets
+    (submitted evidence, say) would silently go with them, so a reload must refuse instead.
+    """
+    sh, st, k, v, c = t.sheets, t.stations, t.candidates, t.sheet_votes, t.constituencies
+    in_election = select(c.c.id).where(c.c.election_id == election_id).scalar_subquery()
+    stations = select(st.c.id).where(st.c.constituency_id.in_(in_election), st.c.source == source)
+    candidates = select(k.c.id).where(k.c.constituency_id.in_(in_election), k.c.source == source)
+    voting = select(v.c.sheet_id).where(v.c.candidate_id.in_(candidates.scalar_subquery()))
+    query = select(func.count()).where(
+        sh.c.election_id == election_id,
+        sh.c.source.not_in(list(allowed)),
+        sh.c.station_id.in_(stations.scalar_subquery()) | sh.c.id.in_(voting.scalar_subquery()),
+    )
+    return int(conn.execute(query).scalar_one())
