@@ -76,7 +76,8 @@ class FilesystemStore:
         return path.read_bytes()
 
     def has(self, sha256: str) -> bool:
-        return self._path(sha256).exists()
+        """Whether the blob is stored (False for anything that is not a full SHA-256, e.g. an SMS prefix)."""
+        return bool(_SHA256.match(sha256)) and self._path(sha256).exists()
 
     def path_hint(self, sha256: str) -> str:
         return str(self._path(sha256))
