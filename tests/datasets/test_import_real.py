@@ -99,3 +99,26 @@ def test_import_reload_of_results_reloads_the_tallies(sqlite_db: Database, tmp_p
     with sqlite_db.connect() as conn:
         election_id, _ = get_election(conn, "pk-2024")
         assert len(list_sheets(conn, election_id, kind=SheetKind.STATION_COUNT)) > 600
+
+
+def test_import_order_does_not_change_registered_voters(sqlite_db: Database, tmp_path: Path) -> None:
+    import csv
+
+    source = require_shared_data("pakistan-2018-constituency").parent
+    scheme = "ecp_gis_polling_scheme_2018.csv"
+    copy_dataset(
+        source / "pakistan-2018-pollingstation", tmp_path / "pakistan-2018-pollingstation", head={scheme: 201}
+    )
+    copy_dataset(source / "pakistan-2018-constituency", tmp_path / "pakistan-2018-constituency")
+    import_dataset(sqlite_db, "pakistan-2018-pollingstation", tmp_path)  # NA-40 from 200 stations only
+    import_dataset(sqlite_db, "pakistan-2018-constituency", tmp_path)
+    with (source / "pakistan-2018-constituency" / "ecp_2018_candidates_final_20180904.csv").open() as handle:
+        official = next(
+            int(r["voter_reg"]) for r in csv.DictReader(handle) if r["constituency_code"] == "NA-40"
+        )
+    with sqlite_db.connect() as conn:
+        election_id, _ = get_election(conn, "pk-2018")
+        from pollwatch.storage.structure import get_constituency
+
+        _, na40 = get_constituency(conn, election_id, "NA-40")
+    assert na40.registered.total == official

@@ -28,6 +28,9 @@ GROUPS = {
 }
 DEPENDS_ON = {"pakistan-2024-pollingstation": ("pakistan-2024-constituency",)}
 """Datasets whose sheets refer to another dataset's candidates: that one is read and imported first."""
+AUTHORITATIVE_REGISTRATION = ("pakistan-2018-constituency", "pakistan-2024-constituency")
+"""Datasets whose registered voters per constituency overwrite what another dataset filled in (the
+2018 polling scheme's station sums cover only the stations of a pilot scheme)."""
 ELECTIONS: dict[str, Election] = {
     "pakistan-2018-constituency": PK_2018,
     "pakistan-2018-pollingstation": PK_2018,

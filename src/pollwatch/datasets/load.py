@@ -165,11 +165,7 @@ def _delete_dependents(conn: Connection, election_id: int, name: str) -> list[st
 def _write(conn: Connection, election_id: int, d: Dataset, progress: Progress) -> None:
     steps = (
         ("parties", len(d.parties), lambda: structure.upsert_parties(conn, election_id, d.parties)),
-        (
-            "constituencies",
-            len(d.constituencies),
-            lambda: structure.upsert_constituencies(conn, election_id, d.constituencies),
-        ),
+        ("constituencies", len(d.constituencies), lambda: _constituencies(conn, election_id, d)),
         ("stations", len(d.stations), lambda: _stations(conn, election_id, d)),
         (
             "candidates",
@@ -183,6 +179,13 @@ def _write(conn: Connection, election_id: int, d: Dataset, progress: Progress) -
         progress(f"{d.name}: {stage}", 0, total)
         action()
         progress(f"{d.name}: {stage}", total, total)
+
+
+def _constituencies(conn: Connection, election_id: int, d: Dataset) -> None:
+    structure.upsert_constituencies(conn, election_id, d.constituencies)
+    if d.name in registry.AUTHORITATIVE_REGISTRATION:
+        # The commission's registration figures replace a partial station sum stored earlier.
+        stored.update_registered(conn, election_id, d.constituencies)
 
 
 def _stations(conn: Connection, election_id: int, d: Dataset) -> int:

@@ -7,8 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
+from pollwatch.model import Constituency
 from pollwatch.storage import schema as t
 
 EXPORT_TABLES = ("constituencies", "stations", "candidates", "parties", "sheets", "votes")
@@ -258,3 +259,31 @@ def count_foreign_references(
         sh.c.station_id.in_(stations.scalar_subquery()) | sh.c.id.in_(voting.scalar_subquery()),
     )
     return int(conn.execute(query).scalar_one())
+
+
+def update_registered(conn: Connection, election_id: int, items: Sequence[Constituency]) -> int:
+    """Overwrite registered voters with an authoritative source's figures; return how many were set."""
+    c = t.constituencies
+    rows = [
+        {
+            "b_code": x.code,
+            "b_male": x.registered.male,
+            "b_female": x.registered.female,
+            "b_total": x.registered.total,
+        }
+        for x in items
+        if x.registered.total is not None
+    ]
+    if not rows:
+        return 0
+    statement = (
+        c.update()
+        .where(c.c.election_id == election_id, c.c.code == bindparam("b_code"))
+        .values(
+            registered_male=bindparam("b_male"),
+            registered_female=bindparam("b_female"),
+            registered_total=bindparam("b_total"),
+        )
+    )
+    conn.execute(statement, rows)
+    return len(rows)
