@@ -48,7 +48,7 @@ def main() -> None:
     live = LiveTally(universe)
 
     def ours_totals() -> object:
-        return sum_by_constituency(e.constituency, e.votes, N_CONSTITUENCIES)
+        return sum_by_constituency(e.constituency, e.votes, n_constituencies=N_CONSTITUENCIES)
 
     def ours_full() -> object:
         live.load(e.votes, reported)

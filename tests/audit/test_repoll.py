@@ -16,7 +16,7 @@ def _stations(*registered: int) -> list[RepollStation]:
 
 def test_na41_four_small_stations_cannot_change_the_winner() -> None:
     # 4 x 450 = 1,800 registered: even all for the runner-up gives 5,500 < 5,700.
-    impact = repoll_impact("NA-41", TOTALS, _stations(450, 450, 450, 450))
+    impact = repoll_impact("NA-41", TOTALS, stations=_stations(450, 450, 450, 450))
     assert not impact.can_change_winner
     assert impact.closest is not None
     assert (impact.closest.candidate, impact.closest.needed) == (B, 2_001)
@@ -24,7 +24,7 @@ def test_na41_four_small_stations_cannot_change_the_winner() -> None:
 
 def test_na41_four_larger_stations_can_change_the_winner() -> None:
     # 4 x 600 = 2,400 registered >= 2,001 votes the runner-up needs (83.4 % turnout all for B).
-    impact = repoll_impact("NA-41", TOTALS, _stations(600, 600, 600, 600))
+    impact = repoll_impact("NA-41", TOTALS, stations=_stations(600, 600, 600, 600))
     assert impact.can_change_winner
     assert [c.candidate for c in impact.challengers if c.possible] == [B]
     assert impact.closest is not None
@@ -34,7 +34,7 @@ def test_na41_four_larger_stations_can_change_the_winner() -> None:
 def test_turnout_cap_can_close_the_door_again() -> None:
     # 70 % of 2,400 = 1,680 < 2,001.
     assert not repoll_impact(
-        "NA-41", TOTALS, _stations(600, 600, 600, 600), turnout_cap=0.7
+        "NA-41", TOTALS, stations=_stations(600, 600, 600, 600), turnout_cap=0.7
     ).can_change_winner
 
 
@@ -46,7 +46,7 @@ def test_counted_votes_of_the_stations_are_taken_out_first() -> None:
         RepollStation("3", 300),
         RepollStation("4", 300),
     ]
-    impact = repoll_impact("NA-41", TOTALS, stations)
+    impact = repoll_impact("NA-41", TOTALS, stations=stations)
     assert impact.base == {A: 4_700, B: 3_600, C: 900}
     assert impact.closest is not None
     assert impact.closest.needed == 1_101
@@ -55,4 +55,4 @@ def test_counted_votes_of_the_stations_are_taken_out_first() -> None:
 
 def test_counted_votes_above_the_total_are_refused() -> None:
     with pytest.raises(InputError, match="exceed the constituency total"):
-        repoll_impact("NA-41", TOTALS, [RepollStation("1", 300, {C: 1_000})])
+        repoll_impact("NA-41", TOTALS, stations=[RepollStation("1", 300, {C: 1_000})])

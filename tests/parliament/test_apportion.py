@@ -22,11 +22,15 @@ def test_largest_remainder_hand_worked() -> None:
 
 def test_divisor_methods_hand_worked() -> None:
     # D'Hondt, 7 seats, 100/80/30: the 7 largest quotients 100A 80B 50A 40B 33.3A 30C 26.7B -> A3 B3 C1.
-    assert apportion(7, {"A": 100, "B": 80, "C": 30}, Rounding.DHONDT) == {"A": 3, "B": 3, "C": 1}
+    assert apportion(7, {"A": 100, "B": 80, "C": 30}, method=Rounding.DHONDT) == {"A": 3, "B": 3, "C": 1}
     # Sainte-Lague, 7 seats: divisors 1,3,5: 100A 80B 33.3A 30C 26.7B 20A 16B -> A3 B3 C1.
-    assert apportion(7, {"A": 100, "B": 80, "C": 30}, Rounding.SAINTE_LAGUE) == {"A": 3, "B": 3, "C": 1}
+    assert apportion(7, {"A": 100, "B": 80, "C": 30}, method=Rounding.SAINTE_LAGUE) == {
+        "A": 3,
+        "B": 3,
+        "C": 1,
+    }
     # 5 seats, 53/24/23: the 5 largest quotients 53A 26.5A 24B 23C 17.7A -> A3 B1 C1.
-    assert apportion(5, {"A": 53, "B": 24, "C": 23}, Rounding.DHONDT) == {"A": 3, "B": 1, "C": 1}
+    assert apportion(5, {"A": 53, "B": 24, "C": 23}, method=Rounding.DHONDT) == {"A": 3, "B": 1, "C": 1}
 
 
 def test_apportion_edge_cases() -> None:

@@ -100,7 +100,7 @@ def test_sum_by_constituency_matches_a_loop() -> None:
     expected = np.zeros((9, 5), dtype=np.int64)
     for i in range(1000):
         expected[const[i]] += votes[i]
-    assert np.array_equal(sum_by_constituency(const, votes, 9), expected)
+    assert np.array_equal(sum_by_constituency(const, votes, n_constituencies=9), expected)
 
 
 def test_party_totals_by_region_and_nation() -> None:

@@ -60,7 +60,7 @@ def test_estimator_matches_the_written_out_formula() -> None:
     x = [a + b for a, b in y]
     strata = [0, 0, 0, 1, 1, 2, 2]
     pop = [40, 25, 10]
-    got = estimate_ratios(np.array(y), np.array(x), np.array(strata), np.array(pop))
+    got = estimate_ratios(np.array(y), np.array(x), strata=np.array(strata), population=np.array(pop))
     for est, (p, se) in zip(got, _reference(y, x, strata, pop), strict=True):
         assert est.share == pytest.approx(p, rel=1e-12)
         assert est.se == pytest.approx(se, rel=1e-12)
@@ -77,7 +77,7 @@ def test_interval_covers_the_true_share_about_95_percent_of_the_time() -> None:
     hits, runs = 0, 200
     for r in range(runs):
         idx = np.array(draw_sample(keys, strata_names, seed=f"run-{r}", size=200))
-        (est, *_rest) = estimate_ratios(e.votes[idx], valid[idx], e.constituency[idx], pop)
+        (est, *_rest) = estimate_ratios(e.votes[idx], valid[idx], strata=e.constituency[idx], population=pop)
         hits += est.low <= truth <= est.high
     # Binomial(200, 0.95): 0.88..0.99 holds with probability > 0.999.
     assert 0.88 <= hits / runs <= 0.99
@@ -87,8 +87,8 @@ def test_comparison_flags_an_official_share_outside_the_interval() -> None:
     est = estimate_ratios(
         np.array([[50, 50], [60, 40], [55, 45]]),
         np.array([100, 100, 100]),
-        np.array([0, 0, 0]),
-        np.array([30]),
+        strata=np.array([0, 0, 0]),
+        population=np.array([30]),
     )
     inside, outside = compare(est, [0.55, 0.45]), compare(est, [0.80, 0.20])
     assert not any(c.outside for c in inside)

@@ -141,6 +141,6 @@ def get_repoll(
     """Whether re-polling the named stations can change the declared winner, and the swing needed."""
     wanted = [s.strip() for s in stations.split(",") if s.strip()]
     impact = repoll_election(
-        _input(conn, slug), constituency, wanted, counted=counted, turnout_cap=turnout_cap
+        _input(conn, slug), constituency, stations=wanted, counted=counted, turnout_cap=turnout_cap
     )
     return impact.as_dict()

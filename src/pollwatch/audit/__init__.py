@@ -2,7 +2,7 @@
 
 >>> from pollwatch.audit import repoll_impact, RepollStation
 >>> impact = repoll_impact("NA-41", {1: 5_700, 2: 3_700},
-...                        [RepollStation(str(n), 400) for n in range(4)])
+...                        stations=[RepollStation(str(n), 400) for n in range(4)])
 >>> impact.can_change_winner, impact.closest.needed
 (False, 2001)
 """

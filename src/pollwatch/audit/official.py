@@ -73,7 +73,9 @@ def audit_totals(counts: SignedCounts, official: OfficialTotals) -> list[Finding
     c = len(counts.codes)
     found = _missing_from_statement(counts, official)
     listed = counts.signed_present & counts.in_statement
-    partial = sum_by_constituency(counts.station_constituency, np.where(listed[:, None], counts.signed, 0), c)
+    partial = sum_by_constituency(
+        counts.station_constituency, np.where(listed[:, None], counts.signed, 0), n_constituencies=c
+    )
     listed_n = np.bincount(counts.station_constituency, weights=counts.in_statement, minlength=c)
     have_n = np.bincount(counts.station_constituency, weights=listed, minlength=c)
     all_n = np.bincount(counts.station_constituency, minlength=c)

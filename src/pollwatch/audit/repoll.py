@@ -82,8 +82,8 @@ class RepollImpact:
 def repoll_impact(
     constituency: str,
     totals: Mapping[CandidateKey, int],
-    stations: Sequence[RepollStation],
     *,
+    stations: Sequence[RepollStation],
     turnout_cap: float = 1.0,
 ) -> RepollImpact:
     """Whether re-polling ``stations`` can change the winner of ``totals`` (see the module)."""

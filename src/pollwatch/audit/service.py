@@ -103,7 +103,7 @@ def audit_election(
 
 
 def repoll_election(
-    inp: ResultsInput, code: str, stations: Sequence[str], *, counted: bool = False, turnout_cap: float = 1.0
+    inp: ResultsInput, code: str, *, stations: Sequence[str], counted: bool = False, turnout_cap: float = 1.0
 ) -> RepollImpact:
     """Re-poll impact on the latest declared result of ``code`` for stations named by number or serial.
 
@@ -134,7 +134,7 @@ def repoll_election(
             expected=f"{len(wanted)} stations of {code}",
             found=f"{len(chosen)} matched by number or serial",
         )
-    return repoll_impact(code, contests[0].votes, chosen, turnout_cap=turnout_cap)
+    return repoll_impact(code, contests[0].votes, stations=chosen, turnout_cap=turnout_cap)
 
 
 def _station_figures(inp: ResultsInput, et: ElectionTally) -> list[StationFigures]:

@@ -212,7 +212,7 @@ def repoll(
     with handled():
         inp = load_input(dataset, data_dir, election, db)
         wanted = [s.strip() for s in stations.split(",") if s.strip()]
-        impact = repoll_election(inp, constituency, wanted, counted=counted, turnout_cap=turnout_cap)
+        impact = repoll_election(inp, constituency, stations=wanted, counted=counted, turnout_cap=turnout_cap)
         rows = [
             {
                 "candidate": int(c.candidate),

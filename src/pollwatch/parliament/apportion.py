@@ -28,7 +28,7 @@ class Rounding(StrEnum):
 
 
 def apportion(
-    seats: int, weights: Mapping[str, int], method: Rounding = Rounding.LARGEST_REMAINDER
+    seats: int, weights: Mapping[str, int], *, method: Rounding = Rounding.LARGEST_REMAINDER
 ) -> dict[str, int]:
     """Seats per party; ties go to the larger weight, then to the party code in sort order.
 

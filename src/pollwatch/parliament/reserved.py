@@ -137,7 +137,7 @@ def _allocate(
     base = {p: n for p, n in won.items() if p != INDEPENDENT}
     if reading is Reading.AS_NOTIFIED:
         base = {p: n for p, n in base.items() if p not in contested}
-    shares = apportion(seats, base, method)
+    shares = apportion(seats, base, method=method)
     vacant = 0
     if reading is Reading.VACANT:
         vacant = sum(n for p, n in shares.items() if p in contested)

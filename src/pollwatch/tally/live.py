@@ -144,7 +144,9 @@ class LiveTally:
             votes = np.pad(votes, ((0, 0), (0, width - votes.shape[1])))
         self.votes = votes if reported.all() else votes * reported[:, None]
         self.reported = reported.copy()
-        self.totals = sum_by_constituency(u.station_constituency, self.votes, u.n_constituencies)
+        self.totals = sum_by_constituency(
+            u.station_constituency, self.votes, n_constituencies=u.n_constituencies
+        )
         sc, reg, c = u.station_constituency, u.station_registered, u.n_constituencies
         if reported.all():
             self.reported_count = self.expected_count.copy()
@@ -272,7 +274,7 @@ def _party_index(u: Universe) -> tuple[list[str], IntArray]:
     return names, index
 
 
-def sum_by_constituency(constituency: IntArray, votes: IntArray, n_constituencies: int) -> IntArray:
+def sum_by_constituency(constituency: IntArray, votes: IntArray, *, n_constituencies: int) -> IntArray:
     """Per constituency and column, the sum of station rows.
 
     A sparse 0/1 matrix (constituency x station, one entry per column, built in O(n) as CSC) times

@@ -96,6 +96,7 @@ def draw_sample(
 def estimate_ratios(
     y: NDArray[np.int64],
     x: NDArray[np.int64],
+    *,
     strata: NDArray[np.int64],
     population: NDArray[np.int64],
 ) -> list[ShareEstimate]:

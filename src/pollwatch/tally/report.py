@@ -131,7 +131,7 @@ def project(
     population = np.bincount(u.station_constituency, minlength=u.n_constituencies)[strata_ids].astype(
         np.int64
     )
-    shares = estimate_ratios(y, y.sum(axis=1), strata.astype(np.int64), population)
+    shares = estimate_ratios(y, y.sum(axis=1), strata=strata.astype(np.int64), population=population)
     doc: dict[str, Any] = {
         "seed": seed,
         "constituency": constituency,
@@ -180,7 +180,9 @@ def _turnout(
     ok = (reg > 0) & (polled >= 0)
     if not ok.any():
         return None
-    (est,) = estimate_ratios(polled[ok][:, None], reg[ok], strata[ok].astype(np.int64), population)
+    (est,) = estimate_ratios(
+        polled[ok][:, None], reg[ok], strata=strata[ok].astype(np.int64), population=population
+    )
     return {"share": est.share, "moe95": est.moe, "low": est.low, "high": est.high, "stations": int(ok.sum())}
 
 
