@@ -94,7 +94,7 @@ def test_import_reload_of_results_reloads_the_tallies(sqlite_db: Database, tmp_p
     replace_in(tmp_path / "pakistan-2024-constituency" / "na_2024_candidates_wikipedia.csv", "61834", "61835")
     report = import_dataset(sqlite_db, "pakistan-2024-constituency", tmp_path)
     assert report.status == "reloaded"
-    assert [p.status for p in report.parts] == []
+    assert [(p.dataset, p.status) for p in report.parts] == [("pakistan-2024-pollingstation", "imported")]
     assert _count(sqlite_db, t.sheet_votes) == before  # the Form-45 votes were reloaded, not lost
     with sqlite_db.connect() as conn:
         election_id, _ = get_election(conn, "pk-2024")

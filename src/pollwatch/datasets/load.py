@@ -105,7 +105,8 @@ def _import_one(
     election, source = _identity(name, data_dir, cache)
     election_id = structure.create_election(conn, election)
     previous = get_import(conn, election_id, source)
-    if previous is not None and previous[0] == sha and not any(p.status == RELOADED for p in parts):
+    # A reloaded dependency has already re-imported this dataset (see _delete_dependents).
+    if previous is not None and previous[0] == sha:
         counts = previous[1]
         return ImportReport(
             source, election.slug, UNCHANGED, sha, counts, dict(counts.get("findings_by_kind", {})), parts
@@ -126,7 +127,7 @@ def _import_one(
     status = IMPORTED if previous is None else RELOADED
     for dependent in dependents:
         cache.pop(dependent, None)
-        _import_one(conn, dependent, data_dir, progress, cache)
+        parts += (_import_one(conn, dependent, data_dir, progress, cache),)
     return ImportReport(source, election.slug, status, sha, counts, dataset.findings_by_kind(), parts)
 
 
