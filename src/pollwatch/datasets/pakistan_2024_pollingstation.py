@@ -86,7 +86,7 @@ def read(folder: Path, reference: Dataset) -> Dataset:
         if code not in index:
             findings.append(_finding("form45_not_in_index", code, "file not listed in index.json", "", ""))
         if code not in known:
-            constituencies.append(Constituency(code=code, assembly=assembly_of(code), delimitation="2023"))
+            constituencies.append(Constituency(code, assembly_of(code), PK_2024.delimitation))
         final = finals.get(code)
         part = _read_file(path, code, ballots.get(code, []), set(final.votes) if final else set())
         stations.extend(part[0])
