@@ -56,7 +56,7 @@ def bundle(tmp_path: Path, sqlite_db: Database, log_signer: Signer, witness_sign
     assert note is not None
     body = parse_note(note).text
     with sqlite_db.begin() as conn:  # what the publisher does after a witness answers
-        line = cosign(body, witness_signer, 1790000000).line()
+        line = cosign(body, witness_signer, timestamp=1790000000).line()
         store.insert_cosignature(conn, size=304, witness=witness_signer.name, line=line, at=_now())
     out = tmp_path / "bundle"
     export_bundle(sqlite_db, out, election="test-2026", photos=_Photos(), settings=settings)

@@ -99,7 +99,7 @@ def test_in_house_checkpoint_vector_is_reproduced_and_verifies() -> None:
     assert witness.verifier().vkey == HOUSE_WITNESS_VKEY
     root = root_from_leaves([leaf_hash(bytes.fromhex(h)) for h in RFC6962_LEAVES])
     body = Checkpoint("example.org/election-2026/results", 8, root).body()
-    note = add_signatures(sign_note(body, [log]), [cosign(body, witness, 1790000000)])
+    note = add_signatures(sign_note(body, [log]), [cosign(body, witness, timestamp=1790000000)])
     assert note == HOUSE_NOTE
     checkpoint = open_checkpoint(HOUSE_NOTE, parse_vkey(HOUSE_LOG_VKEY))
     assert (checkpoint.size, checkpoint.root) == (8, root)

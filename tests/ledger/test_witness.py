@@ -34,7 +34,9 @@ def TREE_ROOT(size: int) -> bytes:  # noqa: N802
 
 @pytest.fixture
 def witness(tmp_path: Path, log_signer: Signer, witness_signer: Signer) -> Witness:
-    return Witness(witness_signer, {log_signer.name: log_signer.verifier()}, tmp_path / "state.json")
+    return Witness(
+        witness_signer, {log_signer.name: log_signer.verifier()}, state_file=tmp_path / "state.json"
+    )
 
 
 def test_witness_cosigns_first_and_consistent_checkpoints(
@@ -53,7 +55,7 @@ def test_witness_state_survives_a_restart(
     witness: Witness, log_signer: Signer, witness_signer: Signer, tmp_path: Path
 ) -> None:
     assert witness.add_checkpoint(format_request(0, [], _note(log_signer, 5))).status == 200
-    again = Witness(witness_signer, witness.logs, tmp_path / "state.json")
+    again = Witness(witness_signer, witness.logs, state_file=tmp_path / "state.json")
     answer = again.add_checkpoint(format_request(0, [], _note(log_signer, 7)))
     assert (answer.status, answer.content_type, answer.body) == (409, SIZE_TYPE, "5\n")
 

@@ -89,7 +89,9 @@ def witness(
             )
         logs = dict(zip(origins, verifiers, strict=True))
         server = serve(
-            Witness(signer, logs, state or key_file.with_suffix(".state.json")), host=host, port=port
+            Witness(signer, logs, state_file=state or key_file.with_suffix(".state.json")),
+            host=host,
+            port=port,
         )
     typer.echo(f"witness {signer.verifier().vkey} on http://{host}:{server.server_address[1]}/add-checkpoint")
     try:

@@ -82,7 +82,7 @@ def cosignature_message(body: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode()
 
 
-def cosign(body: str, witness: Signer, timestamp: int) -> NoteSignature:
+def cosign(body: str, witness: Signer, *, timestamp: int) -> NoteSignature:
     """Return the witness's cosignature line for a checkpoint body."""
     signature = witness.sign(cosignature_message(body, timestamp))
     verifier = witness.verifier()

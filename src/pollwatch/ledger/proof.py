@@ -39,7 +39,7 @@ class ReceiptReport:
     witnesses: dict[str, int] = field(default_factory=dict)
 
 
-def format_receipt(index: int, proof: list[bytes], checkpoint: str, *, extra: bytes | None = None) -> str:
+def format_receipt(index: int, proof: list[bytes], *, checkpoint: str, extra: bytes | None = None) -> str:
     """Return tlog-proof text: header, optional extra, index, base64 hashes, blank line, checkpoint."""
     lines = [HEADER]
     if extra is not None:

@@ -177,7 +177,7 @@ def get_receipt(
                 size, note = _best_checkpoint(conn, index, state)
                 proof = inclusion_proof(index, size, DbHashes(conn))
                 entry = store.read_entries(conn, index, index + 1)[0]
-                return format_receipt(index, proof, note, extra=entry)
+                return format_receipt(index, proof, checkpoint=note, extra=entry)
         if signed:
             raise StorageError("no checkpoint covers the entry after signing one")
         if time.monotonic() >= deadline:

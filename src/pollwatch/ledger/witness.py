@@ -53,7 +53,7 @@ class WitnessConflict(Exception):
 class Witness:
     """The witness state machine: follows logs (origin -> verifier key) and persists what it has seen."""
 
-    def __init__(self, signer: Signer, logs: dict[str, Verifier], state_file: Path) -> None:
+    def __init__(self, signer: Signer, logs: dict[str, Verifier], *, state_file: Path) -> None:
         self.signer = signer
         self.logs = logs
         self.state_file = state_file
@@ -102,7 +102,7 @@ class Witness:
             "checkpoint": checkpoint.body(),
         }
         self._save()
-        line = cosign(checkpoint.body(), self.signer, int(time.time()) if now is None else now)
+        line = cosign(checkpoint.body(), self.signer, timestamp=int(time.time()) if now is None else now)
         return Answer(200, "text/plain", line.line())
 
     def _save(self) -> None:
