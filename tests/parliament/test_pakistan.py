@@ -98,3 +98,11 @@ def test_2024_na_composition_under_each_reading(pk2024: ResultsInput) -> None:
         assert sum(c.reserved.values()) + c.vacant == 70
         assert c.house.majority == 169
     assert all(VACANT not in co.parties for co in report.coalitions["vacant"])
+    # PML(N) + PPP under the notified reading, from the figures computed here: a two-party majority.
+    expected = Counter(winners.values()) + _expected_reserved(winners, drop={"SIC"})
+    pair = expected["PML(N)"] + expected["PPP"]
+    assert (pair >= 169) == any(
+        set(co.parties) == {"PML(N)", "PPP"} for co in report.coalitions["as_notified"]
+    )
+    assert pair >= 169
+    assert report.coalitions_total["as_notified"] >= len(report.coalitions["as_notified"]) > 0

@@ -25,7 +25,10 @@ class Coalition:
 
 
 def minimal_winning_coalitions(seats: Mapping[str, int], majority: int) -> list[Coalition]:
-    """All minimal winning coalitions, smallest surplus first; parties with no seat never count."""
+    """All minimal winning coalitions, fewest parties first, then smallest surplus.
+
+    Parties without a seat never count.
+    """
     parties = sorted((p for p, n in seats.items() if n > 0), key=lambda p: (-seats[p], p))
     if len(parties) > MAX_PARTIES:
         raise InputError(
@@ -53,4 +56,4 @@ def minimal_winning_coalitions(seats: Mapping[str, int], majority: int) -> list[
             chosen.pop()
 
     extend(0, [], 0)
-    return sorted(out, key=lambda c: (c.surplus, len(c.parties), c.parties))
+    return sorted(out, key=lambda c: (len(c.parties), c.surplus, c.parties))

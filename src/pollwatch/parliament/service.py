@@ -23,6 +23,8 @@ class ParliamentReport:
     general: GeneralSeats
     compositions: tuple[Composition, ...]
     coalitions: dict[str, list[Coalition]]
+    coalitions_total: dict[str, int]
+    """How many minimal winning coalitions each reading has (``coalitions`` keeps the first ones)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,6 +39,7 @@ class ParliamentReport:
                 reading: [{"parties": list(c.parties), "seats": c.seats, "surplus": c.surplus} for c in cs]
                 for reading, cs in self.coalitions.items()
             },
+            "coalitions_total": self.coalitions_total,
         }
 
 
@@ -77,6 +80,7 @@ def parliament_report(
     house = pack.house(assembly, year=year)
     compositions: list[Composition] = []
     coalitions: dict[str, list[Coalition]] = {}
+    totals: dict[str, int] = {}
     readings = list(Reading) if contested else [Reading.JOINERS_COUNTED]
     for reading in readings if house is not None else []:
         assert house is not None
@@ -85,8 +89,10 @@ def parliament_report(
         )
         compositions.append(comp)
         parties = {p: n for p, n in comp.total.items() if p not in (INDEPENDENT, VACANT)}
-        coalitions[reading.value] = minimal_winning_coalitions(parties, house.majority)[:max_coalitions]
-    return ParliamentReport(assembly, label, seats, tuple(compositions), coalitions)
+        every = minimal_winning_coalitions(parties, house.majority)
+        coalitions[reading.value] = every[:max_coalitions]
+        totals[reading.value] = len(every)
+    return ParliamentReport(assembly, label, seats, tuple(compositions), coalitions, totals)
 
 
 def _sorted(counts: dict[str, int]) -> dict[str, int]:
