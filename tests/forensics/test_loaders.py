@@ -67,3 +67,12 @@ def test_unknown_dataset_names_the_choices() -> None:
 def test_unknown_russian_year_is_not_found() -> None:
     with pytest.raises(NotFoundError, match="no Russian election 1999"):
         load_dataset("russia-kobak:1999")
+
+
+def test_uganda_2011_high_turnout_count_matches_c1() -> None:
+    t = dataset("uganda-uedp:2011")
+    assert t.given is not None
+    assert t.registered is not None
+    assert (
+        int((100 * t.given / t.registered >= 95).sum()) == DIGITS["c1_uganda_2011_museveni"]["turnout_ge_95"]
+    )

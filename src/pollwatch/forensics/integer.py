@@ -155,16 +155,16 @@ def integer_probability(n: IntArray, k: IntArray, *, binwidth: float = 0.1, reac
     hi = np.where(is_integer_pct(hi, ns, binwidth=binwidth), hi, hi - 1)
     window, x = _expand(lo, hi - lo + 1)
     st = station[window]
-    nn, pp = n[st].astype(np.float64), p[st]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logpmf = (
-            special.gammaln(nn + 1)
-            - special.gammaln(x + 1.0)
-            - special.gammaln(nn - x + 1)
-            + special.xlogy(x, pp)
-            + special.xlog1py(nn - x, -pp)
-        )
+    # log pmf from a table of log factorials (gathers instead of gamma functions); the degenerate
+    # stations (p = 0 or 1) are set exactly afterwards.
+    log_fact = special.gammaln(np.arange(int(n.max(initial=0)) + 1, dtype=np.float64) + 1)  # log m!
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.log(p), np.log1p(-p)
+    degenerate = (p <= 0) | (p >= 1)
+    log_p[degenerate], log_q[degenerate] = 0.0, 0.0
+    logpmf = log_fact[n][st] - log_fact[x] - log_fact[n[st] - x] + x * log_p[st] + (n[st] - x) * log_q[st]
     total = np.bincount(st, np.exp(logpmf), minlength=n.size)
+    total[degenerate] = is_integer_pct(k, n, binwidth=binwidth)[degenerate]
     return np.clip(total, 0.0, 1.0)
 
 
