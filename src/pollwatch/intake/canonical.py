@@ -20,7 +20,6 @@ from pollwatch.ledger.records import SERVER_FIELDS, SIGNATURE_DOMAIN
 
 _MAX_INT = 2**53 - 1
 _HIGH = re.compile("[\ud800-\uffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _plain(value: Any) -> bool:
@@ -29,7 +28,7 @@ def _plain(value: Any) -> bool:
     if isinstance(value, int):
         return -_MAX_INT <= value <= _MAX_INT
     if isinstance(value, str):
-        return _SURROGATE.search(value) is None
+        return True  # lone surrogates make the UTF-8 encoding below fail, which falls back
     if isinstance(value, list | tuple):
         return all(_plain(v) for v in value)
     if isinstance(value, Mapping):
@@ -40,7 +39,11 @@ def _plain(value: Any) -> bool:
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 bytes of ``value`` (fast for plain values, the reference package otherwise)."""
     if _plain(value):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
     return rfc8785.dumps(value)
 
 

@@ -75,7 +75,7 @@ class SheetSubmission(BaseModel):
         None, description="ed25519:<base64 public key> of the signing device, with ``signature``."
     )
     signature: Annotated[str, StringConstraints(max_length=128)] | None = None
-    supersedes: Annotated[int, Field(strict=True, ge=0)] | None = None
+    supersedes: Annotated[int, Field(strict=True, ge=0, le=2**53 - 1)] | None = None
 
     @field_validator("captured_at")
     @classmethod

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import rfc8785
 from sqlalchemy import Connection
 
 from pollwatch.auth import Principal, verify_may_submit
@@ -211,7 +212,12 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
     body = signing_body(
         sub, form=form, submitter_key=submitter_key, organisation=principal.organisation, captured_at=captured
     )
-    signed = signed_message(body)
+    try:
+        signed = signed_message(body)
+    except (rfc8785.CanonicalizationError, ValueError) as exc:
+        raise InputError(
+            "the sheet has text that cannot be encoded", expected="valid Unicode text", found=str(exc)[:100]
+        ) from exc
     content = hashlib.sha256(signed).hexdigest()
     existing = known.submissions.get((principal.key_id, sub.submission_id))
     if existing is not None:
