@@ -25,12 +25,13 @@ RECORDS = [LeafRecord("incident", {"n": i}) for i in range(300)]
 
 @pytest.fixture
 def client(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: LogSettings
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: LogSettings
 ) -> Iterator[TestClient]:
+    # SQLite only: the storage underneath is tested on both databases in test_service.py.
     monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
-    with db.begin() as conn:
+    with sqlite_db.begin() as conn:
         service.append(conn, RECORDS)
-    app = create_app(db)
+    app = create_app(sqlite_db)
     app.state.ledger_settings = settings
     with TestClient(app) as test_client:
         yield test_client
