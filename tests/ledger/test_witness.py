@@ -12,7 +12,7 @@ import pytest
 from pollwatch.ledger import service
 from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, verify_cosignature, verify_quorum
 from pollwatch.ledger.merkle import MemoryHashes, consistency_proof, leaf_hash
-from pollwatch.ledger.note import Signer, sign_note
+from pollwatch.ledger.note import Signer, parse_note, sign_note
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.ledger.settings import LogSettings, WitnessEndpoint
 from pollwatch.ledger.witness import SIZE_TYPE, Witness, format_request, serve
@@ -186,3 +186,27 @@ def test_receipt_prefers_a_cosigned_checkpoint_over_a_newer_bare_one(
     verify_cosignature(old.split("\n\n", 1)[1], witness_signer.verifier())
     new = service.get_receipt(sqlite_db, 3, wait_seconds=0, settings=settings)
     assert "\n4\n" in new
+
+
+def test_publisher_retries_a_witness_that_was_down(
+    sqlite_db: Database, log_signer: Signer, witness: Witness, witness_signer: Signer
+) -> None:
+    server = serve(witness)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = LogSettings(
+        log_signer, (WitnessEndpoint(url, witness_signer.verifier()),), witness_timeout=0.5
+    )
+    publisher = service.Publisher(sqlite_db, settings)
+    publisher.retry_seconds = 0.0
+    with sqlite_db.begin() as conn:
+        service.append(conn, [LeafRecord("incident", {"n": 1})])
+    assert publisher.publish_once()  # the witness is not serving yet: no cosignature
+    assert len(parse_note(service.latest_checkpoint(sqlite_db, settings)).signatures) == 1
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert not publisher.publish_once()  # nothing new to sign, but the cosignature is fetched
+    finally:
+        server.shutdown()
+        server.server_close()
+    verify_cosignature(service.latest_checkpoint(sqlite_db, settings), witness_signer.verifier())

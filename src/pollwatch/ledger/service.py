@@ -318,6 +318,8 @@ class Publisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen: dict[str, int] = {}
+        self._last_push = 0.0
+        self.retry_seconds = 5.0
 
     def start(self) -> None:
         if self._thread is not None:
@@ -335,9 +337,17 @@ class Publisher:
     def publish_once(self) -> bool:
         """Sign and push one checkpoint if the log grew; return whether one was signed."""
         note = sign_checkpoint(self.db, self.settings)
-        if note is not None:
+        if note is not None or self._retry_due():
+            self._last_push = time.monotonic()
             collect_cosignatures(self.db, self.settings, seen=self._seen)
         return note is not None
+
+    def _retry_due(self) -> bool:
+        """Whether to ask again for missing cosignatures (a witness was down), at most every 5 s."""
+        if not self.settings.witnesses or time.monotonic() - self._last_push < self.retry_seconds:
+            return False
+        latest = latest_checkpoint(self.db, self.settings)
+        return len(parse_note(latest).signatures) < 1 + len(self.settings.witnesses)
 
     def _run(self) -> None:
         while not self._stop.is_set():
