@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pollwatch.audit.service import AuditReport, audit_election
+from pollwatch.audit.service import AuditReport, audit_election, repoll_election
 from pollwatch.tally.inputs import ResultsInput
 from tests.conftest import require_shared_data
 
@@ -130,3 +130,20 @@ def test_women_share_rule_finds_the_two_seats_the_ecp_voided(report: AuditReport
                 expected.add(r["seat"])
     assert expected == {"NA-10", "NA-48"}
     assert _where(report, "women_share_below_minimum", PROVISIONAL) == expected
+
+
+def test_repoll_on_real_stations_uses_the_polling_scheme(pk2018: ResultsInput) -> None:
+    # NA-10 (Shangla): registered voters of polling-scheme serials 1-4 and the final margin, read here.
+    scheme = require_shared_data("pakistan-2018-pollingstation", "ecp_gis_polling_scheme_2018.csv")
+    with Path(scheme).open(newline="") as fh:
+        registered = sum(
+            int(r["total_voters"])
+            for r in csv.DictReader(fh)
+            if r["constituency_code"] == "NA-10" and r["list_sno"] in {"1", "2", "3", "4"}
+        )
+    votes = sorted((int(r["candidate_votes"]) for r in _final_rows()["NA-10"]), reverse=True)
+    impact = repoll_election(pk2018, "NA-10", stations=["1", "2", "3", "4"])
+    assert impact.registered_at_stake == registered
+    assert impact.closest is not None
+    assert impact.closest.needed == votes[0] - votes[1] + 1
+    assert impact.can_change_winner is (votes[0] - votes[1] + 1 <= registered)

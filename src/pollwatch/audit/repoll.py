@@ -50,6 +50,8 @@ class RepollImpact:
     max_new_votes: int
     can_change_winner: bool
     challengers: tuple[ChallengerCase, ...]
+    names: Mapping[CandidateKey, str] = field(default_factory=dict)
+    """Candidate and party by ballot position, for display (public information)."""
 
     @property
     def closest(self) -> ChallengerCase | None:
@@ -60,6 +62,7 @@ class RepollImpact:
         return {
             "constituency": self.constituency,
             "declared_winner": int(self.declared_winner),
+            "declared_winner_name": self.names.get(self.declared_winner, ""),
             "registered_at_stake": self.registered_at_stake,
             "turnout_cap": self.turnout_cap,
             "max_new_votes": self.max_new_votes,
@@ -70,6 +73,7 @@ class RepollImpact:
             "challengers": [
                 {
                     "candidate": int(c.candidate),
+                    "name": self.names.get(c.candidate, ""),
                     "needed": c.needed,
                     "possible": c.possible,
                     "needed_turnout": c.needed_turnout,

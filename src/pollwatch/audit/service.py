@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,23 +118,44 @@ def repoll_election(
         raise NotFoundError(
             f"no declared result for {code}", found=code, expected="a constituency with results"
         )
-    wanted = set(stations)
     best = {r.serial: r.best for r in tally_election(inp).stations if r.constituency == code}
     chosen = []
-    for st in inp.stations:
-        if st.constituency != code or not ({st.number, str(st.serial)} & wanted):
-            continue
+    for st in _named_stations(inp, code, stations):
         version = best.get(st.serial)
         votes = dict(version.sheet.votes) if (version is not None and counted) else {}
         chosen.append(RepollStation(st.number, st.registered.total or 0, votes))
-    if len(chosen) != len(wanted):
+    impact = repoll_impact(code, contests[0].votes, stations=chosen, turnout_cap=turnout_cap)
+    names = {
+        k.ballot_order: f"{k.name} ({k.party or 'independent'})"
+        for k in inp.candidates
+        if k.constituency == code
+    }
+    return replace(impact, names=names)
+
+
+def _named_stations(inp: ResultsInput, code: str, names: Sequence[str]) -> list[Station]:
+    """Stations named by polling-scheme serial, or else by printed number when that is unique."""
+    mine = [s for s in inp.stations if s.constituency == code]
+    by_serial = {str(s.serial): s for s in mine}
+    by_number: dict[str, list[Station]] = {}
+    for s in mine:
+        by_number.setdefault(s.number, []).append(s)
+    out, problems = [], []
+    for name in dict.fromkeys(names):
+        if name in by_serial:
+            out.append(by_serial[name])
+        elif len(by_number.get(name, [])) == 1:
+            out.append(by_number[name][0])
+        else:
+            problems.append(name)
+    if problems:
         raise NotFoundError(
             "some stations to re-poll are not in the polling scheme",
             where=code,
-            expected=f"{len(wanted)} stations of {code}",
-            found=f"{len(chosen)} matched by number or serial",
+            expected=f"serials or unique station numbers of {code}",
+            found=", ".join(problems),
         )
-    return repoll_impact(code, contests[0].votes, stations=chosen, turnout_cap=turnout_cap)
+    return out
 
 
 def _station_figures(inp: ResultsInput, et: ElectionTally) -> list[StationFigures]:

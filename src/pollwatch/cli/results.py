@@ -216,6 +216,7 @@ def repoll(
         rows = [
             {
                 "candidate": int(c.candidate),
+                "name": impact.names.get(c.candidate, ""),
                 "needed": c.needed,
                 "possible": c.possible,
                 "needed_turnout": round(c.needed_turnout, 4),
