@@ -7,6 +7,7 @@ Baselines measured in the same run: (1) the same client against a trivial endpoi
 INSERTs into SQLite (what intake would do without group commit).
 
 Environment: BENCH_INTAKE_N (default 50000), BENCH_INTAKE_CONCURRENCY (default 64),
+BENCH_INTAKE_WORKERS (uvicorn worker processes to try, default "1,2"; PostgreSQL runs with the last),
 BENCH_INTAKE_PG (PostgreSQL admin URL; default the test server; "" to skip).
 """
 
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,17 +36,23 @@ from pollwatch.storage import Database
 
 N = int(os.environ.get("BENCH_INTAKE_N", "50000"))
 CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "64"))
+WORKERS = tuple(int(w) for w in os.environ.get("BENCH_INTAKE_WORKERS", "1,2").split(","))
 PG_ADMIN = os.environ.get("BENCH_INTAKE_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RECEIPTS = min(5_000, N // 10)
 """Submissions of a second run whose answers wait for the receipt (a checkpoint covering the leaf)."""
 CONSTITUENCIES, STATIONS, CANDIDATES, TOKENS = 50, 200, 6, 32
 _SERVER = """
 import sys, uvicorn
-from pollwatch.api.app import create_app
-from pollwatch.storage import Database
-uvicorn.run(create_app(Database(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+uvicorn.run("bench.bench_intake:make_app", factory=True, host="127.0.0.1", port=int(sys.argv[2]),
+            workers=int(sys.argv[3]), log_level="warning", access_log=False)
 """
+
+
+def make_app() -> Any:
+    """The app on ``POLLWATCH_DATABASE_URL`` (uvicorn imports this in each worker process)."""
+    from pollwatch.api.app import create_app
+
+    return create_app(Database(os.environ["POLLWATCH_DATABASE_URL"]))
 
 
 def _free_port() -> int:
@@ -138,11 +146,17 @@ async def _drive(port: int, requests: list[tuple[str, str, str, bytes]]) -> tupl
     return time.perf_counter() - start, latencies, errors
 
 
-def _server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _server(url: str, home: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    env = {**os.environ, "POLLWATCH_HOME": str(home), "POLLWATCH_RATE_TOKEN": "1000000,1000000",
-           "POLLWATCH_RATE_ADDRESS": "1000000,1000000"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, url, str(port)], env=env)
+    env = {
+        **os.environ,
+        "POLLWATCH_HOME": str(home),
+        "POLLWATCH_RATE_TOKEN": "1000000,1000000",
+        "POLLWATCH_RATE_ADDRESS": "1000000,1000000",
+        "POLLWATCH_DATABASE_URL": url,
+    }
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER, url, str(port), str(workers)], env=env, cwd=root)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -159,13 +173,16 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int) -> str:
-    return (f"| {label} | {n:,} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
-            f" | {errors} |")  # fmt: skip
+    return (
+        f"| {label} | {n:,} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
+        f" | {errors} |"
+    )
 
 
-def _bench_backend(label: str, url: str, home: Path) -> list[str]:
+def _bench_backend(label: str, url: str, home: Path, workers: int) -> list[str]:
     bodies = _prepare(url)
-    proc, port = _server(url, home)
+    proc, port = _server(url, home, workers)
+    label = f"{label}, {workers} worker{'s' if workers > 1 else ''}"
     try:
         trivial = [("GET", "/docs", "", b"")] * min(N, 20_000)
         seconds, lat, errors = asyncio.run(_drive(port, trivial))
@@ -201,8 +218,13 @@ def _raw_sqlite(path: Path, seconds: float = 3.0) -> str:
         lat.append(time.perf_counter() - t0)
         n += 1
     conn.close()
-    return _row("baseline: raw SQLite INSERT, one durable commit each (no HTTP)", n, time.perf_counter() - start,
-                lat, 0)  # fmt: skip
+    return _row(
+        "baseline: raw SQLite INSERT, one durable commit each (no HTTP)",
+        n,
+        time.perf_counter() - start,
+        lat,
+        0,
+    )
 
 
 def _pg_database() -> tuple[str, sa.Engine] | None:
@@ -220,20 +242,24 @@ def _pg_database() -> tuple[str, sa.Engine] | None:
 
 
 def main() -> None:
-    print(f"{N:,} Ed25519-signed Form-45 submissions, {CONCURRENCY} keep-alive connections, loopback, "
-          f"one uvicorn worker; {os.cpu_count()} CPUs shared by client and server.\n")  # fmt: skip
+    print(
+        f"{N:,} Ed25519-signed Form-45 submissions, {CONCURRENCY} keep-alive connections, loopback; "
+        f"{os.cpu_count()} CPUs shared by client and server.\n"
+    )
     print("| what | requests | per second | p50 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         print(_raw_sqlite(root / "raw.sqlite3"), flush=True)
-        for row in _bench_backend("SQLite", f"sqlite:///{root / 'bench.sqlite3'}", root / "home-sqlite"):
-            print(row, flush=True)
+        for workers in WORKERS:
+            url = f"sqlite:///{root / f'bench-{workers}.sqlite3'}"
+            for row in _bench_backend("SQLite", url, root / f"home-sqlite-{workers}", workers):
+                print(row, flush=True)
         pg = _pg_database()
         if pg is not None:
             url, admin = pg
             try:
-                for row in _bench_backend("PostgreSQL", url, root / "home-pg"):
+                for row in _bench_backend("PostgreSQL", url, root / "home-pg", WORKERS[-1]):
                     print(row, flush=True)
             finally:
                 with admin.connect() as conn:

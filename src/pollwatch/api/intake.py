@@ -73,13 +73,20 @@ class IntakeState:
     def writer(self) -> Writer:
         return get_writer(self.db)
 
+    def cached_principal(self, authorization: str) -> Principal | None:
+        """The principal of a token authenticated less than 10 s ago (no database access)."""
+        with self._lock:
+            hit = self._principals.get(hash_token(authorization))
+        if hit is not None and time.monotonic() - hit[0] < _PRINCIPAL_TTL:
+            return hit[1]
+        return None
+
     def principal(self, authorization: str | None) -> Principal:
         """Authenticate (cached for a few seconds: a revoked token stops working within 10 s)."""
         key = hash_token(authorization or "")
-        with self._lock:
-            hit = self._principals.get(key)
-        if hit is not None and time.monotonic() - hit[0] < _PRINCIPAL_TTL:
-            return hit[1]
+        cached = self.cached_principal(authorization or "")
+        if cached is not None:
+            return cached
         with self.db.connect() as conn:
             principal = authenticate(conn, authorization)
         with self._lock:
@@ -122,7 +129,9 @@ async def caller(
             found="no header",
             remedy="ask an admin or coordinator for a token (`pollwatch token create`)",
         )
-    principal = await run_in_threadpool(st.principal, header)
+    principal = st.cached_principal(header)
+    if principal is None:
+        principal = await run_in_threadpool(st.principal, header)
     st.by_token.hit(principal.key_id, what="token")
     return principal
 
