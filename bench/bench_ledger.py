@@ -174,6 +174,7 @@ def _database(entries: list[bytes]) -> dict[str, float]:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     entries = _entries(N)
     raw = _raw_hashlib(entries)
     ours = _ours(entries)
@@ -201,6 +202,10 @@ def main() -> None:
     print(f"| full receipt verification, 1 log signature + 3 cosignatures (µs) | {receipt} | - | - |")
     print(f"| durable appends/s, SQLite, 256 per fsync'd commit | {stored['appends_per_s']:,.0f} | - | - |")
     print(f"| inclusion proof from SQLite stored hashes (µs) | {stored['incl_gen_us']:.1f} | - | - |")
+    print(
+        f"\nLoad average (1 min) at start and end: {load_before:.1f}, {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores (other processes slow every column alike)."
+    )
     ratio = ours["appends_per_s"] / theirs["appends_per_s"]
     print(
         f"\nAppends: {ratio:.1f}x pymerkle (target >= 10x); "
