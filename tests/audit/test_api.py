@@ -65,6 +65,9 @@ def test_audit_endpoint_lists_findings_with_evidence(client: TestClient) -> None
     assert doc["findings"]
     assert {f["kind"] for f in doc["findings"]} == {"official_total_differs"}
     assert all(f["evidence"][0]["form"] == "Form-47" for f in doc["findings"])
+    # ... and on every signed station sheet that was summed, named by station (never by submitter).
+    assert all({e["form"] for e in f["evidence"][1:]} == {"Form-45"} for f in doc["findings"])
+    assert all(e["station"] for f in doc["findings"] for e in f["evidence"][1:])
 
 
 def test_reconciliation_pvt_parliament_and_repoll(client: TestClient) -> None:

@@ -95,8 +95,9 @@ def audit_election(
     found += audit_station_copies(et.stations, statement)
     counts = _signed_counts(inp, et)
     if counts.signed_present.any():
+        signed = _signed_evidence(et)
         for kind, label in snapshots:
-            found += audit_totals(counts, _official(inp, et, kind, label))
+            found += [_with_signed(f, signed) for f in audit_totals(counts, _official(inp, et, kind, label))]
     if kinds is not None:
         found = [f for f in found if f.kind in kinds]
     return AuditReport(inp.election.slug, pack.name, [label for _, label in snapshots], found)
@@ -131,6 +132,23 @@ def repoll_election(
         if k.constituency == code
     }
     return replace(impact, names=names)
+
+
+_SUMS = {"official_total_differs", "winner_reversal", "signed_leader_differs"}
+
+
+def _signed_evidence(et: ElectionTally) -> dict[str, tuple[Evidence, ...]]:
+    """Per constituency, the signed sheet each station's figure was taken from."""
+    out: dict[str, list[Evidence]] = {}
+    for r in et.stations:
+        if r.best is not None and r.best.attesters:
+            out.setdefault(r.constituency, []).append(Evidence.of(r.best.sheet))
+    return {code: tuple(ev) for code, ev in out.items()}
+
+
+def _with_signed(f: Finding, signed: dict[str, tuple[Evidence, ...]]) -> Finding:
+    """A finding about sums rests on the official sheet and on every signed sheet summed."""
+    return replace(f, evidence=f.evidence + signed.get(f.where, ())) if f.kind in _SUMS else f
 
 
 def _named_stations(inp: ResultsInput, code: str, names: Sequence[str]) -> list[Station]:

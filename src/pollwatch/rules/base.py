@@ -32,10 +32,12 @@ class Evidence:
     role: str = ""
     organisation: str = ""
     sha256: tuple[str, ...] = ()
+    station: str = ""
 
     @classmethod
     def of(cls, sheet: ResultSheet) -> Evidence:
         p = sheet.provenance
+        station = sheet.station if sheet.station is not None else sheet.station_serial
         return cls(
             source=p.source,
             form=sheet.form,
@@ -43,6 +45,7 @@ class Evidence:
             role=p.role.value,
             organisation=p.organisation,
             sha256=p.evidence_sha256,
+            station="" if station is None else str(station),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -53,6 +56,7 @@ class Evidence:
             "role": self.role,
             "organisation": self.organisation,
             "sha256": list(self.sha256),
+            "station": self.station,
         }
 
 
