@@ -269,3 +269,19 @@ def test_csv_with_one_bad_row_writes_nothing(
     assert response.status_code == 422
     assert "row 3" in response.json()["error"]["problems"][0]["where"]
     assert _counts(tiny_db) == (0, 0, 0)
+
+
+def test_correction_supersedes_own_earlier_sheet_only(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    first = client.post(
+        "/api/v1/sheets", json=sheet_payload("s-correct-1"), headers=auth(tokens["agent"])
+    ).json()
+    fix = sheet_payload("s-correct-2", votes=(301, 200, 100), supersedes=first["leaf_index"])
+    response = client.post("/api/v1/sheets", json=fix, headers=auth(tokens["agent"]))
+    assert response.status_code == 201, response.text
+    assert parse_leaf(_leaf(tiny_db, response.json()["leaf_index"])).body["supersedes"] == first["leaf_index"]
+    stray = sheet_payload("s-correct-3", supersedes=999)
+    assert client.post("/api/v1/sheets", json=stray, headers=auth(tokens["agent"])).status_code == 422
+    other = sheet_payload("s-correct-4", role="observer", supersedes=first["leaf_index"])
+    assert client.post("/api/v1/sheets", json=other, headers=auth(tokens["observer"])).status_code == 422

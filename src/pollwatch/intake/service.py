@@ -148,6 +148,8 @@ class _Known:
     submissions: dict[tuple[str, str], store.SubmissionRow]
     signatures: set[str]
     devices: dict[str, int]
+    owners: dict[int, str]
+    """Submitter key of each leaf a job says it supersedes."""
 
 
 def _prefetch(conn: Connection, jobs: Sequence[Job], cache: Cache) -> _Known:
@@ -176,6 +178,7 @@ def _prefetch(conn: Connection, jobs: Sequence[Job], cache: Cache) -> _Known:
         submissions=store.list_submissions(conn, {(j.principal.key_id, j.sub.submission_id) for j in jobs}),
         signatures=store.list_signatures_in_use(conn, {j.sub.signature for j in jobs if j.sub.signature}),
         devices=store.list_device_owners(conn, devices),
+        owners=store.list_leaf_owners(conn, {j.sub.supersedes for j in jobs if j.sub.supersedes is not None}),
     )
 
 
@@ -232,6 +235,7 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
                 where="signature",
                 remedy="sign each submission freshly on the device",
             )
+    _check_supersedes(sub, principal, known)
     votes = {int(k): v for k, v in sub.votes.items()}
     failures = check_sheet(
         votes, body["totals"], registered=ctx.registered, booths=ctx.booths, capacity=capacity,
@@ -243,6 +247,20 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
     details = {f.name: {"expected": f.expected, "found": f.found} for f in failures}
     sheet = _sheet(sub, ctx, form=form, submitter_key=submitter_key, principal=principal, job=job)
     return _Prepared(job, ctx, record, sheet, content, names, details)
+
+
+def _check_supersedes(sub: SheetSubmission, principal: Principal, known: _Known) -> None:
+    """A correction points at an earlier sheet of the same submitter (an admin may correct any)."""
+    if sub.supersedes is None:
+        return
+    owner = known.owners.get(sub.supersedes)
+    if owner is None or (owner != principal.key_id and principal.role is not AuthRole.ADMIN):
+        raise InputError(
+            "supersedes must name the leaf of one of your earlier sheets",
+            where="supersedes",
+            expected="the leaf_index of a sheet you submitted",
+            found=str(sub.supersedes),
+        )
 
 
 def _election(conn: Connection, slug: str, cache: Cache) -> tuple[int, str, Capacity | None]:

@@ -481,3 +481,12 @@ def insert_sheet_batch(conn: Connection, items: Sequence[tuple[StationContext, R
     ]
     insert_rows(conn, t.sheet_votes, ("sheet_id", "candidate_id", "votes"), votes)
     return ids
+
+
+def list_leaf_owners(conn: Connection, indices: set[int]) -> dict[int, str]:
+    """Leaf index -> submitter key id of the submissions stored at those leaves."""
+    if not indices:
+        return {}
+    u = ti.submissions
+    rows = conn.execute(select(u.c.leaf_index, u.c.submitter_key).where(u.c.leaf_index.in_(sorted(indices))))
+    return {int(i): str(k) for i, k in rows}
