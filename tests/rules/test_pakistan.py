@@ -134,3 +134,19 @@ def test_registry_names_its_packs() -> None:
     assert get_rule_pack("generic").recount(_contest(2, 1, polled=3)).eligible is False
     with pytest.raises(NotFoundError, match="no rule pack 'atlantis'"):
         get_rule_pack("atlantis")
+
+
+def test_station_without_women_votes_is_flagged() -> None:
+    pack = PakistanRules()
+    barred = StationFigures(
+        "PK-81", 3, "3", registered=900, booths=2, polled=400, votes_female=0, registered_female=420
+    )
+    voted = StationFigures(
+        "PK-81", 4, "4", registered=900, booths=2, polled=400, votes_female=12, registered_female=420
+    )
+    male_only = StationFigures(
+        "PK-81", 5, "5", registered=900, booths=2, polled=400, votes_female=0, registered_female=0
+    )
+    assert [f.kind for f in pack.check_station(barred)] == ["station_no_women_votes"]
+    assert pack.check_station(voted) == []
+    assert pack.check_station(male_only) == []

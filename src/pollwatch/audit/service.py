@@ -198,6 +198,7 @@ def _station_figures(inp: ResultsInput, et: ElectionTally) -> list[StationFigure
                 polled=polled,
                 votes_female=sheet.totals.votes_female,
                 evidence=(Evidence.of(sheet),),
+                registered_female=st.registered.female if st is not None else None,
             )
         )
     return out

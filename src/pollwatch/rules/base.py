@@ -192,6 +192,7 @@ class StationFigures:
     polled: int
     votes_female: int | None = None
     evidence: tuple[Evidence, ...] = ()
+    registered_female: int | None = None
 
     @property
     def where(self) -> str:

@@ -155,7 +155,7 @@ class PakistanRules:
 
     def check_station(self, station: StationFigures) -> list[Finding]:
         """Turnout above 100 % and above what the station's booths can take in polling hours."""
-        found = station_over_registered(station)
+        found = station_over_registered(station) + self._no_women_votes(station)
         if station.booths:
             capacity = math.floor(station.booths * self.polling_hours * 60 / self.minutes_per_voter)
             if station.polled > capacity:
@@ -174,6 +174,30 @@ class PakistanRules:
                     )
                 )
         return found
+
+    def _no_women_votes(self, station: StationFigures) -> list[Finding]:
+        """No woman voted at a station where women are registered and others voted.
+
+        References
+        ----------
+        .. [1] EA 2017 s.9; s.9(1) speaks of the constituency, so station-level suppression is
+           reported for a complaint under s.9(2) or a re-poll petition (PAKISTAN.md A5, FAFEN 2022).
+        """
+        if station.votes_female != 0 or not station.registered_female or station.polled <= 0:
+            return []
+        return [
+            Finding(
+                kind="station_no_women_votes",
+                severity=Severity.WARNING,
+                where=station.where,
+                message="no woman voted at a station where women are registered and votes were cast",
+                expected=f"women's votes among {station.registered_female} registered women",
+                found=f"0 women's votes of {station.polled} polled",
+                rule="EA 2017 s.9 (station level: complaint or re-poll; PAKISTAN.md A5)",
+                evidence=station.evidence,
+                data={"registered_female": station.registered_female, "polled": station.polled},
+            )
+        ]
 
     def house(self, assembly: str, *, year: int) -> House | None:
         """Seats of an assembly (Art. 51 NA, Art. 106 PAs); 2018 NA/KP splits are UNVERIFIED defaults."""
