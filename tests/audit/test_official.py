@@ -6,6 +6,7 @@ import pytest
 
 from pollwatch.audit.official import OfficialTotals, SignedCounts, audit_station_copies, audit_totals
 from pollwatch.model import (
+    Candidate,
     CandidateKey,
     Channel,
     ConstituencyCode,
@@ -16,6 +17,9 @@ from pollwatch.model import (
     Totals,
 )
 from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, SyntheticElection, generate
+from pollwatch.synth.universe import Contest as SynthContest
+from pollwatch.synth.universe import RealStation, from_universe
+from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.reconcile import reconcile_station
 
 KINDS = ("official_total_differs", "station_missing_from_official", "winner_reversal")
@@ -162,3 +166,55 @@ def test_form48_row_that_differs_from_signed_copies_is_a_finding() -> None:
         station_serial=12,
     )
     assert audit_station_copies([r], [same]) == []
+
+
+def test_recall_on_the_real_2018_station_universe(pk2018: ResultsInput) -> None:
+    """Real NA results disaggregated over the real 2018 polling scheme, then manipulated."""
+    final = {c.constituency: c for c in pk2018.contests(SheetKind.FINAL, "2018-09-04 final")}
+    cands: dict[str, list[Candidate]] = {}
+    for k in pk2018.candidates:
+        cands.setdefault(k.constituency, []).append(k)
+    stations: dict[str, list[RealStation]] = {}
+    for s in pk2018.stations:
+        if s.registered.total:
+            stations.setdefault(s.constituency, []).append(
+                RealStation(s.number, s.registered.total, s.booths.total or 1)
+            )
+    contests = []
+    for c in pk2018.constituencies:
+        if c.assembly != "NA" or c.code not in final or c.code not in stations:
+            continue
+        ballot = sorted(cands[c.code], key=lambda k: k.ballot_order)
+        contests.append(
+            SynthContest(
+                code=c.code,
+                region=c.region,
+                registered=c.registered.total or 0,
+                candidates=tuple((k.name, k.party) for k in ballot),
+                totals=tuple(final[c.code].votes.get(k.ballot_order, 0) for k in ballot),
+                rejected=final[c.code].rejected or 0,
+                stations=tuple(stations[c.code]),
+            )
+        )
+    assert len(contests) > 150
+    e = from_universe(
+        contests[:60],
+        SynthConfig(
+            seed=18,
+            manipulations=(
+                Manipulation(ManipulationKind.ALTERED_TOTALS, share=0.25, strength=0.4),
+                Manipulation(ManipulationKind.WITHHELD, share=0.01),
+            ),
+        ),
+    )
+    found = _audit(e)
+    altered = {
+        e.constituency_codes[c] for c in np.flatnonzero(e.truth.altered & e.truth.official_shift.any(axis=1))
+    }
+    assert altered
+    assert {f.where for f in found if f.kind == "official_total_differs"} == altered
+    withheld = {
+        f"{e.constituency_codes[e.constituency[s]]}/station {e.station_numbers[s]}"
+        for s in np.flatnonzero(e.truth.withheld)
+    }
+    assert {f.where for f in found if f.kind == "station_missing_from_official"} == withheld
