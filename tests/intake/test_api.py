@@ -285,3 +285,30 @@ def test_correction_supersedes_own_earlier_sheet_only(
     assert client.post("/api/v1/sheets", json=stray, headers=auth(tokens["agent"])).status_code == 422
     other = sheet_payload("s-correct-4", role="observer", supersedes=first["leaf_index"])
     assert client.post("/api/v1/sheets", json=other, headers=auth(tokens["observer"])).status_code == 422
+
+
+def test_sms_hash_prefix_then_photo_logs_the_full_hash(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    import hashlib
+
+    photo = _png()
+    digest = hashlib.sha256(photo).hexdigest()
+    sms = client.post(
+        "/api/v1/sms/inbound?election=tiny-2026",
+        json={"sender": "+923001234567", "text": f"PW NA-1 1 45 300,200,100 R10 P610 H{digest[:16]}"},
+        headers=auth(tokens["gateway"]),
+    )
+    assert sms.json()["accepted"] is True, sms.json()
+    response = client.put(f"/api/v1/photos/{digest}", content=photo, headers=auth(tokens["agent"]))
+    assert response.status_code == 200, response.text
+    again = client.put(f"/api/v1/photos/{digest}", content=photo, headers=auth(tokens["agent"]))
+    assert again.status_code == 200
+    assert _counts(tiny_db)[2] == 2  # the sheet and one photo leaf, not two
+    link = parse_leaf(_leaf(tiny_db, 1))
+    assert link.type == "photo"
+    assert link.body == {
+        "election": "tiny-2026",
+        "photo_sha256": digest,
+        "sheets": [sms.json()["leaf_index"]],
+    }

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from pollwatch.api.deps import ReadConn
@@ -276,9 +277,27 @@ def store_photo(st: IntakeState, data: bytes, expected: str | None) -> str:
             "the photo does not match the sheet's photo hash", expected=expected, found=digest
         )
     with st.db.begin() as conn:
+        if store.get_photo(conn, digest) is None:
+            link_prefixed_sheets(conn, digest)
         store.record_photo(conn, sha256=digest, media_type=info.media_type, size=len(data), width=info.width,
                            height=info.height)  # fmt: skip
     return digest
+
+
+def link_prefixed_sheets(conn: Connection, digest: str) -> None:
+    """Log a ``photo`` leaf giving the full hash of a photo that sheets named only by prefix (SMS)."""
+    from pollwatch.ledger import service as ledger
+    from pollwatch.ledger.records import LeafRecord
+
+    by_election: dict[str, list[int]] = {}
+    for slug, index in store.list_prefix_references(conn, digest):
+        by_election.setdefault(slug, []).append(index)
+    records = [
+        LeafRecord("photo", {"election": slug, "photo_sha256": digest, "sheets": indices})
+        for slug, indices in sorted(by_election.items())
+    ]
+    if records:
+        ledger.append(conn, records)
 
 
 async def answer(

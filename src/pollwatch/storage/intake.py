@@ -490,3 +490,15 @@ def list_leaf_owners(conn: Connection, indices: set[int]) -> dict[int, str]:
     u = ti.submissions
     rows = conn.execute(select(u.c.leaf_index, u.c.submitter_key).where(u.c.leaf_index.in_(sorted(indices))))
     return {int(i): str(k) for i, k in rows}
+
+
+def list_prefix_references(conn: Connection, sha256: str) -> list[tuple[str, int]]:
+    """(election slug, leaf index) of sheets that named this photo only by its 16-hex prefix (SMS)."""
+    u, e = ti.submissions, t.elections
+    rows = conn.execute(
+        select(e.c.slug, u.c.leaf_index)
+        .join(e, u.c.election_id == e.c.id)
+        .where(u.c.photo_sha256 == sha256[:16])
+        .order_by(u.c.leaf_index)
+    )
+    return [(str(slug), int(index)) for slug, index in rows]
