@@ -64,12 +64,17 @@ def get_state(conn: Connection, *, lock: bool = False) -> LogState:
     """Return the log state; ``lock`` takes the append lock first (for signing checkpoints)."""
     if lock:
         conn.execute(update(log_state).where(log_state.c.id == 1).values(size=log_state.c.size))
-    row = conn.execute(
-        select(log_state.c.size, log_state.c.checkpoint_size, log_state.c.checkpoint).where(
-            log_state.c.id == 1
-        )
-    ).one()
-    return LogState(int(row.size), int(row.checkpoint_size), str(row.checkpoint))
+    # Read on every proof and receipt: plain SQL, no statement compilation.
+    sql = "SELECT size, checkpoint_size, checkpoint FROM log_state WHERE id = 1"
+    if conn.dialect.name == "sqlite":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        row = cursor.execute(sql).fetchone()
+        cursor.close()
+    else:
+        row = conn.exec_driver_sql(sql).one()
+    if row is None:
+        raise StorageError("the log state row is missing", remedy="run `pollwatch init` (migration 0002)")
+    return LogState(int(row[0]), int(row[1]), str(row[2]))
 
 
 def insert_entries(
