@@ -1,19 +1,26 @@
 """The official-result audit on synthetic elections: 100 % recall of altered totals and withheld
 stations against the generator's ground truth, and no such finding on a clean election."""
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
 from pollwatch.audit.official import OfficialTotals, SignedCounts, audit_station_copies, audit_totals
+from pollwatch.audit.service import audit_election
 from pollwatch.model import (
     Candidate,
     CandidateKey,
     Channel,
+    Constituency,
     ConstituencyCode,
+    Election,
+    ElectionSlug,
     Provenance,
     ResultSheet,
     Role,
     SheetKind,
+    StationNumber,
     Totals,
 )
 from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, SyntheticElection, generate
@@ -218,3 +225,34 @@ def test_recall_on_the_real_2018_station_universe(pk2018: ResultsInput) -> None:
         for s in np.flatnonzero(e.truth.withheld)
     }
     assert {f.where for f in found if f.kind == "station_missing_from_official"} == withheld
+
+
+def test_form48_rows_are_neither_a_snapshot_nor_a_total() -> None:
+    # A station-wise statement row must not be read as a constituency result (nor make every seat
+    # "missing" from a snapshot of its own).
+    election = Election(ElectionSlug("x"), "XX", "x", dt.date(2030, 1, 1), "generic", "d")
+    code = ConstituencyCode("X-1")
+    prov = Provenance("ecp", Channel.IMPORT, Role.OFFICIAL)
+    total = ResultSheet(
+        SheetKind.FINAL,
+        "Form-49",
+        code,
+        {CandidateKey(1): 10, CandidateKey(2): 5},
+        Totals(),
+        prov,
+        label="final",
+    )
+    row = ResultSheet(
+        SheetKind.CONSOLIDATED,
+        "Form-48",
+        code,
+        {CandidateKey(1): 3},
+        Totals(),
+        prov,
+        station=StationNumber("1"),
+        label="form-48",
+    )
+    inp = ResultsInput(election, [Constituency(code, "X", "d")], [], [], [], [total, row])
+    assert inp.official_labels() == [(SheetKind.FINAL, "final")]
+    assert [c.votes for c in inp.contests(SheetKind.CONSOLIDATED)] == []
+    assert audit_election(inp).counts() == {}

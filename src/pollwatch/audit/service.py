@@ -271,6 +271,7 @@ def _official(inp: ResultsInput, et: ElectionTally, kind: SheetKind, label: str)
             or s.label != label
             or s.constituency not in cidx
             or s.station_serial is not None
+            or s.station is not None
         ):
             continue
         if s.provenance.role not in (Role.OFFICIAL, Role.IMPORT):

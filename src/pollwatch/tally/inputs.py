@@ -66,7 +66,9 @@ class ResultsInput:
         seen = {
             (s.kind, s.label)
             for s in self.sheets
-            if s.kind.level is SheetLevel.CONSTITUENCY and s.provenance.role in (Role.OFFICIAL, Role.IMPORT)
+            if s.kind.level is SheetLevel.CONSTITUENCY
+            and s.provenance.role in (Role.OFFICIAL, Role.IMPORT)
+            and not _names_station(s)
         }
         return sorted(seen, key=lambda kl: (order.index(kl[0]), kl[1]))
 
@@ -75,7 +77,7 @@ class ResultsInput:
         by_code = {c.code: c for c in self.constituencies}
         out: dict[str, Contest] = {}
         for s in self.sheets:
-            if s.kind is not kind or s.station_serial is not None or (label is not None and s.label != label):
+            if s.kind is not kind or _names_station(s) or (label is not None and s.label != label):
                 continue
             c = by_code.get(s.constituency)
             contest = Contest.of(
@@ -137,6 +139,11 @@ class ResultsInput:
             width = max(b, default=0)
             out.append(tuple(b.get(j, "") if j in b else "" for j in range(1, width + 1)))
         return tuple(out)
+
+
+def _names_station(sheet: ResultSheet) -> bool:
+    """A row of a station-wise statement (Form-48), not a constituency total."""
+    return sheet.station_serial is not None or sheet.station is not None
 
 
 def station_key(sheet: ResultSheet) -> tuple[str, object]:
