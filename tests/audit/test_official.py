@@ -173,6 +173,16 @@ def test_form48_row_that_differs_from_signed_copies_is_a_finding() -> None:
         station_serial=12,
     )
     assert audit_station_copies([r], [same]) == []
+    by_number = ResultSheet(
+        SheetKind.CONSOLIDATED,
+        "Form-48",
+        ConstituencyCode("NA-46"),
+        {CandidateKey(1): 300, CandidateKey(2): 260},
+        Totals(),
+        Provenance("ecp", Channel.IMPORT, Role.OFFICIAL),
+        station=StationNumber("12"),
+    )
+    assert [f.kind for f in audit_station_copies([r], [by_number])] == ["official_station_differs"]
 
 
 def test_recall_on_the_real_2018_station_universe(pk2018: ResultsInput) -> None:

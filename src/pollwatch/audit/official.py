@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from pollwatch.model import ResultSheet
 from pollwatch.rules.base import Evidence, Finding, Severity
 from pollwatch.tally.live import sum_by_constituency
-from pollwatch.tally.reconcile import StationReconciliation
+from pollwatch.tally.reconcile import StationReconciliation, Version
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -188,17 +188,19 @@ def audit_station_copies(
     """Check 4: official station figures (uploaded Form-45 copies, or rows of the station-wise
     statement, Form-48) that differ from the independently attested figures."""
     out = []
-    attested = {}
+    attested: dict[tuple[str, object], tuple[StationReconciliation, Version]] = {}
     for r in items:
         best = r.best
         if best is None or not best.attesters:
             continue
         attested[(r.constituency, r.serial)] = (r, best)
+        attested.setdefault((r.constituency, r.number), (r, best))
         for v in r.versions:
             if v.official and v is not best:
                 out.append(_station_differs(r, best.sheet, v.sheet, len(best.attesters)))
     for row in statement:
-        hit = attested.get((row.constituency, row.station_serial))
+        ident = row.station_serial if row.station_serial is not None else row.station
+        hit = attested.get((row.constituency, ident))
         if hit is not None and dict(row.votes) != dict(hit[1].sheet.votes):
             out.append(_station_differs(hit[0], hit[1].sheet, row, len(hit[1].attesters)))
     return out

@@ -89,7 +89,7 @@ def audit_election(
         s
         for s in inp.sheets
         if s.kind is SheetKind.CONSOLIDATED
-        and s.station_serial is not None
+        and (s.station_serial is not None or s.station is not None)
         and s.provenance.role in (Role.OFFICIAL, Role.IMPORT)
     ]
     found += audit_station_copies(et.stations, statement)
@@ -217,7 +217,7 @@ def _signed_counts(inp: ResultsInput, et: ElectionTally) -> SignedCounts:
         et.station_index[station_key(s)]
         for s in inp.sheets
         if s.kind is SheetKind.CONSOLIDATED
-        and s.station_serial is not None
+        and (s.station_serial is not None or s.station is not None)
         and station_key(s) in et.station_index
     }
     for r in et.stations:
