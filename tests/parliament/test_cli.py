@@ -46,6 +46,7 @@ def test_parliament_and_audit_on_2018_files(pk2018: ResultsInput, monkeypatch: p
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["counts"] == {"winner_changed_after_provisional": len(doc["findings"])}
+    assert doc["where"]["winner_changed_after_provisional"] == [f["where"] for f in doc["findings"]]
     assert doc["findings"]
 
 

@@ -45,6 +45,7 @@ def missing_results(expected: Sequence[str], contests: Iterable[Contest], *, lab
             expected=f"a declared result in {label}",
             found="none",
             rule="EA 2017 s.13(3)",
+            data={"label": label},
         )
         for code in expected
         if code not in have

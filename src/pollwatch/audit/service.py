@@ -34,6 +34,14 @@ class AuditReport:
     snapshots: list[str]
     findings: list[Finding]
 
+    def where(self) -> dict[str, list[str]]:
+        """For each kind, where it was found (with the snapshot label when the finding has one)."""
+        out: dict[str, list[str]] = {}
+        for f in self.findings:
+            label = f.data.get("label")
+            out.setdefault(f.kind, []).append(f"{f.where} ({label})" if label else f.where)
+        return dict(sorted(out.items()))
+
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(f.kind for f in self.findings).items()))
 
@@ -58,6 +66,7 @@ class AuditReport:
             "rule_pack": self.rule_pack,
             "snapshots": self.snapshots,
             "counts": self.counts(),
+            "where": self.where(),
             "findings": [f.as_dict() for f in self.findings],
         }
 
