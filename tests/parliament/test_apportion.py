@@ -1,9 +1,13 @@
 """Apportionment and coalitions against hand-worked examples and brute force."""
 
 import itertools
+import math
 from collections import Counter
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pollwatch.errors import InputError
 from pollwatch.parliament.apportion import Rounding, apportion
@@ -78,3 +82,21 @@ def test_three_readings_of_a_contested_party() -> None:
     # Without SIC: 3/1 of 5 -> 3.75, 1.25 -> A 3 (+1 by remainder .75) = 4, B 1.
     assert notified.reserved == Counter({"A": 4, "B": 1})
     assert (vacant.reserved, vacant.vacant) == (Counter({"A": 2}), 3)
+
+
+@given(
+    st.integers(0, 80),
+    st.dictionaries(st.sampled_from("ABCDEFGH"), st.integers(0, 200), min_size=1),
+    st.sampled_from(list(Rounding)),
+)
+def test_every_seat_is_given_and_largest_remainder_stays_within_quota(
+    seats: int, weights: dict[str, int], method: Rounding
+) -> None:
+    got = apportion(seats, weights, method=method)
+    total = sum(weights.values())
+    assert sum(got.values()) == (seats if total else 0)
+    assert all(got[p] == 0 for p, w in weights.items() if w == 0)
+    if method is Rounding.LARGEST_REMAINDER and total:
+        for p, w in weights.items():  # Hamilton satisfies quota: floor(q) <= seats <= ceil(q)
+            q = Fraction(w * seats, total)
+            assert math.floor(q) <= got[p] <= math.ceil(q)
