@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pollwatch.errors import InputError
 from pollwatch.tally.live import LiveTally, Universe, sum_by_constituency
@@ -117,3 +119,27 @@ def test_party_totals_by_region_and_nation() -> None:
 def test_turnout_cap_out_of_range_is_refused() -> None:
     with pytest.raises(InputError, match="turnout cap out of range"):
         _karachi(cap=1.5)
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 500), st.booleans()), min_size=1, max_size=12),
+    st.lists(st.integers(0, 400), min_size=36, max_size=36),
+)
+def test_decided_means_no_completion_can_overturn_the_leader(
+    stations: list[tuple[int, bool]], draws: list[int]
+) -> None:
+    # Brute force the definition: for each challenger, give it every unreported registered voter.
+    reg = np.array([r for r, _ in stations])
+    u = Universe(("X-1",), ("R",), np.zeros(len(stations), dtype=np.int64), reg, (("A", "B", "C"),))
+    live = LiveTally(u)
+    for i, (r, reported) in enumerate(stations):
+        if reported:
+            live.apply(i, [min(draws[3 * i + j], r // 3) for j in range(3)])
+    t = live.constituency(0)
+    if t.leader is None:
+        return
+    remaining = int(reg[[not rep for _, rep in stations]].sum())
+    totals = list(t.votes)
+    can_catch = any(totals[j] + remaining >= totals[t.leader - 1] for j in range(3) if j != t.leader - 1)
+    assert t.decided is (not can_catch)
+    assert live.constituencies()[0] == t
