@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pollwatch.audit.legal import check_contests, check_stations, missing_results
+from pollwatch.audit.legal import awaited_at_deadline, check_contests, check_stations, missing_results
 from pollwatch.audit.official import OfficialTotals, SignedCounts, audit_station_copies, audit_totals
 from pollwatch.audit.repoll import RepollImpact, RepollStation, repoll_impact
 from pollwatch.audit.snapshots import compare_snapshots
@@ -94,6 +94,9 @@ def audit_election(
         previous = contests
     et = tally_election(inp)
     found += check_stations(_station_figures(inp, et), pack)
+    deadline = pack.deadline(inp.election.date)
+    if deadline is not None:
+        found += awaited_at_deadline(et.stations, deadline)
     statement = [
         s
         for s in inp.sheets

@@ -75,6 +75,10 @@ class RulePack(Protocol):
         """The region of a constituency when the data does not say ("" when unknown)."""
         ...
 
+    def deadline(self, election_date: dt.date) -> dt.datetime | None:
+        """When provisional results are legally due (None: the law sets no deadline)."""
+        ...
+
 
 _REGISTRY: dict[str, Callable[[], RulePack]] = {}
 

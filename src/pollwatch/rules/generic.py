@@ -38,6 +38,9 @@ class GenericRules:
     def constituency_region(self, code: str, *, year: int) -> str:
         return ""
 
+    def deadline(self, election_date: dt.date) -> None:
+        return None
+
 
 def over_registered(contest: Contest) -> list[Finding]:
     """Votes polled in a constituency above its registered voters (turnout above 100 %)."""

@@ -51,6 +51,8 @@ class Version:
     official: bool
     copies: int
     first_received: dt.datetime | None
+    official_received: dt.datetime | None = None
+    """When the first official copy with this content arrived (None: none, or time unknown)."""
 
 
 @dataclass(frozen=True)
@@ -156,13 +158,15 @@ def _versions(copies: Sequence[ResultSheet]) -> list[Version]:
     out = []
     for group in grouped.values():
         independent = sorted({attester(s) for s in group if s.provenance.role is not Role.OFFICIAL})
+        official = [s for s in group if s.provenance.role is Role.OFFICIAL]
         out.append(
             Version(
                 sheet=group[0],
                 attesters=tuple(independent),
-                official=any(s.provenance.role is Role.OFFICIAL for s in group),
+                official=bool(official),
                 copies=len(group),
                 first_received=group[0].provenance.received_at,
+                official_received=official[0].provenance.received_at if official else None,
             )
         )
     return out
