@@ -21,6 +21,7 @@ from pollwatch.ledger.note import (
     ALG_COSIGNATURE,
     Signer,
     open_note,
+    parse_note,
     parse_skey,
     parse_vkey,
     sign_note,
@@ -137,3 +138,11 @@ def test_malformed_checkpoints_are_refused() -> None:
 def test_vkey_with_wrong_id_is_refused() -> None:
     with pytest.raises(InputError, match="id does not match"):
         parse_vkey(SPEC_VKEY.replace("530d903a", "530d903b"))
+
+
+def test_note_text_with_control_characters_is_refused() -> None:
+    log, _ = _house_signers()
+    with pytest.raises(VerificationError, match="control characters"):
+        sign_note("origin\rinjected\n", [log])
+    with pytest.raises(VerificationError, match="control characters"):
+        parse_note("a\tb\n\n\u2014 x AAAAAAAA\n")

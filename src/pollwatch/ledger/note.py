@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from pollwatch.errors import InputError, VerificationError
 ALG_ED25519 = 0x01
 ALG_COSIGNATURE = 0x04
 _DASH = "\u2014 "
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
 _MAX_SIGNATURES = 100
 
 
@@ -233,7 +235,7 @@ def _check_name(name: str) -> None:
 
 
 def _check_text(text: str) -> None:
-    if not text.endswith("\n") or any(ord(c) < 0x20 and c != "\n" for c in text):
+    if not text.endswith("\n") or _CONTROL.search(text):
         raise VerificationError(
             "note text must end in a newline and hold no other control characters", found=repr(text[:80])
         )
