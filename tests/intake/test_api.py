@@ -312,3 +312,34 @@ def test_sms_hash_prefix_then_photo_logs_the_full_hash(
         "photo_sha256": digest,
         "sheets": [sms.json()["leaf_index"]],
     }
+
+
+def test_batch_accepts_each_sheet_alone(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    batch = [
+        sheet_payload("s-batch-001", role="admin"),
+        sheet_payload("s-batch-002", role="admin", station="9"),
+        sheet_payload("s-batch-003", role="admin", station="2", votes=(1, 2, 3), rejected=0),
+    ]
+    response = client.post("/api/v1/sheets/batch", json=batch, headers=auth(tokens["admin"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["refused"]) == (2, 1)
+    assert body["results"][1]["error"]["problems"][0]["where"] == "station"
+    assert _counts(tiny_db) == (2, 2, 2)
+    again = client.post("/api/v1/sheets/batch", json=batch[:1], headers=auth(tokens["admin"])).json()
+    assert again["results"][0]["accepted"]["duplicate"] is True
+
+
+def test_batch_with_invalid_item_writes_nothing(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    batch = [
+        sheet_payload("s-batch-101", role="admin"),
+        {**sheet_payload("s-batch-102", role="admin"), "votes": 5},
+    ]
+    response = client.post("/api/v1/sheets/batch", json=batch, headers=auth(tokens["admin"]))
+    assert response.status_code == 422
+    assert response.json()["error"]["problems"][0]["where"] == "[1].votes"
+    assert _counts(tiny_db) == (0, 0, 0)

@@ -59,6 +59,9 @@ def _call(client: TestClient, endpoint: str, token: str | None, role: str) -> in
     if endpoint == "sheets":
         body = sheet_payload(f"m-{role}-sheet", role=payload_role)
         return client.post("/api/v1/sheets?receipt=false", json=body, headers=headers).status_code
+    if endpoint == "batch":
+        body = [sheet_payload(f"m-{role}-batch", role=payload_role)]
+        return client.post("/api/v1/sheets/batch", json=body, headers=headers).status_code
     if endpoint == "csv":
         text = f"submission_id,election,constituency,station,c1,c2,c3\nm-{role}-csv1,tiny-2026,NA-1,1,1,2,3\n"
         headers = {**headers, "content-type": "text/csv"}
@@ -85,6 +88,7 @@ def _call(client: TestClient, endpoint: str, token: str | None, role: str) -> in
 # Expected status for each (endpoint, role); "none" is no token, "bad" an unknown token.
 MATRIX = {
     "sheets": {"admin": 201, "coordinator": 201, "agent": 201, "observer": 201, "gateway": 403},
+    "batch": {"admin": 200, "coordinator": 200, "agent": 200, "observer": 200, "gateway": 403},
     "csv": {"admin": 201, "coordinator": 201, "agent": 201, "observer": 201, "gateway": 403},
     "photo": {"admin": 200, "coordinator": 200, "agent": 200, "observer": 200, "gateway": 403},
     "sms": {"admin": 200, "coordinator": 403, "agent": 403, "observer": 403, "gateway": 200},

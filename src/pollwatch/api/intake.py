@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -233,6 +234,83 @@ async def post_sheet(request: Request, receipt: bool = True) -> SheetAccepted:
             sub = sub.model_copy(update={"photo_sha256": digest})
     accepted = await st.writer.submit_async(Job(sub, principal, Channel.API))
     return await answer(st, accepted, want_receipt=receipt, photo=sub.photo_sha256)
+
+
+class BatchItem(BaseModel):
+    """The outcome of one sheet of a batch: its acceptance, or the error envelope that refused it."""
+
+    accepted: SheetAccepted | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    refused: int
+    results: list[BatchItem]
+
+
+MAX_BATCH = 500
+
+
+@router.post(
+    "/api/v1/sheets/batch",
+    response_model=BatchAccepted,
+    summary="Submit up to 500 sheets at once (a phone's offline queue); each is accepted or refused alone",
+)
+async def post_batch(request: Request, receipt: bool = False) -> BatchAccepted:
+    """Each sheet is checked, stored and logged as if sent alone; one refusal does not stop the others."""
+    st = state(request)
+    principal = await caller(request)
+    require_role(principal, SUBMITTING, "submit result sheets")
+    raw = await read_body(request, st.settings.max_body_bytes * 16)
+    subs = parse_batch(raw)
+    jobs = [Job(s, principal, Channel.API) for s in subs]
+    outcomes = await asyncio.gather(*(st.writer.submit_async(j) for j in jobs), return_exceptions=True)
+    results = []
+    for outcome in outcomes:
+        if isinstance(outcome, Accepted):
+            results.append(BatchItem(accepted=await answer(st, outcome, want_receipt=receipt, photo=None)))
+        elif isinstance(outcome, Error):
+            results.append(BatchItem(error=outcome.envelope()["error"]))
+        else:
+            raise outcome
+    accepted = sum(1 for r in results if r.accepted is not None)
+    return BatchAccepted(accepted=accepted, refused=len(results) - accepted, results=results)
+
+
+def parse_batch(raw: bytes) -> list[SheetSubmission]:
+    """Parse a JSON array of submissions, naming every problem by its position (422, nothing written)."""
+    try:
+        items = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            "the body is not JSON", expected="a JSON array of sheets", found=str(exc)[:100]
+        ) from exc
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise InputError(
+            "a batch is a JSON array of 1 to 500 sheets",
+            where="body",
+            found=type(items).__name__ if not isinstance(items, list) else f"{len(items)} items",
+        )
+    subs, problems = [], []
+    for n, item in enumerate(items):
+        try:
+            subs.append(SheetSubmission.model_validate(item))
+        except ValidationError as exc:
+            problems += [
+                Problem(
+                    str(e["msg"]),
+                    where=f"[{n}]." + ".".join(str(p) for p in e["loc"]),
+                    expected=str(e["type"]),
+                    found=repr(e.get("input"))[:80],
+                )
+                for e in exc.errors()
+            ]
+    if problems:
+        raise InputError(
+            "some sheets of the batch are not valid; nothing was written", problems=problems[:100]
+        )
+    return subs
 
 
 async def _multipart(request: Request) -> tuple[bytes, bytes | None]:
