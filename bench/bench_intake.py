@@ -36,6 +36,7 @@ from pollwatch.storage import Database
 
 N = int(os.environ.get("BENCH_INTAKE_N", "50000"))
 CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "64"))
+BATCH = int(os.environ.get("BENCH_INTAKE_BATCH", "100"))
 WORKERS = tuple(int(w) for w in os.environ.get("BENCH_INTAKE_WORKERS", "1,2").split(","))
 PG_ADMIN = os.environ.get("BENCH_INTAKE_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RECEIPTS = min(5_000, N // 10)
@@ -78,7 +79,7 @@ def _prepare(url: str) -> list[tuple[str, bytes]]:
             signers.append((token, key))
     db.dispose()
     out = []
-    for n in range(N + RECEIPTS):
+    for n in range(N * (2 if BATCH else 1) + RECEIPTS):
         token, key = signers[n % TOKENS]
         votes = tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES))
         payload = sheet_payload(
@@ -172,7 +173,21 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int) -> str:
+def _batches(bodies: list[tuple[str, bytes]]) -> list[tuple[str, str, str, bytes]]:
+    """Signed sheets grouped by token into JSON arrays of BATCH (what a phone's offline queue sends)."""
+    by_token: dict[str, list[bytes]] = {}
+    for token, body in bodies:
+        by_token.setdefault(token, []).append(body)
+    out = []
+    for token, items in by_token.items():
+        for start in range(0, len(items), BATCH):
+            out.append(
+                ("POST", "/api/v1/sheets/batch", token, b"[" + b",".join(items[start : start + BATCH]) + b"]")
+            )
+    return out
+
+
+def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int, requests: int = 0) -> str:
     return (
         f"| {label} | {n:,} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
         f" | {errors} |"
@@ -194,7 +209,20 @@ def _bench_backend(label: str, url: str, home: Path, workers: int) -> list[str]:
         sheets = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in bodies[:N]]
         seconds, lat, errors = asyncio.run(_drive(port, sheets))
         rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), seconds, lat, errors))
-        tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[N:]]
+        if BATCH:
+            batches = _batches(bodies[N : 2 * N])
+            seconds, lat, errors = asyncio.run(_drive(port, batches))
+            rows.append(
+                _row(
+                    f"{label}: signed sheets in batches of {BATCH}, durable ack",
+                    N,
+                    seconds,
+                    lat,
+                    errors,
+                    requests=len(batches),
+                )
+            )
+        tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[len(bodies) - RECEIPTS :]]
         seconds, lat, errors = asyncio.run(_drive(port, tail))
         rows.append(_row(f"{label}: signed sheets + receipt in the answer", len(tail), seconds, lat, errors))
     finally:
