@@ -91,3 +91,13 @@ def test_entry_and_log_info(client: TestClient, log_signer: Signer) -> None:
     info = client.get("/api/v1/log").json()
     assert info["vkey"] == log_signer.verifier().vkey
     assert info["size"] == 300
+
+
+def test_an_app_that_logs_nothing_creates_no_log_key(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "quiet"))
+    monkeypatch.delenv("POLLWATCH_LOG_KEY", raising=False)
+    with TestClient(create_app(sqlite_db)) as test_client:
+        assert test_client.get("/api/v1/log/proof/inclusion", params={"index": 0, "size": 1}).status_code == 404
+    assert not (tmp_path / "quiet" / "keys" / "log.key").exists()

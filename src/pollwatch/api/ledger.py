@@ -37,7 +37,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the checkpoint publisher while the app serves (skipped, with a warning, if keys are unusable)."""
     publisher = None
     try:
-        publisher = service.Publisher(app.state.db, get_settings_for(app))
+        # Settings (and the log key) load lazily: an app that never logs anything creates no key.
+        publisher = service.Publisher(app.state.db, getattr(app.state, "ledger_settings", None))
         publisher.start()
     except Exception as exc:  # the API must still serve reads when the log key cannot be loaded
         _log.warning("checkpoint publisher not started: %s", exc)

@@ -95,11 +95,11 @@ def sign_checkpoint(db: Database, settings: LogSettings | None = None) -> str | 
     hashes, and the latest checkpoint is replaced by compare-and-swap, so two inconsistent checkpoints
     are never signed.
     """
-    settings = settings or load_settings()
     with db.connect() as conn:  # a cheap read first: the publisher polls often
         peek = store.get_state(conn)
     if peek.checkpoint and peek.size == peek.checkpoint_size:
         return None
+    settings = settings or load_settings()
     with db.begin() as conn:
         state = store.get_state(conn, lock=True)
         if state.checkpoint and state.size == state.checkpoint_size:
@@ -313,7 +313,7 @@ class Publisher:
 
     def __init__(self, db: Database, settings: LogSettings | None = None, *, interval: float = 0.25) -> None:
         self.db = db
-        self.settings = settings or load_settings()
+        self._settings = settings
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -334,9 +334,16 @@ class Publisher:
             self._thread.join(timeout=10)
             self._thread = None
 
+    @property
+    def settings(self) -> LogSettings:
+        """The log settings, loaded (and the log key created) only once there is something to sign."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
     def publish_once(self) -> bool:
         """Sign and push one checkpoint if the log grew; return whether one was signed."""
-        note = sign_checkpoint(self.db, self.settings)
+        note = sign_checkpoint(self.db, self._settings)
         if note is not None or self._retry_due():
             self._last_push = time.monotonic()
             collect_cosignatures(self.db, self.settings, seen=self._seen)
@@ -344,7 +351,9 @@ class Publisher:
 
     def _retry_due(self) -> bool:
         """Whether to ask again for missing cosignatures (a witness was down), at most every 5 s."""
-        if not self.settings.witnesses or time.monotonic() - self._last_push < self.retry_seconds:
+        if self._settings is None or not self._settings.witnesses:
+            return False
+        if time.monotonic() - self._last_push < self.retry_seconds:
             return False
         latest = latest_checkpoint(self.db, self.settings)
         return len(parse_note(latest).signatures) < 1 + len(self.settings.witnesses)
