@@ -38,12 +38,12 @@ def main() -> None:
         generate(SynthConfig(seed=7, n_stations=STATIONS, n_constituencies=300, n_candidates=12))
     )
     start = time.perf_counter()
-    results = run_battery(table, replicates=REPLICATES, seed=7)
+    results = run_battery(table, replicates=REPLICATES, seed=8)  # not the generator seed
     battery = time.perf_counter() - start
     per_test: dict[str, float] = {}
     for name in ("integer-percentages",):
         t0 = time.perf_counter()
-        fast = integer_percentages(table, replicates=REPLICATES, seed=7)
+        fast = integer_percentages(table, replicates=REPLICATES, seed=8)
         per_test[name] = time.perf_counter() - t0
     t0 = time.perf_counter()
     slow_mean = loop_null(table)

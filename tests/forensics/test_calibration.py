@@ -13,9 +13,12 @@ from pollwatch.forensics.calibration import (
     END,
     LADDERS,
     PACKAGED,
+    Calibration,
     CalibrationSettings,
+    battery_seed,
     calibrate,
     note,
+    poorly_calibrated,
     read,
     render,
     write,
@@ -62,8 +65,11 @@ def test_note_marks_poor_calibration() -> None:
 def _claims() -> list[tuple[str, str, float, float]]:
     """(test, kind, share, strength) for every detection the published table claims."""
     data = read(ROOT / "docs" / "forensics.md")
+    poor = set(poorly_calibrated(Calibration.from_json(data)))
     out = []
     for test, kinds in data["power"].items():
+        if test in poor:  # the table makes no detection claim for these (it says so in the cell)
+            continue
         for kind, rungs in kinds.items():
             hit = next(((s, st) for _l, s, st, k, n in rungs if n and k / n >= 0.8), None)
             if hit:
@@ -84,7 +90,7 @@ def test_claimed_detections_hold_on_fresh_elections() -> None:
     settings = data["settings"]
     for test, kind, share, strength in _claims():
         flagged = 0
-        for seed in (900_001, 900_002, 900_003):
+        for seed in range(900_001, 900_007):
             manip = (Manipulation(ManipulationKind(kind), share=share, strength=strength),)
             config = SynthConfig(
                 seed=seed,
@@ -93,10 +99,14 @@ def test_claimed_detections_hold_on_fresh_elections() -> None:
                 manipulations=manip,
             )
             result = run_battery(
-                from_synthetic(generate(config)), replicates=settings["replicates"], seed=seed, only=(test,)
+                from_synthetic(generate(config)),
+                replicates=settings["replicates"],
+                seed=battery_seed(seed),
+                only=(test,),
             )[0]
             flagged += bool(result.flagged)
-        assert flagged >= 2, f"{test} claimed to notice {kind} at share {share}, strength {strength}"
+        # A claim is "flags >= 80 % of elections"; 4 of 6 fresh ones is the tolerance for sampling.
+        assert flagged >= 4, f"{test} claimed to notice {kind} at share {share}, strength {strength}"
 
 
 def test_ladders_cover_the_station_level_manipulations() -> None:
