@@ -88,7 +88,9 @@ def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
     return list(range(first, first + len(datas)))
 
 
-def sign_checkpoint(db: Database, settings: LogSettings | None = None) -> str | None:
+def sign_checkpoint(
+    db: Database, settings: LogSettings | None = None, *, allow_empty: bool = False
+) -> str | None:
     """Sign a checkpoint of the current size if the log grew; return the note, or None if unchanged.
 
     Before signing, the new tree is proved consistent with the stored latest checkpoint from the stored
@@ -97,12 +99,12 @@ def sign_checkpoint(db: Database, settings: LogSettings | None = None) -> str | 
     """
     with db.connect() as conn:  # a cheap read first: the publisher polls often
         peek = store.get_state(conn)
-    if peek.checkpoint and peek.size == peek.checkpoint_size:
+    if peek.size == peek.checkpoint_size and (peek.checkpoint or not allow_empty):
         return None
     settings = settings or load_settings()
     with db.begin() as conn:
         state = store.get_state(conn, lock=True)
-        if state.checkpoint and state.size == state.checkpoint_size:
+        if state.size == state.checkpoint_size and (state.checkpoint or not allow_empty):
             return None
         reader = DbHashes(conn)
         root = tree_root(state.size, reader)
@@ -151,7 +153,7 @@ def latest_checkpoint(db: Database, settings: LogSettings | None = None) -> str:
         state = store.get_state(conn)
     if state.checkpoint:
         return state.checkpoint
-    sign_checkpoint(db, settings)
+    sign_checkpoint(db, settings, allow_empty=True)
     with db.connect() as conn:
         return store.get_state(conn).checkpoint
 
