@@ -13,8 +13,19 @@ from tests.forensics.conftest import tiny_table
 def test_copied_numbers_finds_the_twins() -> None:
     rows = [[120, 80, 30], [121, 80, 30], [120, 80, 30], [5, 3, 1], [5, 3, 1], [300, 10, 7]]
     r = copied_numbers(tiny_table(rows))
-    assert r.groups == ((0, 2),)
+    assert r.groups == ((0, 2),)  # the tiny twins (3, 4) are below min_valid
+    # Among 4 eligible units one coincidence is not evidence: shuffles reproduce it.
+    assert not r.flagged
+
+
+def test_copied_numbers_flags_copies_beyond_coincidence() -> None:
+    rng = np.random.default_rng(1)
+    votes = rng.integers(20, 400, size=(600, 4))
+    votes[100:105] = votes[7]  # five copies of one sheet
+    r = copied_numbers(tiny_table(votes.tolist()))
+    assert r.groups == ((7, 100, 101, 102, 103, 104),)
     assert r.flagged
+    assert r.p_value == pytest.approx(0.05)
 
 
 def test_copied_numbers_clean_synthetic(clean_table: StationTable) -> None:

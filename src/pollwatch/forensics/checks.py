@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from pollwatch.errors import InputError
@@ -46,11 +47,44 @@ class CheckResult:
         return out
 
 
-def copied_numbers(table: StationTable, *, min_valid: int = 50, min_nonzero: int = 3) -> CheckResult:
+def _duplicate_groups(rows: IntArray, weights: NDArray[np.uint64]) -> int:
+    """Number of values shared by two or more rows (rows hashed by a random 64-bit linear form)."""
+    with np.errstate(over="ignore"):
+        h = (rows.astype(np.uint64) * weights).sum(axis=1)
+    _, counts = np.unique(h, return_counts=True)
+    return int((counts > 1).sum())
+
+
+def _coincidence_null(rows: IntArray, size: IntArray, *, permutations: int, seed: int) -> IntArray:
+    """Duplicate groups after shuffling every column independently within (up to 20) size strata.
+
+    Shuffling keeps each column's values and their link to station size but breaks any copying, so the
+    counts say how many identical vectors honest coincidence produces at this size and number of units.
+    """
+    rng = np.random.default_rng(seed)
+    strata = int(np.clip(size.size // 50, 1, 20))  # at least ~50 units to shuffle within a stratum
+    edges = np.quantile(size, np.linspace(0, 1, strata + 1)[1:-1])
+    stratum = np.searchsorted(edges, size, side="right").astype(np.float64)
+    home = np.argsort(stratum, kind="stable")
+    weights: NDArray[np.uint64] = np.asarray(rng.integers(1, 2**63, size=rows.shape[1], dtype=np.uint64))
+    out = np.empty(permutations, dtype=np.int64)
+    for b in range(permutations):
+        shuffled = np.empty_like(rows)
+        for j in range(rows.shape[1]):
+            shuffled[home, j] = rows[np.argsort(stratum + rng.random(stratum.size), kind="stable"), j]
+        out[b] = _duplicate_groups(shuffled, weights)
+    return out
+
+
+def copied_numbers(
+    table: StationTable, *, min_valid: int = 50, min_nonzero: int = 3, permutations: int = 19, seed: int = 0
+) -> CheckResult:
     """Stations whose whole count vector (every candidate, invalid) equals another station's [1]_.
 
-    Only vectors with at least ``min_valid`` valid votes and ``min_nonzero`` non-zero candidates count:
-    two tiny stations can match honestly.
+    Only vectors with at least ``min_valid`` valid votes and ``min_nonzero`` non-zero candidates count.
+    With few candidates and many units, honest vectors coincide too; the number of duplicate groups is
+    therefore compared with ``permutations`` within-size-strata column shuffles (p-value resolution
+    1/(permutations + 1)), and the check flags only when copies exceed what coincidence explains.
     """
     vec = np.column_stack([table.votes, table.invalid])
     eligible = np.flatnonzero((table.valid >= min_valid) & ((table.votes > 0).sum(axis=1) >= min_nonzero))
@@ -60,6 +94,12 @@ def copied_numbers(table: StationTable, *, min_valid: int = 50, min_nonzero: int
         groups[row.tobytes()].append(idx)
     dupes = tuple(tuple(g) for g in groups.values() if len(g) > 1)
     units = tuple(sorted(i for g in dupes for i in g))
+    null = (
+        _coincidence_null(rows, table.valid[eligible], permutations=permutations, seed=seed)
+        if dupes
+        else np.zeros(permutations, dtype=np.int64)
+    )
+    p = float((1 + np.count_nonzero(null >= len(dupes))) / (permutations + 1))
     return CheckResult(
         test="copied-numbers",
         dataset=table.name,
@@ -68,10 +108,15 @@ def copied_numbers(table: StationTable, *, min_valid: int = 50, min_nonzero: int
         flagged_units=units,
         groups=dupes,
         statistic=float(len(dupes)),
-        p_value=None,
-        flagged=bool(dupes),
-        null="no two independent counts of this size coincide in every candidate",
-        caveats=("A repeated vector can be a data-entry duplicate of one station; check the sheets.",),
+        p_value=p if dupes else 1.0,
+        flagged=bool(dupes) and p <= 0.05,
+        null=f"duplicate groups after within-size column shuffles: mean {null.mean():.1f}, max {null.max()} "
+        f"({permutations} permutations)",
+        caveats=(
+            "A repeated vector can be a data-entry duplicate of one station; check the sheets.",
+            "The shuffle null ignores correlation between candidates beyond station size, so it can "
+            "understate honest coincidences in strongly regional elections.",
+        ),
         references=("Behrens (2022), EPSA; github.com/Lion-Be/undervoting_irregularities",),
     )
 
