@@ -2,9 +2,12 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
 
 from pollwatch.api.app import create_app
 from pollwatch.model import (
@@ -98,9 +101,10 @@ def test_errors_use_the_envelope(client: TestClient) -> None:
     r = client.get(f"{BASE}/repoll", params={"constituency": tally, "stations": "9999"})
     assert r.status_code == 404
     assert "not in the polling scheme" in r.json()["error"]["message"]
-    r = client.get(f"{BASE}/parliament", params={"joins": "[not json"})
-    assert r.status_code == 422
-    assert r.json()["error"]["code"] == "invalid_input"
+    for bad in ("[not json", '{"by_label": 5}', '{"by_label": {"IND": 1}}', "[1]"):
+        r = client.get(f"{BASE}/parliament", params={"joins": bad})
+        assert r.status_code == 422, bad
+        assert r.json()["error"]["code"] == "invalid_input"
 
 
 def test_a_new_copy_is_seen_by_the_next_request(client: TestClient, database: Database) -> None:
@@ -123,3 +127,36 @@ def test_a_new_copy_is_seen_by_the_next_request(client: TestClient, database: Da
         insert_sheets(conn, get_election(conn, "synth-5")[0], [sheet])
     after = {(r["constituency"], r["serial"]): r for r in client.get(f"{BASE}/reconciliation").json()}
     assert after[(code, serial)]["state"] == "conflict"
+
+
+@pytest.fixture
+def sqlite_client(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
+    store(
+        sqlite_db, generate(SynthConfig(seed=6, n_stations=60, n_constituencies=2, n_candidates=3)), slug="s"
+    )
+    with TestClient(create_app(sqlite_db)) as c:
+        yield c
+
+
+def test_results_endpoints_never_answer_5xx(sqlite_client: TestClient) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", sqlite_client.app)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if "results" not in (operation.tags or []):
+            continue
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case: Any) -> None:
+            if "slug" in (case.path_parameters or {}) and case.path_parameters["slug"] != "nope":
+                case.path_parameters["slug"] = "s"  # reach the election, not only the 404
+            response = case.call()
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} {case.query} -> {response.text[:300]}")
+
+        run()
+    assert failures == []

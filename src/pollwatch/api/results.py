@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Annotated, Any
 
@@ -11,7 +10,6 @@ from sqlalchemy import Connection
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.audit.service import audit_election, repoll_election
-from pollwatch.errors import InputError
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
@@ -115,14 +113,7 @@ def get_parliament(
     rounding: Rounding = Rounding.LARGEST_REMAINDER,
 ) -> dict[str, object]:
     """General seats by party, reserved seats under each reading and minimal winning coalitions."""
-    try:
-        j = Joins.of(json.loads(joins)) if joins else None
-    except (ValueError, AttributeError) as exc:
-        raise InputError(
-            "joins is not a JSON Joins document",
-            found=str(exc)[:200],
-            expected='{"by_label": {...}, "by_constituency": {...}}',
-        ) from exc
+    j = Joins.parse(joins) if joins else None
     report = parliament_report(
         _input(conn, slug), assembly=assembly, joins=j, contested=contested or (), method=rounding
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -177,7 +176,7 @@ def parliament(
     """General seats by party, reserved seats under each legal reading, minimal winning coalitions."""
     with handled():
         inp = load_input(dataset, data_dir, election, db)
-        j = Joins.of(json.loads(joins.read_text())) if joins else None
+        j = Joins.parse(joins.read_text()) if joins else None
         report = parliament_report(
             inp, assembly=assembly, joins=j, contested=contested or (), method=rounding
         )

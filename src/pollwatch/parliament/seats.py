@@ -8,10 +8,12 @@ References
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pollwatch.errors import InputError
 from pollwatch.model import Candidate
 from pollwatch.rules.base import Contest
 
@@ -30,8 +32,33 @@ class Joins:
     by_label: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, doc: Mapping[str, Mapping[str, str]]) -> Joins:
-        return cls(dict(doc.get("by_constituency", {})), dict(doc.get("by_label", {})))
+    def parse(cls, text: str) -> Joins:
+        """From JSON text."""
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InputError(
+                "joins is not JSON",
+                found=str(exc)[:200],
+                expected='{"by_label": {...}, "by_constituency": {...}}',
+            ) from exc
+        return cls.of(doc)
+
+    @classmethod
+    def of(cls, doc: object) -> Joins:
+        """From a parsed JSON document; anything but string-to-string maps is refused."""
+        parts = {}
+        for name in ("by_constituency", "by_label"):
+            part = doc.get(name, {}) if isinstance(doc, dict) else None
+            if not isinstance(part, dict) or not all(isinstance(x, str) for kv in part.items() for x in kv):
+                raise InputError(
+                    "joins must map names to party codes",
+                    where=name,
+                    expected='{"by_label": {"IND": "PARTY"}, "by_constituency": {"NA-5": "PARTY"}}',
+                    found=repr(doc)[:200],
+                )
+            parts[name] = dict(part)
+        return cls(parts["by_constituency"], parts["by_label"])
 
 
 @dataclass(frozen=True)
