@@ -41,7 +41,16 @@ def test_store_writes_every_copy_and_the_official_totals(db: Database) -> None:
     assert election.country == "XX"
     assert len(official) == 4
     assert [sum(s.votes.values()) for s in official] == e.official.sum(axis=1).tolist()
-    assert len(station) == result.sheets - 4
+    with db.connect() as conn:
+        consolidated = sheet_store.list_sheets(conn, eid, kind=SheetKind.CONSOLIDATED)
+    assert len(consolidated) == 300 - 30
+    assert {(s.constituency, s.station) for s in consolidated}.isdisjoint(
+        {
+            (e.constituency_codes[e.constituency[i]], e.station_numbers[i])
+            for i in np.flatnonzero(e.truth.withheld)
+        }
+    )
+    assert len(station) == result.sheets - 4 - 270
     withheld_numbers = {
         e.station_numbers[i] + "@" + e.constituency_codes[e.constituency[i]]
         for i in np.flatnonzero(e.truth.withheld)

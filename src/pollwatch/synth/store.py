@@ -77,7 +77,12 @@ def store(
         parties = sorted({p for row in e.candidate_parties for p in row if p})
         structure.upsert_parties(conn, eid, [Party(PartyCode(p), p) for p in parties])
         structure.insert_candidates(conn, eid, _candidates(e), source="synth")
-        sheets = _station_sheets(e, arrivals) + _official_sheets(e, received=close + dt.timedelta(hours=14))
+        official_at = close + dt.timedelta(hours=14)
+        sheets = (
+            _station_sheets(e, arrivals)
+            + _official_sheets(e, received=official_at)
+            + _consolidated_sheets(e, received=official_at + dt.timedelta(hours=24))
+        )
         if progress:
             progress("sheets", 0, len(sheets))
         sheet_store.insert_sheets(conn, eid, sheets)
@@ -187,6 +192,46 @@ def _station_sheets(e: SyntheticElection, a: Arrivals) -> list[ResultSheet]:
                     submitter_key=f"synth:{role.value}:{organisation}",
                     received_at=a.received_at[row],
                 ),
+            )
+        )
+    return sheets
+
+
+def _consolidated_sheets(e: SyntheticElection, *, received: dt.datetime) -> list[ResultSheet]:
+    """Form-48: the official station-by-station statement, which leaves the withheld stations out."""
+    used = [len([n for n in names if n]) for names in e.candidate_names]
+    keys = [CandidateKey(j + 1) for j in range(e.votes.shape[1])]
+    constituency, rejected, registered = e.constituency.tolist(), e.rejected.tolist(), e.registered.tolist()
+    provenance = Provenance(
+        source="synth",
+        channel=Channel.SYNTH,
+        role=Role.OFFICIAL,
+        organisation="Election commission",
+        received_at=received,
+    )
+    sheets = []
+    for station, votes_row in zip(
+        np.flatnonzero(~e.official_withheld).tolist(), e.votes[~e.official_withheld].tolist(), strict=True
+    ):
+        c = constituency[station]
+        votes = dict(zip(keys[: used[c]], votes_row[: used[c]], strict=True))
+        valid = sum(votes.values())
+        sheets.append(
+            ResultSheet(
+                kind=SheetKind.CONSOLIDATED,
+                form="Form-48",
+                constituency=ConstituencyCode(e.constituency_codes[c]),
+                station=StationNumber(e.station_numbers[station]),
+                station_serial=station + 1,
+                votes=votes,
+                totals=Totals(
+                    valid=valid,
+                    rejected=rejected[station],
+                    polled=valid + rejected[station],
+                    registered=registered[station],
+                ),
+                provenance=provenance,
+                label="official consolidated",
             )
         )
     return sheets
