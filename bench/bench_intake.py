@@ -188,8 +188,9 @@ def _batches(bodies: list[tuple[str, bytes]]) -> list[tuple[str, str, str, bytes
 
 
 def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int, requests: int = 0) -> str:
+    shown = f"{n:,}" if not requests else f"{n:,} in {requests:,}"
     return (
-        f"| {label} | {n:,} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
+        f"| {label} | {shown} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
         f" | {errors} |"
     )
 
