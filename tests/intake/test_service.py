@@ -1,0 +1,68 @@
+"""The writing core on SQLite and PostgreSQL: one transaction per batch, idempotent, refusals per job."""
+
+from __future__ import annotations
+
+import pytest
+
+from pollwatch.auth import AuthRole
+from pollwatch.auth.tokens import principal_for
+from pollwatch.errors import ConflictError, InputError
+from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.service import Accepted, Job, write_batch, write_one
+from pollwatch.intake.testing import create_tiny_election, sheet_payload
+from pollwatch.model import Channel, SheetKind
+from pollwatch.storage import Database
+from pollwatch.storage import intake as store
+from pollwatch.storage import log as logstore
+from pollwatch.storage.sheets import list_sheets
+
+
+KEY_ID = "sub-service-test"
+
+
+def _job(db: Database, submission_id: str, **kw: object) -> Job:
+    with db.connect() as conn:
+        row = store.get_submitter(conn, key_id=KEY_ID)
+        assert row is not None
+        principal = principal_for(conn, row)
+    payload = sheet_payload(submission_id, role="observer", **kw)  # type: ignore[arg-type]
+    return Job(SheetSubmission.model_validate(payload), principal, Channel.API)
+
+
+@pytest.fixture
+def observer_db(db: Database) -> Database:
+    create_tiny_election(db)
+    with db.begin() as conn:
+        store.create_submitter(conn, key_id=KEY_ID, role=AuthRole.OBSERVER.value, organisation="Watch")
+    return db
+
+
+def test_batch_writes_sheets_leaves_and_submissions_together(observer_db: Database) -> None:
+    jobs = [_job(observer_db, f"svc-{n:04d}-x", station=str(1 + n % 3)) for n in range(5)]
+    jobs.append(_job(observer_db, "svc-0000-x", station="1"))  # the same sheet twice in one batch
+    jobs.append(_job(observer_db, "svc-bad-0001", station="42"))
+    with observer_db.begin() as conn:
+        outcomes = write_batch(conn, jobs)
+    accepted = [o for o in outcomes if isinstance(o, Accepted)]
+    assert len(accepted) == 6
+    assert outcomes[5].duplicate is True  # type: ignore[union-attr]
+    assert isinstance(outcomes[6], InputError)
+    with observer_db.connect() as conn:
+        assert logstore.count_entries(conn) == 5
+        assert store.count_submissions(conn) == 5
+        sheets = list_sheets(conn, 1, kind=SheetKind.STATION_COUNT)
+    assert len(sheets) == 5
+    assert sheets[0].provenance.role.value == "observer"
+    assert sheets[0].provenance.organisation == "Watch"
+    assert sheets[0].form == "Form-45"
+    assert sheets[0].extra["leaf_index"] == 0
+
+
+def test_retry_and_conflict_across_transactions(observer_db: Database) -> None:
+    with observer_db.begin() as conn:
+        first = write_one(conn, _job(observer_db, "svc-retry-01"))
+    with observer_db.begin() as conn:
+        again = write_one(conn, _job(observer_db, "svc-retry-01"))
+    assert (again.leaf_index, again.duplicate) == (first.leaf_index, True)
+    with observer_db.begin() as conn, pytest.raises(ConflictError):
+        write_one(conn, _job(observer_db, "svc-retry-01", rejected=99))
