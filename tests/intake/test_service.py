@@ -16,7 +16,6 @@ from pollwatch.storage import intake as store
 from pollwatch.storage import log as logstore
 from pollwatch.storage.sheets import list_sheets
 
-
 KEY_ID = "sub-service-test"
 
 
