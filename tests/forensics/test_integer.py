@@ -14,12 +14,7 @@ from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generat
 from tests.forensics.conftest import dataset, reference
 
 KOBAK = reference("kobak.json")
-_2020 = pytest.mark.xfail(
-    strict=True,
-    reason="2020: this CSV gives 3675.2 with Kobak's exact loop, K1 says 3610.9; the inputs must differ "
-    "(same loop reproduces the other five years to the decimal); not resolved",
-)
-K1_YEARS = [pytest.param(y, marks=_2020) if y == "2020" else y for y in sorted(KOBAK["k1_excess_t_or_r"])]
+K1_YEARS = sorted(KOBAK["k1_excess_t_or_r"])
 
 
 def test_is_integer_pct_matches_the_definition() -> None:

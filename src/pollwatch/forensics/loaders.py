@@ -96,6 +96,9 @@ def load_russia(year: str, data_dir: Path) -> StationTable:
     invalid = _matrix(table, invalid_cols).sum(axis=1)
     # 2020 (referendum) prints no valid-ballot line: valid ballots are the YES plus NO answers.
     valid = _matrix(table, valid_cols).sum(axis=1) if valid_cols else votes.sum(axis=1)
+    # 2020 (referendum, a week of voting): Kobak's analysis (dkobak/elections analysis/2024/2024.ipynb,
+    # loaddata) counts turnout from the ballots found in the boxes, not from the ballots issued.
+    given_cols = _cols(table, "бюллетеней, содержащихся") if year == "2020" else given_cols
     given = _matrix(table, given_cols).sum(axis=1)
     leader = next(i for i, c in enumerate(cand_cols) if any(k in c for k in _RUSSIA_LEADERS + ("ДА",)))
     codes, regions = encode_regions(_strings(table, "region"))
