@@ -31,3 +31,10 @@ def create_app(db: Database) -> FastAPI:
     app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app on ``POLLWATCH_DATABASE_URL``: what each uvicorn worker process imports (``--workers``)."""
+    db = Database()
+    db.require_current()
+    return create_app(db)
