@@ -15,6 +15,8 @@ References
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -125,12 +127,9 @@ def _weights(table: StationTable, keep: BoolArray, weighting: Weighting) -> Floa
 def _expand(starts: IntArray, counts: IntArray) -> tuple[IntArray, IntArray]:
     """For rows with ``counts[i]`` consecutive values from ``starts[i]``: (row index, value) of each."""
     counts = np.maximum(counts, 0)
-    begin = np.cumsum(counts) - counts
-    rows = np.flatnonzero(counts)
-    total = int(counts.sum())
-    rank = np.cumsum(np.bincount(begin[rows], minlength=total)[:total]) - 1
-    row = rows[rank]
-    return row, starts[row] + (np.arange(total) - begin[row])
+    row = np.repeat(np.arange(counts.size), counts)
+    offset = np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row, starts[row] + offset
 
 
 def integer_probability(n: IntArray, k: IntArray, *, binwidth: float = 0.1, reach: float = 6.0) -> FloatArray:
@@ -177,23 +176,29 @@ def _null_exact(
     probabilities of its two independent indicators. Probabilities are rounded to multiples of
     2^-16; the rounding errors are independent across stations, so the null mean moves by about
     sqrt(n / 12) / 65536 (0.001 stations for n = 100,000), far below the Monte Carlo error.
+    Replicates are drawn in fixed blocks, each from its own child of ``seed``, and the blocks run on
+    every core (numpy releases the GIL): the result depends on the seed, not on the number of cores.
     """
     scale = 65536.0
     both = qt * qr
-    cut_a, cut_b, cut_c = (  # both or t only; both; any (q = 1 becomes 1 - 2^-16)
+    cuts = tuple(  # both or t only; both; any (q = 1 becomes 1 - 2^-16)
         np.minimum(np.rint(q * scale), scale - 1).astype(np.uint16) for q in (qt, both, qt + qr - both)
     )
-    rng = np.random.default_rng(seed)
-    out = np.empty((3, replicates))
     unit = bool(np.all(w == 1.0))
-    chunk = max(1, 8_000_000 // max(qt.size, 1))
-    for start in range(0, replicates, chunk):
-        stop = min(replicates, start + chunk)
-        size = (stop - start) * qt.size
-        u = np.frombuffer(rng.bytes(2 * size), dtype=np.uint16).reshape(stop - start, qt.size)
-        cells = (u < cut_a, u < cut_b, u < cut_c)
-        t_, b_, c_ = (np.count_nonzero(m, axis=1) if unit else m @ w for m in cells)
+    chunk = max(1, 4_000_000 // max(qt.size, 1))
+    blocks = [(start, min(replicates, start + chunk)) for start in range(0, replicates, chunk)]
+    streams = np.random.SeedSequence(seed).spawn(len(blocks))
+    out = np.empty((3, replicates))
+
+    def block(i: int) -> None:
+        start, stop = blocks[i]
+        rng = np.random.default_rng(streams[i])
+        u = np.frombuffer(rng.bytes(2 * (stop - start) * qt.size), dtype=np.uint16).reshape(stop - start, -1)
+        t_, b_, c_ = (np.count_nonzero(u < cut, axis=1) if unit else (u < cut) @ w for cut in cuts)
         out[:, start:stop] = [c_, c_ - t_ + b_, t_]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(block, range(len(blocks))))
     return out
 
 
@@ -263,8 +268,10 @@ def integer_percentages(
     it, ir = is_integer_pct(g, v, binwidth=binwidth), is_integer_pct(lead, r, binwidth=binwidth)
     observed = np.array([(it | ir) @ w, ir @ w, it @ w])
     if mode is NullMode.EXACT:
-        qt = integer_probability(v, g, binwidth=binwidth)
-        qr = integer_probability(r, lead, binwidth=binwidth)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the two indicators are independent work
+            fut_t = pool.submit(integer_probability, v, g, binwidth=binwidth)
+            qr = integer_probability(r, lead, binwidth=binwidth)
+            qt = fut_t.result()
         null = _null_exact(qt, qr, w, replicates=replicates, seed=seed)
     else:
         null = _null_draws(v, g, r, lead, w, replicates=replicates, seed=seed, legacy=mode is NullMode.LEGACY)
