@@ -81,7 +81,7 @@ def get_pvt(
     slug: str,
     conn: ReadConn,
     seed: Annotated[str, Query(min_length=1, max_length=256)],
-    size: Annotated[int, Query(gt=0)],
+    size: Annotated[int, Query(gt=0, le=10_000_000)],
     assembly: Assembly = None,
     constituency: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
