@@ -94,7 +94,7 @@ def _watch(port: int, seen: list[str], stop: threading.Event) -> None:
             if not seen or seen[-1] != note:
                 seen.append(note)
         except httpx.HTTPError:
-            pass
+            pass  # the server is being killed or restarted: keep watching
         time.sleep(0.05)
 
 

@@ -43,7 +43,7 @@ def canonical_json(value: Any) -> bytes:
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:
-            pass
+            pass  # lone surrogates: the reference encoder below refuses them with its own error
     return rfc8785.dumps(value)
 
 
