@@ -38,6 +38,7 @@ N = int(os.environ.get("BENCH_LEDGER_N", "1000000"))
 DB_N = int(os.environ.get("BENCH_LEDGER_DB_N", "200000"))
 PROOFS = 2000
 PYMERKLE_PROOFS = 5
+REPEATS = int(os.environ.get("BENCH_LEDGER_REPEATS", "3"))
 
 
 def _entries(n: int) -> list[bytes]:
@@ -47,9 +48,13 @@ def _entries(n: int) -> list[bytes]:
 
 
 def _timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+    """The best of REPEATS runs (every column alike): the least disturbed by other processes."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _per_call_us(action: Callable[[int], object], samples: list[int]) -> float:
@@ -60,15 +65,32 @@ def _per_call_us(action: Callable[[int], object], samples: list[int]) -> float:
 
 
 def _raw_hashlib(entries: list[bytes]) -> float:
-    """Seconds to hash every leaf and every interior node once: the floor for any RFC 9162 log."""
-    sha = hashlib.sha256
+    """Seconds to hash every leaf and every interior node once: the floor for any RFC 9162 log.
+
+    Uses the fastest hashlib idiom we know (copying a state that has absorbed the domain prefix, no
+    bookkeeping at all), so the column is a real ceiling rather than a naive loop.
+    """
+    leaf_state = hashlib.sha256(b"\x00").copy
+    node_state = hashlib.sha256(b"\x01").copy
 
     def run() -> None:
-        level = [sha(b"\x00" + e).digest() for e in entries]
+        level: list[bytes] = []
+        push = level.append
+        for e in entries:
+            h = leaf_state()
+            h.update(e)
+            push(h.digest())
         while len(level) > 1:
-            nxt = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+            nxt: list[bytes] = []
+            push = nxt.append
+            pairs = iter(level)
+            for a, b in zip(pairs, pairs, strict=False):
+                h = node_state()
+                h.update(a)
+                h.update(b)
+                push(h.digest())
             if len(level) % 2:
-                nxt.append(level[-1])
+                push(level[-1])
             level = nxt
 
     return _timed(run)
@@ -78,6 +100,8 @@ def _ours(entries: list[bytes]) -> dict[str, float]:
     tree = MemoryHashes()
 
     def build() -> None:
+        nonlocal tree
+        tree = MemoryHashes()
         # Batches of 256, like the service's appends (one transaction per batch).
         for start in range(0, len(entries), 256):
             tree.extend_entries(entries[start : start + 256])
@@ -131,6 +155,8 @@ def _pymerkle(entries: list[bytes]) -> dict[str, float]:
     tree = InmemoryTree(algorithm="sha256")
 
     def build() -> None:
+        nonlocal tree
+        tree = InmemoryTree(algorithm="sha256")
         for e in entries:
             tree.append_entry(e)
 
@@ -160,7 +186,9 @@ def _database(entries: list[bytes]) -> dict[str, float]:
                 with db.begin() as conn:
                     service.append(conn, records[start : start + 256])
 
-        seconds = _timed(load)
+        start = time.perf_counter()
+        load()  # once: a database cannot be emptied between runs without changing what is measured
+        seconds = time.perf_counter() - start
         n = len(records)
         rng = random.Random(7)
         indexes = [rng.randrange(n) for _ in range(500)]
@@ -182,6 +210,7 @@ def main() -> None:
     stored = _database(entries[:DB_N])
     print(
         f"Entries: {N:,} in memory (~300 B each); {DB_N:,} on SQLite. "
+        f"Append rates: best of {REPEATS} runs. "
         f"Proof timings: mean of {PROOFS} random indices (pymerkle: {PYMERKLE_PROOFS}).\n"
     )
     print("| measure | pollwatch | pymerkle 7.0 | raw hashlib limit |")
