@@ -1,0 +1,186 @@
+"""Shared intake state: settings, rate limiters, the principal cache, body reading and receipt waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from pollwatch.auth import Principal, authenticate
+from pollwatch.auth.tokens import hash_token
+from pollwatch.errors import AuthError, Error, TooLargeError
+from pollwatch.evidence import FilesystemStore
+from pollwatch.intake import settings as intake_settings
+from pollwatch.intake.ratelimit import RateLimiter
+from pollwatch.intake.settings import IntakeSettings
+from pollwatch.intake.writer import Writer, get_writer
+from pollwatch.model import Role
+from pollwatch.storage import Database
+
+log = logging.getLogger(__name__)
+
+_PRINCIPAL_TTL = 10.0
+
+
+class IntakeState:
+    """Per-app intake state: settings, limiters, the evidence store and a principal cache."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.settings: IntakeSettings = intake_settings.load()
+        self.by_token = RateLimiter(*self.settings.rate_token)
+        self.by_address = RateLimiter(*self.settings.rate_address)
+        self.evidence = FilesystemStore(self.settings.evidence_dir)
+        self._principals: dict[str, tuple[float, Principal]] = {}
+        self.receipts = ReceiptWaiter(db)
+        self._lock = threading.Lock()
+
+    @property
+    def writer(self) -> Writer:
+        return get_writer(self.db)
+
+    def cached_principal(self, authorization: str) -> Principal | None:
+        """The principal of a token authenticated less than 10 s ago (no database access)."""
+        with self._lock:
+            hit = self._principals.get(hash_token(authorization))
+        if hit is not None and time.monotonic() - hit[0] < _PRINCIPAL_TTL:
+            return hit[1]
+        return None
+
+    def principal(self, authorization: str | None) -> Principal:
+        """Authenticate (cached for a few seconds: a revoked token stops working within 10 s)."""
+        key = hash_token(authorization or "")
+        cached = self.cached_principal(authorization or "")
+        if cached is not None:
+            return cached
+        with self.db.connect() as conn:
+            principal = authenticate(conn, authorization)
+        with self._lock:
+            if len(self._principals) > 10_000:
+                self._principals.clear()
+            self._principals[key] = (time.monotonic(), principal)
+        return principal
+
+
+_STATES: dict[int, IntakeState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def state(request: Request) -> IntakeState:
+    db: Database = request.app.state.db
+    with _STATES_LOCK:
+        found = _STATES.get(id(request.app))
+        if found is None or found.db is not db:
+            found = _STATES[id(request.app)] = IntakeState(db)
+        return found
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def caller(
+    request: Request, *, limit_address: bool = True, authorization: str | None = None
+) -> Principal:
+    """Rate-limit by address, authenticate, then rate-limit by token."""
+    st = state(request)
+    if limit_address:
+        st.by_address.hit(address(request), what="address")
+    header = authorization if authorization is not None else request.headers.get("authorization")
+    if not header:
+        raise AuthError(
+            "this action needs an API token",
+            where="Authorization",
+            expected="Authorization: Bearer pw_...",
+            found="no header",
+            remedy="ask an admin or coordinator for a token (`pollwatch token create`)",
+        )
+    principal = st.cached_principal(header)
+    if principal is None:
+        principal = await run_in_threadpool(st.principal, header)
+    st.by_token.hit(principal.key_id, what="token")
+    return principal
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, declared)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit, f"more than {limit}")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # later request.form() parses from this
+    return body
+
+
+def _too_large(limit: int, found: str) -> TooLargeError:
+    return TooLargeError(
+        "the request body is too large; nothing was written",
+        where="body",
+        expected=f"at most {limit} bytes",
+        found=f"{found} bytes",
+    )
+
+
+def error_dict(error: Error) -> dict[str, Any]:
+    return dict(error.envelope()["error"])
+
+
+def model_role(principal: Principal) -> str:
+    return principal.role.value if principal.role.value in {r.value for r in Role} else Role.PUBLIC.value
+
+
+def _checkpoint_size(db: Database) -> int:
+    from pollwatch.ledger import service as ledger
+
+    return int(ledger.latest_checkpoint(db).split("\n", 2)[1])
+
+
+class ReceiptWaiter:
+    """Lets many requests wait for the next checkpoint without holding a thread each."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.size = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self, index: int, timeout: float) -> None:
+        """Return once a checkpoint covers ``index`` (or after ``timeout`` seconds)."""
+        if index < self.size:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((index, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+
+    async def _poll(self) -> None:
+        while self._waiters:
+            try:
+                self.size = await run_in_threadpool(_checkpoint_size, self.db)
+            except Exception:  # the ledger may be busy; keep waiting
+                log.exception("reading the latest checkpoint failed")
+            keep = []
+            for index, future in self._waiters:
+                if future.done():
+                    continue
+                if index < self.size:
+                    future.set_result(None)
+                else:
+                    keep.append((index, future))
+            self._waiters = keep
+            await asyncio.sleep(0.05)
