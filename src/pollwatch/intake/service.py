@@ -27,7 +27,6 @@ from pollwatch.errors import (
     ProblemList,
     StorageError,
 )
-from pollwatch.intake.canonical import signed_message
 from pollwatch.intake.checks import Capacity, booth_capacity, check_sheet, default_form
 from pollwatch.intake.format import TOTAL_FIELDS, SheetSubmission, iso, signing_body
 from pollwatch.ledger import records
@@ -216,7 +215,7 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
         sub, form=form, submitter_key=submitter_key, organisation=principal.organisation, captured_at=captured
     )
     try:
-        signed = signed_message(body)
+        signed = records.signed_bytes(body)
     except (rfc8785.CanonicalizationError, ValueError) as exc:
         raise InputError(
             "the sheet has text that cannot be encoded", expected="valid Unicode text", found=str(exc)[:100]

@@ -7,6 +7,7 @@ is acknowledged before it is durable; batching turns N fsyncs into one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -22,8 +23,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Item:
+    """A queued job and where its outcome goes: a thread's Future, or an event loop's future."""
+
     job: Job
-    future: Future[Accepted]
+    future: Future[Accepted] | None = None
+    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[Accepted]] | None = None
 
 
 class Writer:
@@ -40,14 +44,15 @@ class Writer:
     def submit(self, job: Job, *, timeout: float = 60.0) -> Accepted:
         """Queue ``job`` and block until it is committed (or refused: its Error is raised)."""
         future: Future[Accepted] = Future()
-        self._queue.put(_Item(job, future))
+        self._queue.put(_Item(job, future=future))
         return future.result(timeout=timeout)
 
     async def submit_async(self, job: Job) -> Accepted:
         """Like :meth:`submit`, without holding a thread while waiting."""
-        future: Future[Accepted] = Future()
-        self._queue.put(_Item(job, future))
-        return await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Accepted] = loop.create_future()
+        self._queue.put(_Item(job, waiter=(loop, waiter)))
+        return await waiter
 
     def close(self) -> None:
         self._queue.put(None)
@@ -81,13 +86,36 @@ class Writer:
                 for item in batch:  # retry one by one so one bad job cannot sink the others
                     self._commit([item])
                 return
-            batch[0].future.set_exception(refused(exc))
+            _settle([(batch[0], refused(exc))])
             return
-        for item, outcome in zip(batch, outcomes, strict=True):
+        _settle(list(zip(batch, outcomes, strict=True)))
+
+
+def _settle(results: list[tuple[_Item, Accepted | Error]]) -> None:
+    """Hand each outcome to its waiter: one wake-up per event loop per batch, not one per sheet."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Accepted], Accepted | Error]]] = {}
+    for item, outcome in results:
+        if item.waiter is not None:
+            loop, waiter = item.waiter
+            by_loop.setdefault(loop, []).append((waiter, outcome))
+        elif item.future is not None:
             if isinstance(outcome, Error):
                 item.future.set_exception(outcome)
             else:
                 item.future.set_result(outcome)
+    for loop, pending in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve_all, pending)
+
+
+def _resolve_all(pending: list[tuple[asyncio.Future[Accepted], Accepted | Error]]) -> None:
+    for waiter, outcome in pending:
+        if waiter.done():  # the request was cancelled (client went away); the sheet is stored anyway
+            continue
+        if isinstance(outcome, Error):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 _WRITERS: dict[int, Writer] = {}

@@ -27,6 +27,7 @@ from typing import Any
 import rfc8785
 
 from pollwatch.errors import InputError, Problem, TooLargeError, VerificationError
+from pollwatch.ledger.jcs import canonical_json
 
 VERSION = 1
 MAX_ENTRY_BYTES = 65_535
@@ -89,7 +90,7 @@ def canonical_bytes(record: LeafRecord) -> bytes:
     """
     _check_record(record)
     try:
-        data = rfc8785.dumps({"v": VERSION, "type": record.type, **record.body})
+        data = canonical_json({"v": VERSION, "type": record.type, **record.body})
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise InputError(
             "the record cannot be encoded as canonical JSON",
@@ -198,7 +199,7 @@ def signed_bytes(body: Mapping[str, Any]) -> bytes:
     """
     unsigned = {k: v for k, v in body.items() if k not in SERVER_FIELDS and k not in _RESERVED}
     _check_keys(unsigned, "body")
-    return SIGNATURE_DOMAIN + rfc8785.dumps(unsigned)
+    return SIGNATURE_DOMAIN + canonical_json(unsigned)
 
 
 def device_public_key(submitter_key: str) -> bytes:
@@ -232,16 +233,30 @@ def _check_record(record: LeafRecord) -> None:
 
 
 def _check_keys(value: Any, where: str) -> None:
+    if not _has_personal(value):  # the common case, without building a path for every node
+        return
     problems = [
         Problem("personal data may not enter the public log", where=w, found=k)
         for w, k in _walk(value, where)
     ]
-    if problems:
-        raise InputError(
-            "personal data may not enter the public log",
-            problems=problems,
-            remedy="submitters appear only by pseudonymous key id, role and organisation",
+    raise InputError(
+        "personal data may not enter the public log",
+        problems=problems,
+        remedy="submitters appear only by pseudonymous key id, role and organisation",
+    )
+
+
+def _has_personal(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return False
+    if kind is dict or isinstance(value, Mapping):
+        return any(str(key).lower() in PERSONAL_FIELDS for key in value) or any(
+            map(_has_personal, value.values())
         )
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        return any(map(_has_personal, value))
+    return False
 
 
 def _walk(value: Any, where: str) -> list[tuple[str, str]]:

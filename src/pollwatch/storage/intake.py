@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, func, or_, select
+from sqlalchemy import Connection, CursorResult, bindparam, func, or_, select
 
 from pollwatch.model import CandidateKey, ResultSheet
 from pollwatch.storage import intake_schema as ti
@@ -371,31 +371,54 @@ def _pk(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
+# Batch lookups on the intake hot path. The IN lists are expanding bind parameters of statements built
+# once, so SQLAlchemy neither coerces every value nor recompiles: a per-batch query costs what the
+# database needs, not what building it in Python needs.
+_CONSTITUENCIES = select(
+    t.constituencies.c.id, t.constituencies.c.code, t.constituencies.c.registered_total
+).where(
+    t.constituencies.c.election_id == bindparam("election"),
+    t.constituencies.c.code.in_(bindparam("codes", expanding=True)),
+)
+_CANDIDATES = select(t.candidates.c.constituency_id, t.candidates.c.ballot_order, t.candidates.c.id).where(
+    t.candidates.c.constituency_id.in_(bindparam("ids", expanding=True))
+)
+_STATIONS = select(
+    t.stations.c.id, t.stations.c.constituency_id, t.stations.c.serial, t.stations.c.number,
+    t.stations.c.registered_total, t.stations.c.booths_total,
+).where(
+    t.stations.c.constituency_id.in_(bindparam("ids", expanding=True)),
+    t.stations.c.serial.in_(bindparam("serials", expanding=True)),
+)  # fmt: skip
+_SUBMISSIONS = select(ti.submissions).where(
+    ti.submissions.c.submission_id.in_(bindparam("ids", expanding=True))
+)
+_SIGNATURES = select(ti.submissions.c.signature).where(
+    ti.submissions.c.signature.in_(bindparam("signatures", expanding=True))
+)
+_DEVICE_OWNERS = select(ti.device_keys.c.fingerprint, ti.device_keys.c.submitter_id).where(
+    ti.device_keys.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+    ti.device_keys.c.revoked.is_(False),
+)
+_LEAF_OWNERS = select(ti.submissions.c.leaf_index, ti.submissions.c.submitter_key).where(
+    ti.submissions.c.leaf_index.in_(bindparam("indices", expanding=True))
+)
+
+
 def list_station_contexts(
     conn: Connection, election_id: int, places: set[tuple[str, int | None]]
 ) -> dict[tuple[str, int | None], StationContext]:
     """Resolve many (constituency, station serial or None) places in three queries; unknown are absent."""
-    c, s, k = t.constituencies, t.stations, t.candidates
     codes = sorted({code for code, _ in places})
-    crows = conn.execute(
-        select(c.c.id, c.c.code, c.c.registered_total).where(
-            c.c.election_id == election_id, c.c.code.in_(codes)
-        )
-    ).all()
+    crows = conn.execute(_CONSTITUENCIES, {"election": election_id, "codes": codes}).all()
     by_code = {r.code: r for r in crows}
     cands: dict[int, dict[CandidateKey, int]] = {int(r.id): {} for r in crows}
-    for cid, order, kid in conn.execute(
-        select(k.c.constituency_id, k.c.ballot_order, k.c.id).where(k.c.constituency_id.in_(list(cands)))
-    ):
+    for cid, order, kid in conn.execute(_CANDIDATES, {"ids": list(cands)}):
         cands[int(cid)][CandidateKey(int(order))] = int(kid)
     out: dict[tuple[str, int | None], StationContext] = {}
     serials = sorted({serial for _, serial in places if serial is not None})
-    if serials:
-        srows = conn.execute(
-            select(
-                s.c.id, s.c.constituency_id, s.c.serial, s.c.number, s.c.registered_total, s.c.booths_total
-            ).where(s.c.constituency_id.in_(list(cands)), s.c.serial.in_(serials))
-        ).all()
+    if serials and cands:
+        srows = conn.execute(_STATIONS, {"ids": list(cands), "serials": serials}).all()
         code_of = {int(r.id): r.code for r in crows}
         for r in srows:
             cid = int(r.constituency_id)
@@ -422,8 +445,7 @@ def list_submissions(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tupl
     """Stored submissions among (submitter key, submission id) pairs."""
     if not pairs:
         return {}
-    u = ti.submissions
-    rows = conn.execute(select(u).where(u.c.submission_id.in_(sorted({sid for _, sid in pairs})))).all()
+    rows = conn.execute(_SUBMISSIONS, {"ids": sorted({sid for _, sid in pairs})}).all()
     out = {}
     for row in rows:
         if (row.submitter_key, row.submission_id) in pairs:
@@ -437,22 +459,14 @@ def list_submissions(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tupl
 def list_signatures_in_use(conn: Connection, signatures: set[str]) -> set[str]:
     if not signatures:
         return set()
-    u = ti.submissions
-    return {
-        str(r[0]) for r in conn.execute(select(u.c.signature).where(u.c.signature.in_(sorted(signatures))))
-    }
+    return {str(r[0]) for r in conn.execute(_SIGNATURES, {"signatures": sorted(signatures)})}
 
 
 def list_device_owners(conn: Connection, fingerprints: set[str]) -> dict[str, int]:
     """Unrevoked device keys among ``fingerprints``: fingerprint -> submitter id."""
     if not fingerprints:
         return {}
-    d = ti.device_keys
-    rows = conn.execute(
-        select(d.c.fingerprint, d.c.submitter_id).where(
-            d.c.fingerprint.in_(sorted(fingerprints)), d.c.revoked.is_(False)
-        )
-    )
+    rows = conn.execute(_DEVICE_OWNERS, {"fingerprints": sorted(fingerprints)})
     return {str(f): int(s) for f, s in rows}
 
 
@@ -487,8 +501,7 @@ def list_leaf_owners(conn: Connection, indices: set[int]) -> dict[int, str]:
     """Leaf index -> submitter key id of the submissions stored at those leaves."""
     if not indices:
         return {}
-    u = ti.submissions
-    rows = conn.execute(select(u.c.leaf_index, u.c.submitter_key).where(u.c.leaf_index.in_(sorted(indices))))
+    rows = conn.execute(_LEAF_OWNERS, {"indices": sorted(indices)})
     return {int(i): str(k) for i, k in rows}
 
 

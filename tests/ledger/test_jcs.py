@@ -1,4 +1,4 @@
-"""The fast canonical JSON path agrees with the rfc8785 reference on every value."""
+"""The fast canonical JSON path agrees with the rfc8785 reference on every value, leaf and signed message."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pollwatch.intake.canonical import canonical_json, signed_message
-from pollwatch.ledger.records import PERSONAL_FIELDS, signed_bytes
+from pollwatch.ledger.jcs import canonical_json
+from pollwatch.ledger.records import (
+    PERSONAL_FIELDS,
+    SERVER_FIELDS,
+    SIGNATURE_DOMAIN,
+    LeafRecord,
+    canonical_bytes,
+    signed_bytes,
+)
 
 _scalars = st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text()
 _values = st.recursive(
@@ -41,8 +48,16 @@ _public_values = st.recursive(
 @given(
     st.dictionaries(st.sampled_from(["election", "votes", "station", "checks", "signature"]), _public_values)
 )
-def test_signed_message_equals_ledger_signed_bytes(body: dict[str, object]) -> None:
-    assert signed_message(body) == signed_bytes(body)
+def test_signed_bytes_equal_the_reference_encoding(body: dict[str, object]) -> None:
+    unsigned = {k: v for k, v in body.items() if k not in SERVER_FIELDS}
+    assert signed_bytes(body) == SIGNATURE_DOMAIN + rfc8785.dumps(unsigned)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["election", "votes", "station", "note"]), _public_values))
+def test_leaf_bytes_equal_the_reference_encoding(body: dict[str, object]) -> None:
+    record = LeafRecord("incident", body)
+    assert canonical_bytes(record) == rfc8785.dumps({"v": 1, "type": "incident", **body})
 
 
 def test_control_characters_and_unicode_keys_sort_like_utf16() -> None:
