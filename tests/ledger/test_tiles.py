@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from pollwatch.errors import NotFoundError, VerificationError
 from pollwatch.ledger.merkle import MemoryHashes, leaf_hash, root_from_leaves
 from pollwatch.ledger.tiles import (
     ENTRIES,
+    TileCache,
     TileRef,
     available_width,
     decode_entries,
@@ -18,6 +21,9 @@ from pollwatch.ledger.tiles import (
     list_tiles,
     parse_tile_path,
     tile_path,
+    tile_root,
+    tile_root_index,
+    write_atomic,
 )
 
 
@@ -61,3 +67,36 @@ def test_entry_bundles_round_trip_and_refuse_truncation() -> None:
     assert decode_entries(data) == entries
     with pytest.raises(VerificationError, match="truncated"):
         decode_entries(data[:-1])
+
+
+def test_tile_root_is_the_stored_hash_of_the_subtree_above() -> None:
+    entries = [i.to_bytes(2, "big") for i in range(600)]
+    tree = MemoryHashes()
+    tree.extend_entries(entries)
+    for ref in (TileRef(0, 1), TileRef(ENTRIES, 1)):
+        data = encode_entries(entries[256:512]) if ref.level == ENTRIES else hash_tile(ref, tree)
+        assert tile_root(ref, data) == root_from_leaves([leaf_hash(e) for e in entries[256:512]])
+        assert tile_root(ref, data) == tree.read_hashes([tile_root_index(ref)])[0]
+    with pytest.raises(VerificationError, match="not a full hash tile"):
+        tile_root(TileRef(0, 0), hash_tile(TileRef(0, 0), tree)[:-1])
+    with pytest.raises(VerificationError, match="not a full entry bundle"):
+        tile_root(TileRef(ENTRIES, 0), encode_entries(entries[:255]))
+
+
+def test_write_atomic_replaces_whole_files_readable_by_a_web_server(tmp_path: Path) -> None:
+    target = tmp_path / "tile" / "0" / "000"
+    write_atomic(target, b"old")
+    write_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["000"]  # no temp file left
+
+
+def test_tile_cache_keeps_only_full_tiles(tmp_path: Path) -> None:
+    cache = TileCache(tmp_path)
+    cache.put(TileRef(ENTRIES, 3), b"bundle")
+    assert cache.get(TileRef(ENTRIES, 3)) == b"bundle"
+    assert (tmp_path / "tile/entries/003").read_bytes() == b"bundle"
+    assert cache.get(TileRef(0, 3)) is None
+    with pytest.raises(ValueError, match="only full tiles"):
+        cache.put(TileRef(0, 3, 7), b"partial")

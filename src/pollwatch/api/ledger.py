@@ -15,14 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from pollwatch.api.deps import ReadConn, get_db
 from pollwatch.ledger import service
 from pollwatch.ledger.settings import LogSettings, load_settings
-from pollwatch.ledger.tiles import (
-    ENTRIES,
-    TILE_WIDTH,
-    check_available,
-    encode_entries,
-    hash_tile,
-    parse_tile_path,
-)
+from pollwatch.ledger.tiles import TILE_WIDTH, TileCache, get_tile, parse_tile_path, tile_cache_dir
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 
@@ -30,6 +23,7 @@ router = APIRouter()
 _log = logging.getLogger(__name__)
 _TEXT = "text/plain; charset=utf-8"
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+_FRESH = {"Cache-Control": "no-cache"}
 
 
 @asynccontextmanager
@@ -61,6 +55,15 @@ def get_settings(request: Request) -> LogSettings:
     return get_settings_for(request.app)
 
 
+def get_tile_cache(request: Request) -> TileCache:
+    """The on-disk cache of full tiles (``POLLWATCH_LOG_TILES``), opened on the first tile request."""
+    cache: TileCache | None = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        cache = TileCache(tile_cache_dir())
+        request.app.state.tile_cache = cache
+    return cache
+
+
 Settings = Annotated[LogSettings, Depends(get_settings)]
 Db = Annotated[Database, Depends(get_db)]
 
@@ -73,20 +76,16 @@ def _b64(data: bytes) -> str:
 def get_checkpoint(db: Db, settings: Settings) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint) with the witnesses' cosignatures."""
     note = service.latest_checkpoint(db, settings)
-    return Response(note, media_type=_TEXT, headers={"Cache-Control": "no-cache"})
+    return Response(note, media_type=_TEXT, headers=_FRESH)
 
 
 @router.get("/log/tile/{path:path}", tags=["log"], response_class=Response)
-def get_tile(path: str, conn: ReadConn) -> Response:
-    """A hash tile or entry bundle (C2SP tlog-tiles), immutable once it exists."""
+def get_log_tile(path: str, conn: ReadConn, cache: Annotated[TileCache, Depends(get_tile_cache)]) -> Response:
+    """A hash tile or entry bundle (C2SP tlog-tiles); full ones are immutable and served from disk."""
     ref = parse_tile_path("tile/" + path)
-    check_available(ref, store.get_state(conn).checkpoint_size)
-    if ref.level == ENTRIES:
-        start = ref.index * TILE_WIDTH
-        data = encode_entries(store.read_entries(conn, start, start + ref.width))
-    else:
-        data = hash_tile(ref, service.DbHashes(conn))
-    return Response(data, media_type="application/octet-stream", headers=_IMMUTABLE)
+    data = get_tile(conn, ref, cache=cache)
+    headers = _IMMUTABLE if ref.width == TILE_WIDTH else _FRESH
+    return Response(data, media_type="application/octet-stream", headers=headers)
 
 
 @router.get("/api/v1/log", tags=["log"])

@@ -13,10 +13,11 @@ from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, han
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import PhotoSource
-from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, load_signer, parse_vkey
+from pollwatch.ledger.mirror import Fetch, db_fetch, dir_fetch, mirror_log, url_fetch, verify_mirror
+from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, Verifier, load_signer, parse_vkey
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.settings import load_settings, log_key_path
-from pollwatch.ledger.verify import verify_bundle
+from pollwatch.ledger.verify import BundleReport, verify_bundle
 from pollwatch.storage import Database
 
 bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
@@ -33,6 +34,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bundle_app, name="bundle")
     log_app.command("checkpoint")(log_checkpoint)
     log_app.command("receipt")(log_receipt)
+    log_app.command("mirror")(log_mirror)
+    log_app.command("verify-mirror")(log_verify_mirror)
     app.add_typer(log_app, name="log")
 
 
@@ -135,12 +138,8 @@ def _photo_source(database: Database, election: str | None) -> PhotoSource | Non
     return FilesystemStore(intake_settings.load().evidence_dir) if publish else None
 
 
-def verify(
-    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `pollwatch bundle export`.")],
-    fmt: FormatOption = OutputFormat.TABLE,
-) -> None:
-    """Check a bundle with no server; print named checks; exit 1 if any failed."""
-    report = verify_bundle(bundle)
+def _report(report: BundleReport, fmt: OutputFormat, title: str) -> None:
+    """Print a report's named checks; exit 1 if any failed."""
     rows = [
         {
             "check": c.name,
@@ -150,9 +149,17 @@ def verify(
         }
         for c in report.checks
     ]
-    emit(rows, fmt, title=f"bundle {bundle}", document={"ok": report.ok, "checks": rows})
+    emit(rows, fmt, title=title, document={"ok": report.ok, "checks": rows})
     if not report.ok:
         raise typer.Exit(1)
+
+
+def verify(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `pollwatch bundle export`.")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Check a bundle with no server; print named checks; exit 1 if any failed."""
+    _report(verify_bundle(bundle), fmt, f"bundle {bundle}")
 
 
 def verify_receipt_command(
@@ -206,3 +213,56 @@ def log_receipt(
     with handled():
         database = open_db(db)
         sys.stdout.write(service.get_receipt(database, index, wait_seconds=0, settings=load_settings()))
+
+
+def log_mirror(
+    out: Annotated[Path, typer.Argument(help="Directory of the static tree: new, or a mirror to update.")],
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="Copy from the log's URL (https://host/log) or a mirror directory."),
+    ] = None,
+    log_key: Annotated[
+        str | None, typer.Option("--log-key", help="The log's verifier key (vkey); required with --from.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write or update a static tlog-tiles copy of /log/ that any web server can serve as a mirror."""
+    with handled():
+        fetch, key = _mirror_source(source, log_key, db)
+        summary = mirror_log(fetch, out, log_key=key)
+    typer.echo(
+        f"mirror {summary.path}: size {summary.size}, {len(summary.written)} tiles written, "
+        f"{summary.kept} kept, checkpoint {'written' if summary.checkpoint_written else 'unchanged'}"
+    )
+
+
+def _mirror_source(source: str | None, log_key: str | None, db: str | None) -> tuple[Fetch, Verifier]:
+    """The files to mirror and the key that must have signed them."""
+    if source is None:
+        settings = load_settings()
+        key = parse_vkey(log_key) if log_key else settings.signer.verifier()
+        return db_fetch(open_db(db), settings), key
+    if not log_key:
+        raise InputError("--from needs --log-key", remedy="pass the log's published verifier key (vkey)")
+    return _fetch_from(source), parse_vkey(log_key)
+
+
+def _fetch_from(source: str) -> Fetch:
+    if source.startswith(("http://", "https://")):
+        return url_fetch(source)
+    if not Path(source).is_dir():
+        raise InputError(
+            "no such mirror directory or URL", expected="a directory or https://host/log", found=source
+        )
+    return dir_fetch(Path(source))
+
+
+def log_verify_mirror(
+    source: Annotated[str, typer.Argument(help="Mirror directory, or the URL of a mirror or of /log.")],
+    log_key: Annotated[str, typer.Option("--log-key", help="The log's verifier key (vkey).")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Check a mirror from its files alone: signature, every tile, every entry; exit 1 if any failed."""
+    with handled():
+        fetch, key = _fetch_from(source), parse_vkey(log_key)
+    _report(verify_mirror(fetch, log_key=key), fmt, f"mirror {source}")

@@ -4,6 +4,13 @@ A level-``L`` tile ``N`` holds up to 256 hashes; hash ``i`` is MTH of leaves
 ``[(N·256+i)·256^L, (N·256+i+1)·256^L)``, i.e. the stored hash at tree level ``8L``, index ``N·256+i``.
 Entry bundles hold each entry as a big-endian uint16 length and the bytes.
 
+A full tile (256 hashes or entries) never changes, so :func:`get_tile` keeps it in a :class:`TileCache`
+on disk (``POLLWATCH_LOG_TILES``, default ``$POLLWATCH_HOME/log-tiles``) and serves it from there
+afterwards. A cached tile is served only after its subtree root, recomputed from the file (255 node
+hashes, plus 256 leaf hashes for an entry bundle), equals the one hash the database stores for that
+subtree: a truncated, corrupted or foreign file is recomputed and rewritten instead. Partial tiles are
+always computed fresh.
+
 >>> tile_path(0, 1234067)
 'tile/0/x001/x234/067'
 >>> parse_tile_path('tile/entries/x001/x234/067.p/8')
@@ -17,18 +24,29 @@ Clients", "Tiling a log".
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from sqlalchemy import Connection
+
+from pollwatch import config
 from pollwatch.errors import NotFoundError, VerificationError
-from pollwatch.ledger.merkle import HashReader, stored_hash_index
+from pollwatch.ledger.merkle import HASH_SIZE, HashReader, leaf_hash, root_from_leaves, stored_hash_index
+from pollwatch.ledger.service import DbHashes
+from pollwatch.storage import log as store
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 ENTRIES = -1
 """The ``level`` of an entry bundle in a :class:`TileRef`."""
 
+_log = logging.getLogger(__name__)
 _PATH = re.compile(r"tile/(entries|[0-9]|[1-5][0-9]|6[0-3])/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([0-9]{1,3}))?")
 
 
@@ -143,3 +161,118 @@ def decode_entries(data: bytes) -> list[bytes]:
         entries.append(data[at + 2 : at + 2 + length])
         at += 2 + length
     return entries
+
+
+def tile_root(ref: TileRef, data: bytes) -> bytes:
+    """Return the root of the subtree a full tile covers, recomputed from its bytes.
+
+    That root is the stored hash at level ``8·(L+1)`` (level 8 for an entry bundle), index ``N``.
+    Raises VerificationError when the bytes are not a full tile (wrong length, truncated bundle).
+    """
+    if ref.level == ENTRIES:
+        entries = decode_entries(data)
+        if len(entries) != TILE_WIDTH:
+            raise VerificationError(
+                "not a full entry bundle", expected=str(TILE_WIDTH), found=str(len(entries))
+            )
+        return root_from_leaves([leaf_hash(e) for e in entries])
+    if len(data) != HASH_SIZE * TILE_WIDTH:
+        raise VerificationError(
+            "not a full hash tile", expected=f"{HASH_SIZE * TILE_WIDTH} bytes", found=f"{len(data)} bytes"
+        )
+    return root_from_leaves([data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
+
+
+def tile_root_index(ref: TileRef) -> int:
+    """Return the storage index of the hash :func:`tile_root` must equal for a full tile."""
+    return stored_hash_index(TILE_HEIGHT * (max(ref.level, 0) + 1), ref.index)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write a file so readers see the old one or all of the new one: temp file, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)  # mkstemp makes 0600; a static web server must read tiles
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the names (renames) in a directory durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def tile_cache_dir() -> Path:
+    """Return ``POLLWATCH_LOG_TILES``, else ``$POLLWATCH_HOME/log-tiles``."""
+    explicit = os.environ.get("POLLWATCH_LOG_TILES", "").strip()
+    return Path(explicit) if explicit else config.home() / "log-tiles"
+
+
+class TileCache:
+    """Full tiles and entry bundles on disk, at their tlog-tiles paths under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, ref: TileRef) -> bytes | None:
+        """Return the cached bytes (not yet verified), or None."""
+        try:
+            return (self.root / ref.path).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, ref: TileRef, data: bytes) -> None:
+        if ref.width != TILE_WIDTH:
+            raise ValueError(f"only full tiles are cached, not {ref.path}")
+        write_atomic(self.root / ref.path, data)
+
+
+def get_tile(conn: Connection, ref: TileRef, *, cache: TileCache | None = None) -> bytes:
+    """Return a tile or entry bundle covered by the latest checkpoint (NotFoundError otherwise).
+
+    A full one comes from ``cache`` when its recomputed root matches the stored hash; otherwise it is
+    computed from the database and (re)written to the cache. Partial ones are always computed.
+    """
+    check_available(ref, store.get_state(conn).checkpoint_size)
+    reader = DbHashes(conn)
+    if cache is None or ref.width != TILE_WIDTH:
+        return _compute_tile(conn, ref, reader)
+    cached = cache.get(ref)
+    if cached is not None and _verified(ref, cached, reader):
+        return cached
+    data = _compute_tile(conn, ref, reader)
+    try:
+        cache.put(ref, data)
+    except OSError as exc:  # a read-only or full disk must not stop the log from serving
+        _log.warning("tile cache not written: %s", exc)
+    return data
+
+
+def _verified(ref: TileRef, data: bytes, reader: HashReader) -> bool:
+    try:
+        root = tile_root(ref, data)
+    except VerificationError:
+        root = b""
+    if root == reader.read_hashes([tile_root_index(ref)])[0]:
+        return True
+    _log.warning("cached %s does not match the stored hashes; recomputing it", ref.path)
+    return False
+
+
+def _compute_tile(conn: Connection, ref: TileRef, reader: HashReader) -> bytes:
+    if ref.level == ENTRIES:
+        start = ref.index * TILE_WIDTH
+        return encode_entries(store.read_entries(conn, start, start + ref.width))
+    return hash_tile(ref, reader)

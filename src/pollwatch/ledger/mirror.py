@@ -1,0 +1,461 @@
+"""A static, mirrorable C2SP tlog-tiles tree: copy it to a directory, read it back, verify it.
+
+A mirror is a directory any static web server can serve as the log's ``/log/``::
+
+    checkpoint                  latest checkpoint with its cosignatures (always written last)
+    tile/<L>/<N>[.p/<W>]        hash tiles
+    tile/entries/<N>[.p/<W>]    entry bundles
+
+:func:`mirror_log` brings a mirror up to date from a source (the database, the log's URL, another
+mirror): it fetches only the tiles the mirror lacks, checks them and the new checkpoint against the log
+key and against the checkpoint the mirror already holds, and only then publishes them, checkpoint last.
+:class:`TileHashes` reads the stored hashes of the tree back out of tiles, so the proof code of
+:mod:`pollwatch.ledger.merkle` runs over any mirror or URL; :func:`verify_mirror` checks a whole mirror.
+
+>>> split_stored_hash_index(stored_hash_index(3, 5))
+(3, 5)
+
+References
+----------
+C2SP tlog-tiles and tlog-checkpoint (https://c2sp.org/tlog-tiles) @5ba5ee8; RFC 9162 §2.1.1 (MTH),
+§2.1.4 (consistency); R. Cox, "Transparent Logs for Skeptical Clients" (2019), "Tiling a log".
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import urllib.error
+import urllib.request
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pollwatch.errors import ConflictError, Error, InputError, NotFoundError, StorageError, VerificationError
+from pollwatch.ledger import service
+from pollwatch.ledger.checkpoint import Checkpoint, open_checkpoint
+from pollwatch.ledger.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    append_entries,
+    consistency_proof,
+    leaf_hash,
+    node_hash,
+    root_from_leaves,
+    stored_hash_index,
+    tree_root,
+    verify_consistency,
+)
+from pollwatch.ledger.note import Verifier
+from pollwatch.ledger.settings import LogSettings
+from pollwatch.ledger.tiles import (
+    ENTRIES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileCache,
+    TileRef,
+    available_width,
+    decode_entries,
+    fsync_dir,
+    get_tile,
+    list_tiles,
+    parse_tile_path,
+    tile_root,
+    tile_root_index,
+    write_atomic,
+)
+from pollwatch.ledger.verify import BundleReport, Check
+from pollwatch.storage import Database
+
+Fetch = Callable[[str], bytes]
+"""Return the file at a path of the tree (``checkpoint``, ``tile/...``); NotFoundError when absent."""
+
+STAGING = ".pollwatch-staging"
+"""Where a mirror run keeps the tiles it fetched until they are verified (inside the mirror)."""
+
+_MAX_FILE = TILE_WIDTH * (2 + 0xFFFF)  # the largest entry bundle
+
+
+def dir_fetch(root: Path) -> Fetch:
+    """Read the tree from a directory (a mirror)."""
+
+    def fetch(path: str) -> bytes:
+        try:
+            return (root / path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFoundError("the mirror has no such file", found=str(root / path)) from exc
+
+    return fetch
+
+
+def url_fetch(base: str, *, timeout: float = 30.0) -> Fetch:
+    """Read the tree over HTTP(S) from ``base`` (the log's ``.../log`` or any static mirror)."""
+    if not base.startswith(("http://", "https://")):
+        raise InputError("not an http(s) URL", expected="https://host/log", found=base[:100])
+    prefix = base.rstrip("/")
+
+    def fetch(path: str) -> bytes:
+        url = f"{prefix}/{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                data: bytes = response.read(_MAX_FILE + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NotFoundError("the log has no such file", found=url) from exc
+            raise StorageError(
+                "the log answered with an error", expected="200", found=f"{exc.code} {url}"
+            ) from exc
+        except OSError as exc:
+            raise StorageError(
+                "could not reach the log", found=f"{url}: {exc}", remedy="check the URL and try again"
+            ) from exc
+        if len(data) > _MAX_FILE:
+            raise VerificationError(
+                "a file of the log is too large", expected=f"<= {_MAX_FILE} bytes", found=url
+            )
+        return data
+
+    return fetch
+
+
+def db_fetch(db: Database, settings: LogSettings, *, cache: TileCache | None = None) -> Fetch:
+    """Read the tree from the log's own database (what ``/log/`` serves)."""
+
+    def fetch(path: str) -> bytes:
+        if path == "checkpoint":
+            return service.latest_checkpoint(db, settings).encode()
+        with db.connect() as conn:
+            return get_tile(conn, parse_tile_path(path), cache=cache)
+
+    return fetch
+
+
+def split_stored_hash_index(index: int) -> tuple[int, int]:
+    """Return ``(level, n)`` of a post-order storage index: the inverse of ``stored_hash_index``."""
+    # Leaf n's hashes start at stored_hash_index(0, n) = 2n - popcount(n) <= 2n, so the leaf that
+    # stored ``index`` is at least index // 2: walk to the last leaf whose hashes start at or before it.
+    n = index // 2
+    while stored_hash_index(0, n + 1) <= index:
+        n += 1
+    level = index - stored_hash_index(0, n)  # leaf n stores its leaf hash, then one hash per level
+    return level, n >> level
+
+
+class TileHashes:
+    """HashReader over the hash tiles of the tree of ``size`` leaves, fetched on demand.
+
+    The stored hash at level ``l``, index ``n`` is MTH over hashes ``[n·2^h, (n+1)·2^h)`` of a
+    level-``l // 8`` tile, ``h = l mod 8``. The most recently read ``keep`` tiles stay in memory.
+    """
+
+    def __init__(self, fetch: Fetch, size: int, *, keep: int = 4096) -> None:
+        self.fetch = fetch
+        self.size = size
+        self.keep = keep
+        self._tiles: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def tile(self, level: int, index: int) -> bytes:
+        """Return the hashes that tile exists with in the tree of ``size`` leaves."""
+        key = (level, index)
+        if key in self._tiles:
+            self._tiles.move_to_end(key)
+            return self._tiles[key]
+        width = available_width(TileRef(level, index), self.size)
+        if width == 0:
+            raise NotFoundError("that tile is beyond the tree", expected=f"size {self.size}", found=str(key))
+        data = self._fetch(TileRef(level, index, width))
+        self._tiles[key] = data
+        if len(self._tiles) > self.keep:
+            self._tiles.popitem(last=False)
+        return data
+
+    def _fetch(self, ref: TileRef) -> bytes:
+        try:
+            data, width = self.fetch(ref.path), ref.width
+        except NotFoundError:
+            if ref.width == TILE_WIDTH:
+                raise
+            # tlog-tiles: a partial tile may be gone once the full one exists; its prefix is the same.
+            data, width = self.fetch(TileRef(ref.level, ref.index).path), TILE_WIDTH
+        if len(data) != HASH_SIZE * width:
+            raise VerificationError(
+                f"{ref.path} has the wrong length",
+                expected=f"{HASH_SIZE * width} bytes",
+                found=f"{len(data)}",
+            )
+        return data[: HASH_SIZE * ref.width]
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        out = []
+        for index in indexes:
+            level, n = split_stored_hash_index(index)
+            tile_level, height = divmod(level, TILE_HEIGHT)
+            first = n << height
+            data = self.tile(tile_level, first // TILE_WIDTH)
+            at = (first % TILE_WIDTH) * HASH_SIZE
+            part = data[at : at + (HASH_SIZE << height)]
+            if len(part) != HASH_SIZE << height:
+                raise NotFoundError(
+                    "that hash is not in the tree", expected=f"size {self.size}", found=f"level {level}, {n}"
+                )
+            out.append(root_from_leaves([part[i : i + HASH_SIZE] for i in range(0, len(part), HASH_SIZE)]))
+        return out
+
+
+def check_tile(ref: TileRef, data: bytes, tree: TileHashes) -> None:
+    """Raise VerificationError unless ``data`` is tile ``ref`` of ``tree`` (whose root is checked).
+
+    An entry bundle's leaf hashes must be its level-0 tile; a full hash tile's root must be its hash in
+    the tile above; a partial hash tile must be the one the root was computed from.
+    """
+    if ref.level == ENTRIES:
+        entries = decode_entries(data)
+        if len(entries) != ref.width or b"".join(map(leaf_hash, entries)) != tree.tile(0, ref.index):
+            raise VerificationError(f"{ref.path} does not match tile/0", expected="the entries of the tree")
+    elif ref.width == TILE_WIDTH:
+        if tile_root(ref, data) != tree.read_hashes([tile_root_index(ref)])[0]:
+            raise VerificationError(f"{ref.path} does not match the tile above it")
+    elif data != tree.tile(ref.level, ref.index):
+        raise VerificationError(f"{ref.path} is not the tile the root was computed from")
+
+
+def check_root(tree: TileHashes, checkpoint: Checkpoint) -> None:
+    """Raise VerificationError unless the tiles' tree hashes to the checkpoint's root."""
+    root = tree_root(checkpoint.size, tree)
+    if root != checkpoint.root:
+        raise VerificationError(
+            "the tiles do not hash to the checkpoint's root",
+            expected=base64.b64encode(checkpoint.root).decode(),
+            found=base64.b64encode(root).decode(),
+        )
+
+
+def check_extends(old: Checkpoint, new: Checkpoint, tree: TileHashes) -> None:
+    """Raise VerificationError unless ``new`` extends ``old`` (RFC 9162 §2.1.4, proof from the tiles)."""
+    if old.size == 0:
+        return
+    try:
+        proof = consistency_proof(old.size, new.size, tree)
+        verify_consistency(old.size, new.size, proof, old.root, new.root)
+    except VerificationError as exc:
+        raise VerificationError(
+            "the log's checkpoint does not extend the one this mirror holds (a split view)",
+            expected=f"size {new.size} consistent with size {old.size}",
+            found=exc.message,
+            remedy="keep both checkpoints as evidence and tell the log's witnesses",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class MirrorSummary:
+    """What a mirror run did: the size reached, the tiles written, the tiles kept."""
+
+    path: Path
+    size: int
+    written: tuple[str, ...]
+    kept: int
+    checkpoint_written: bool
+
+
+def mirror_log(fetch: Fetch, out: Path, *, log_key: Verifier) -> MirrorSummary:
+    """Bring the mirror at ``out`` up to the source's latest checkpoint.
+
+    1. open the source's checkpoint with ``log_key``; 2. refuse a mirror of another log or of a larger
+    tree; 3. stage (in ``out/.pollwatch-staging``) every tile the mirror lacks; 4. check that the tiles
+    hash to the checkpoint's root and that every new tile fits the tree; 5. check that the checkpoint
+    extends the mirror's previous one; 6. move the staged tiles into place and fsync; 7. write the
+    checkpoint, so a reader never sees a checkpoint whose tiles are missing. Nothing is published when
+    a check fails.
+    """
+    note = _text(fetch("checkpoint"))
+    checkpoint = open_checkpoint(note, log_key)
+    previous = _previous_checkpoint(out, log_key, checkpoint)
+    tiles = _StagedTiles(fetch, out)
+    try:
+        tree = TileHashes(tiles.get, checkpoint.size)
+        try:
+            check_root(tree, checkpoint)
+        except VerificationError:
+            _explain_mismatch(fetch, checkpoint, previous)
+            raise
+        refs = list(list_tiles(checkpoint.size))
+        new = [ref for ref in refs if not tiles.present(ref)]
+        for ref in new:
+            check_tile(ref, tiles.get(ref.path), tree)
+        if previous is not None:
+            check_extends(previous, checkpoint, tree)
+        tiles.publish(new)
+        written = _write_checkpoint(out, note)
+    finally:
+        tiles.clear()
+    return MirrorSummary(out, checkpoint.size, tuple(r.path for r in new), len(refs) - len(new), written)
+
+
+def _explain_mismatch(fetch: Fetch, checkpoint: Checkpoint, previous: Checkpoint | None) -> None:
+    """The mirror's tiles plus the new ones miss the root: a bad source, a split view, or local damage."""
+    source = TileHashes(fetch, checkpoint.size)
+    check_root(source, checkpoint)  # the source's own tiles are wrong
+    if previous is not None:
+        check_extends(previous, checkpoint, source)  # the log forked away from what the mirror holds
+    raise VerificationError(
+        "this mirror's own tiles are damaged: they and the source's tiles differ",
+        remedy="run `pollwatch log verify-mirror` on it, delete the files it names, and mirror again",
+    )
+
+
+def _previous_checkpoint(out: Path, log_key: Verifier, checkpoint: Checkpoint) -> Checkpoint | None:
+    path = out / "checkpoint"
+    if not path.exists():
+        if out.exists() and not {p.name for p in out.iterdir()} <= {"tile", STAGING}:
+            raise InputError(
+                f"{out} is not empty and holds no mirror", remedy="mirror into a new or empty directory"
+            )
+        return None
+    try:
+        old = open_checkpoint(path.read_text(), log_key)
+    except (Error, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{path} is not a checkpoint of this log",
+            expected=f"a checkpoint signed by {log_key.name}",
+            found=exc.message if isinstance(exc, Error) else str(exc),
+            remedy="mirror each log into its own directory",
+        ) from exc
+    if old.size > checkpoint.size:
+        raise ConflictError(
+            "the source is behind this mirror",
+            expected=f"size >= {old.size}",
+            found=str(checkpoint.size),
+            remedy="the source may be a stale cache: try again later (a log never shrinks)",
+        )
+    return old
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        raise VerificationError("the checkpoint is not UTF-8 text", found=repr(data[:60])) from exc
+
+
+def _write_checkpoint(out: Path, note: str) -> bool:
+    path = out / "checkpoint"
+    if path.exists() and path.read_bytes() == note.encode():
+        return False
+    write_atomic(path, note.encode())
+    fsync_dir(out)
+    return True
+
+
+class _StagedTiles:
+    """The mirror's tiles plus the ones fetched by this run, staged until they are verified."""
+
+    def __init__(self, fetch: Fetch, out: Path) -> None:
+        self.fetch = fetch
+        self.out = out
+        self.staging = out / STAGING
+        shutil.rmtree(self.staging, ignore_errors=True)  # left by an interrupted run: unverified
+
+    def present(self, ref: TileRef) -> bool:
+        """Whether the mirror holds the tile (a hash tile only at its exact length)."""
+        path = self.out / ref.path
+        if ref.level == ENTRIES:
+            return path.is_file()
+        try:
+            return path.stat().st_size == HASH_SIZE * ref.width
+        except OSError:
+            return False
+
+    def get(self, path: str) -> bytes:
+        ref = parse_tile_path(path)
+        if self.present(ref):
+            return (self.out / path).read_bytes()
+        staged = self.staging / path
+        if staged.exists():
+            return staged.read_bytes()
+        data = self.fetch(path)
+        write_atomic(staged, data)
+        return data
+
+    def publish(self, refs: Iterable[TileRef]) -> None:
+        """Move staged tiles into place (each rename atomic) and make them durable."""
+        dirs: set[Path] = set()
+        for ref in refs:
+            target = self.out / ref.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / ref.path, target)
+            dirs.update(p for p in [target.parent, *target.parent.parents] if self.out in [p, *p.parents])
+        for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+            fsync_dir(directory)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def verify_mirror(fetch: Fetch, *, log_key: Verifier) -> BundleReport:
+    """Check a whole mirror (or the log itself) from its files: a report of named checks.
+
+    ``checkpoint signature``; ``tiles present``: every tile of the checkpoint's tree can be read;
+    ``tiles match the checkpoint``: the tiles hash to its root and each full tile to its hash above;
+    ``entries match tiles``: each entry bundle's leaf hashes are its level-0 tile; ``tree matches
+    checkpoint``: the root re-derived from the entries alone equals the checkpoint's root.
+    """
+    try:
+        checkpoint = open_checkpoint(_text(fetch("checkpoint")), log_key)
+    except Error as exc:
+        return BundleReport((Check("checkpoint signature", False, f"signed by {log_key.name}", exc.message),))
+    checks = [Check("checkpoint signature", True, f"signed by {log_key.name}", f"size {checkpoint.size}")]
+    tree = TileHashes(fetch, checkpoint.size)
+    missing: list[str] = []
+    bad_tiles: list[str] = []
+    bad_entries: list[str] = []
+    try:
+        check_root(tree, checkpoint)
+    except Error as exc:
+        bad_tiles.append(f"root: {exc.message}")
+    edge: list[bytes] = []
+    count = 0
+    for ref in list_tiles(checkpoint.size):
+        try:
+            data = fetch(ref.path)
+        except NotFoundError:
+            missing.append(ref.path)
+            continue
+        try:
+            check_tile(ref, data, tree)
+        except Error as exc:
+            (bad_entries if ref.level == ENTRIES else bad_tiles).append(f"{ref.path}: {exc.message}")
+        if ref.level == ENTRIES and ref.index * TILE_WIDTH == count:
+            entries = _entries_or_none(data)
+            append_entries(edge, count, entries)
+            count += len(entries)
+    checks.append(_check("tiles present", missing, "every tile of the tree", "all present", "missing"))
+    checks.append(_check("tiles match the checkpoint", bad_tiles, "hash to its root", "all match", "bad"))
+    checks.append(_check("entries match tiles", bad_entries, "leaf hashes = tile/0", "all match", "bad"))
+    root = _fold(edge)
+    derived = [] if count == checkpoint.size and root == checkpoint.root else [f"{count} entries"]
+    checks.append(_check("tree matches checkpoint", derived, "root from the entries", "equal", "differs"))
+    return BundleReport(tuple(checks))
+
+
+def _entries_or_none(data: bytes) -> list[bytes]:
+    try:
+        return decode_entries(data)
+    except VerificationError:
+        return []
+
+
+def _fold(edge: list[bytes]) -> bytes:
+    """MTH from the roots of the perfect subtrees, largest first."""
+    if not edge:
+        return EMPTY_ROOT
+    root = edge[-1]
+    for left in reversed(edge[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
+def _check(name: str, problems: list[str], expected: str, ok: str, label: str) -> Check:
+    found = ok if not problems else f"{label}: " + "; ".join(problems[:5])
+    return Check(name, not problems, expected, found)
