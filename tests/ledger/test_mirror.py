@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import random
@@ -31,6 +32,7 @@ from pollwatch.ledger.merkle import (
     verify_inclusion,
 )
 from pollwatch.ledger.mirror import (
+    LOCK,
     STAGING,
     Fetch,
     TileHashes,
@@ -203,6 +205,17 @@ def test_checkpoint_is_written_after_every_tile(
     summary = mirror_log(log.fetch, out, log_key=log_signer.verifier())
     assert renamed[-1] == "checkpoint"
     assert sorted(renamed[:-1]) == sorted(summary.written)
+
+
+def test_two_runs_never_write_one_mirror_at_once(log: MemoryLog, log_signer: Signer, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    mirror_log(log.fetch, out, log_key=log_signer.verifier())
+    log.append(10)
+    with open(out / LOCK, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(ConflictError, match="another mirror run"):
+            mirror_log(log.fetch, out, log_key=log_signer.verifier())
+    assert mirror_log(log.fetch, out, log_key=log_signer.verifier()).size == 610
 
 
 def _tampered(fetch: Fetch, path: str) -> Fetch:

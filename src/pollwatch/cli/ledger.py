@@ -21,7 +21,7 @@ from pollwatch.ledger.verify import BundleReport, verify_bundle
 from pollwatch.storage import Database
 
 bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
-log_app = typer.Typer(help="The evidence log: checkpoints and status.", no_args_is_help=True)
+log_app = typer.Typer(help="The evidence log: checkpoints, receipts, mirrors.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:

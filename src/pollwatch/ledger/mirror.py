@@ -24,12 +24,14 @@ C2SP tlog-tiles and tlog-checkpoint (https://c2sp.org/tlog-tiles) @5ba5ee8; RFC 
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import shutil
 import urllib.error
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,9 @@ Fetch = Callable[[str], bytes]
 
 STAGING = ".pollwatch-staging"
 """Where a mirror run keeps the tiles it fetched until they are verified (inside the mirror)."""
+
+LOCK = ".pollwatch-lock"
+"""Lock file held by a mirror run (inside the mirror)."""
 
 _MAX_FILE = TILE_WIDTH * (2 + 0xFFFF)  # the largest entry bundle
 
@@ -271,26 +276,49 @@ def mirror_log(fetch: Fetch, out: Path, *, log_key: Verifier) -> MirrorSummary:
     """
     note = _text(fetch("checkpoint"))
     checkpoint = open_checkpoint(note, log_key)
-    previous = _previous_checkpoint(out, log_key, checkpoint)
-    tiles = _StagedTiles(fetch, out)
-    try:
-        tree = TileHashes(tiles.get, checkpoint.size)
+    with _locked(out):
+        previous = _previous_checkpoint(out, log_key, checkpoint)
+        tiles = _StagedTiles(fetch, out)
         try:
-            check_root(tree, checkpoint)
-        except VerificationError:
-            _explain_mismatch(fetch, checkpoint, previous)
-            raise
-        refs = list(list_tiles(checkpoint.size))
-        new = [ref for ref in refs if not tiles.present(ref)]
-        for ref in new:
-            check_tile(ref, tiles.get(ref.path), tree)
-        if previous is not None:
-            check_extends(previous, checkpoint, tree)
-        tiles.publish(new)
-        written = _write_checkpoint(out, note)
-    finally:
-        tiles.clear()
-    return MirrorSummary(out, checkpoint.size, tuple(r.path for r in new), len(refs) - len(new), written)
+            new, kept = _stage_and_verify(tiles, checkpoint, previous)
+            tiles.publish(new)
+            written = _write_checkpoint(out, note)
+        finally:
+            tiles.clear()
+    return MirrorSummary(out, checkpoint.size, tuple(r.path for r in new), kept, written)
+
+
+def _stage_and_verify(
+    tiles: _StagedTiles, checkpoint: Checkpoint, previous: Checkpoint | None
+) -> tuple[list[TileRef], int]:
+    """Stage the tiles the mirror lacks and check them (steps 3-5); return them and the count kept."""
+    tree = TileHashes(tiles.get, checkpoint.size)
+    try:
+        check_root(tree, checkpoint)
+    except VerificationError:
+        _explain_mismatch(tiles.fetch, checkpoint, previous)
+        raise
+    refs = list(list_tiles(checkpoint.size))
+    new = [ref for ref in refs if not tiles.present(ref)]
+    for ref in new:
+        check_tile(ref, tiles.get(ref.path), tree)
+    if previous is not None:
+        check_extends(previous, checkpoint, tree)
+    return new, len(refs) - len(new)
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the mirror's lock file: two runs never stage into, or publish to, one mirror at once."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConflictError(
+                f"another mirror run is writing {out}", remedy="let it finish; the next run catches up"
+            ) from exc
+        yield  # closing the file releases the lock
 
 
 def _explain_mismatch(fetch: Fetch, checkpoint: Checkpoint, previous: Checkpoint | None) -> None:
@@ -308,7 +336,7 @@ def _explain_mismatch(fetch: Fetch, checkpoint: Checkpoint, previous: Checkpoint
 def _previous_checkpoint(out: Path, log_key: Verifier, checkpoint: Checkpoint) -> Checkpoint | None:
     path = out / "checkpoint"
     if not path.exists():
-        if out.exists() and not {p.name for p in out.iterdir()} <= {"tile", STAGING}:
+        if out.exists() and not {p.name for p in out.iterdir()} <= {"tile", STAGING, LOCK}:
             raise InputError(
                 f"{out} is not empty and holds no mirror", remedy="mirror into a new or empty directory"
             )
