@@ -42,6 +42,26 @@ def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Ite
     return total
 
 
+_SEQUENCES: dict[str, str] = {}
+
+
+def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Return ``count`` fresh ids for ``table`` without locking it (for small, concurrent writes).
+
+    PostgreSQL draws them from the id sequence in one statement (distinct, not necessarily
+    consecutive); SQLite takes the next ones after the largest, which is safe because SQLite
+    serialises writers.
+    """
+    if conn.dialect.name != "postgresql":
+        return list(next_ids(conn, table, count))
+    seq = _SEQUENCES.get(table.name)
+    if seq is None:
+        found = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar_one()
+        seq = _SEQUENCES[table.name] = str(found)
+    rows = conn.exec_driver_sql(f"SELECT nextval('{seq}') FROM generate_series(1, {int(count)})")
+    return [int(r[0]) for r in rows]
+
+
 def next_ids(conn: Connection, table: Table, count: int) -> range:
     """Reserve ``count`` consecutive ids for ``table`` inside the current transaction.
 

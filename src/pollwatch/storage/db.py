@@ -122,7 +122,10 @@ def _create_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    # No server-side prepared statements: psycopg would prepare a query after five runs and PostgreSQL
+    # may then keep a generic plan chosen while a table was still empty (a sequential scan of the
+    # submissions on election night). Planning each query against current statistics costs far less.
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
 
 
 def _alembic_config(conn: Connection) -> Any:

@@ -116,6 +116,56 @@ def revoke_tokens(conn: Connection, submitter_id: int) -> int:
     return conn.execute(k.update().where(k.c.submitter_id == submitter_id).values(revoked=True)).rowcount
 
 
+def count_active_tokens(conn: Connection, submitter_id: int) -> int:
+    """How many of a submitter's tokens are not revoked (0: the submitter is shut out)."""
+    k = ti.tokens
+    query = select(func.count()).where(k.c.submitter_id == submitter_id, k.c.revoked.is_(False))
+    return int(conn.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class DeviceKeyRow:
+    """A registered device key and its owner (no personal data)."""
+
+    fingerprint: str
+    public_key: str
+    created_at: dt.datetime
+    revoked: bool
+    owner: SubmitterRow
+
+
+def get_device_key(conn: Connection, fingerprint: str) -> DeviceKeyRow | None:
+    """The device key with this fingerprint, revoked or not, with its owner."""
+    rows = _device_rows(conn, ti.device_keys.c.fingerprint == fingerprint)
+    return rows[0] if rows else None
+
+
+def list_submitter_devices(conn: Connection, submitter_id: int) -> list[DeviceKeyRow]:
+    """Every device key of a submitter, oldest first, revoked ones included."""
+    return _device_rows(conn, ti.device_keys.c.submitter_id == submitter_id)
+
+
+def _device_rows(conn: Connection, condition: Any) -> list[DeviceKeyRow]:
+    d, s = ti.device_keys, ti.submitters
+    rows = conn.execute(
+        select(d.c.fingerprint, d.c.public_key, d.c.created_at, d.c.revoked, s.c.id, s.c.key_id, s.c.role,
+               s.c.organisation)
+        .join(s, d.c.submitter_id == s.c.id).where(condition).order_by(d.c.id)
+    )  # fmt: skip
+    return [
+        DeviceKeyRow(r.fingerprint, r.public_key, _aware(r.created_at), bool(r.revoked),
+                     SubmitterRow(int(r.id), r.key_id, r.role, r.organisation))
+        for r in rows
+    ]  # fmt: skip
+
+
+def revoke_device_key(conn: Connection, fingerprint: str) -> bool:
+    """Mark one device key revoked (the row stays); False if it was unknown or already revoked."""
+    d = ti.device_keys
+    query = d.update().where(d.c.fingerprint == fingerprint, d.c.revoked.is_(False)).values(revoked=True)
+    return conn.execute(query).rowcount == 1
+
+
 def create_assignment(
     conn: Connection, *, submitter_id: int, election: str, constituency: str, station_serial: int | None
 ) -> None:
@@ -391,8 +441,9 @@ _STATIONS = select(
     t.stations.c.serial.in_(bindparam("serials", expanding=True)),
 )  # fmt: skip
 _SUBMISSIONS = select(ti.submissions).where(
-    ti.submissions.c.submission_id.in_(bindparam("ids", expanding=True))
-)
+    ti.submissions.c.submitter_key.in_(bindparam("keys", expanding=True)),
+    ti.submissions.c.submission_id.in_(bindparam("ids", expanding=True)),
+)  # both columns of the unique (submitter_key, submission_id) index; exact pairs are picked below
 _SIGNATURES = select(ti.submissions.c.signature).where(
     ti.submissions.c.signature.in_(bindparam("signatures", expanding=True))
 )
@@ -445,7 +496,8 @@ def list_submissions(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tupl
     """Stored submissions among (submitter key, submission id) pairs."""
     if not pairs:
         return {}
-    rows = conn.execute(_SUBMISSIONS, {"ids": sorted({sid for _, sid in pairs})}).all()
+    keys, ids = sorted({k for k, _ in pairs}), sorted({i for _, i in pairs})
+    rows = conn.execute(_SUBMISSIONS, {"keys": keys, "ids": ids}).all()
     out = {}
     for row in rows:
         if (row.submitter_key, row.submission_id) in pairs:
@@ -472,10 +524,10 @@ def list_device_owners(conn: Connection, fingerprints: set[str]) -> dict[str, in
 
 def insert_sheet_batch(conn: Connection, items: Sequence[tuple[StationContext, ResultSheet]]) -> list[int]:
     """Insert many resolved sheets and their votes with one multi-row statement per table."""
-    from pollwatch.storage.bulk import insert_rows, next_ids
+    from pollwatch.storage.bulk import allocate_ids, insert_rows
     from pollwatch.storage.sheets import _COLUMNS
 
-    ids = list(next_ids(conn, t.sheets, len(items)))
+    ids = allocate_ids(conn, t.sheets, len(items))
     rows = []
     for sheet_id, (ctx, sheet) in zip(ids, items, strict=True):
         p = sheet.provenance

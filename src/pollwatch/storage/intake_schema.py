@@ -86,6 +86,7 @@ submissions = Table(
     UniqueConstraint("submitter_key", "submission_id"),
     Index(None, "signature"),
     Index(None, "photo_sha256"),
+    Index(None, "leaf_index"),
 )
 
 photos = Table(

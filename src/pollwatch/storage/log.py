@@ -85,9 +85,19 @@ def insert_entries(
     if conn.dialect.name == "sqlite":
         insert_rows(conn, log_entries, ("idx", "type", "election", "data", "appended_at"), rows)
         return
-    conn.execute(
-        insert(log_entries),
-        [dict(zip(("idx", "type", "election", "data", "appended_at"), r, strict=True)) for r in rows],
+    # One statement over arrays: an appender holds the log lock until commit, so round trips count.
+    conn.exec_driver_sql(
+        "INSERT INTO log_entries (idx, type, election, data, appended_at) "
+        "SELECT u.idx, u.type, u.election, u.data, %(at)s FROM "
+        "unnest(%(idx)s::bigint[], %(type)s::text[], %(election)s::text[], %(data)s::bytea[]) "
+        "AS u(idx, type, election, data)",
+        {
+            "idx": [r[0] for r in rows],
+            "type": [r[1] for r in rows],
+            "election": [r[2] for r in rows],
+            "data": [r[3] for r in rows],
+            "at": at,
+        },
     )
 
 
@@ -97,7 +107,10 @@ def insert_hashes(conn: Connection, first: int, hashes: Sequence[bytes]) -> None
     if conn.dialect.name == "sqlite":
         insert_rows(conn, log_hashes, ("idx", "hash"), rows)
         return
-    conn.execute(insert(log_hashes), [{"idx": i, "hash": h} for i, h in rows])
+    conn.exec_driver_sql(
+        "INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest(%(idx)s::bigint[], %(hash)s::bytea[])",
+        {"idx": [i for i, _ in rows], "hash": [h for _, h in rows]},
+    )
 
 
 def read_hashes(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
