@@ -34,12 +34,9 @@ from pollwatch.ledger.merkle import (
 from pollwatch.ledger.mirror import (
     LOCK,
     STAGING,
-    Fetch,
-    TileHashes,
     db_fetch,
     dir_fetch,
     mirror_log,
-    split_stored_hash_index,
     url_fetch,
     verify_mirror,
 )
@@ -49,6 +46,8 @@ from pollwatch.ledger.settings import LogSettings
 from pollwatch.ledger.tiles import (
     ENTRIES,
     TILE_WIDTH,
+    Fetch,
+    TileHashes,
     check_available,
     decode_entries,
     encode_entries,
@@ -56,6 +55,7 @@ from pollwatch.ledger.tiles import (
     hash_tile,
     list_tiles,
     parse_tile_path,
+    split_stored_hash_index,
 )
 from pollwatch.storage import Database
 from tests.ledger.conftest import ORIGIN

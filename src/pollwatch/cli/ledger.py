@@ -13,10 +13,11 @@ from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, han
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import PhotoSource
-from pollwatch.ledger.mirror import Fetch, db_fetch, dir_fetch, mirror_log, url_fetch, verify_mirror
+from pollwatch.ledger.mirror import db_fetch, dir_fetch, mirror_log, url_fetch, verify_mirror
 from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, Verifier, load_signer, parse_vkey
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.settings import load_settings, log_key_path
+from pollwatch.ledger.tiles import Fetch
 from pollwatch.ledger.verify import BundleReport, verify_bundle
 from pollwatch.storage import Database
 

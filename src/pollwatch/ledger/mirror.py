@@ -9,11 +9,14 @@ A mirror is a directory any static web server can serve as the log's ``/log/``::
 :func:`mirror_log` brings a mirror up to date from a source (the database, the log's URL, another
 mirror): it fetches only the tiles the mirror lacks, checks them and the new checkpoint against the log
 key and against the checkpoint the mirror already holds, and only then publishes them, checkpoint last.
-:class:`TileHashes` reads the stored hashes of the tree back out of tiles, so the proof code of
-:mod:`pollwatch.ledger.merkle` runs over any mirror or URL; :func:`verify_mirror` checks a whole mirror.
+:func:`verify_mirror` checks a whole mirror; :class:`pollwatch.ledger.tiles.TileHashes` over
+:func:`dir_fetch` or :func:`url_fetch` gives the proof code of :mod:`pollwatch.ledger.merkle` any
+mirror's hashes.
 
->>> split_stored_hash_index(stored_hash_index(3, 5))
-(3, 5)
+>>> from pollwatch.ledger.note import Signer
+>>> key = Signer.from_seed("example.org/log", bytes(32)).verifier()
+>>> verify_mirror(dir_fetch(Path("no-such-mirror")), log_key=key).failed()[0].name
+'checkpoint signature'
 
 References
 ----------
@@ -29,8 +32,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +45,7 @@ from pollwatch.ledger.merkle import (
     HASH_SIZE,
     append_entries,
     consistency_proof,
-    leaf_hash,
     node_hash,
-    root_from_leaves,
-    stored_hash_index,
     tree_root,
     verify_consistency,
 )
@@ -54,25 +53,21 @@ from pollwatch.ledger.note import Verifier
 from pollwatch.ledger.settings import LogSettings
 from pollwatch.ledger.tiles import (
     ENTRIES,
-    TILE_HEIGHT,
     TILE_WIDTH,
+    Fetch,
     TileCache,
+    TileHashes,
     TileRef,
-    available_width,
+    check_tile,
     decode_entries,
     fsync_dir,
     get_tile,
     list_tiles,
     parse_tile_path,
-    tile_root,
-    tile_root_index,
     write_atomic,
 )
 from pollwatch.ledger.verify import BundleReport, Check
 from pollwatch.storage import Database
-
-Fetch = Callable[[str], bytes]
-"""Return the file at a path of the tree (``checkpoint``, ``tile/...``); NotFoundError when absent."""
 
 STAGING = ".pollwatch-staging"
 """Where a mirror run keeps the tiles it fetched until they are verified (inside the mirror)."""
@@ -135,95 +130,6 @@ def db_fetch(db: Database, settings: LogSettings, *, cache: TileCache | None = N
             return get_tile(conn, parse_tile_path(path), cache=cache)
 
     return fetch
-
-
-def split_stored_hash_index(index: int) -> tuple[int, int]:
-    """Return ``(level, n)`` of a post-order storage index: the inverse of ``stored_hash_index``."""
-    # Leaf n's hashes start at stored_hash_index(0, n) = 2n - popcount(n) <= 2n, so the leaf that
-    # stored ``index`` is at least index // 2: walk to the last leaf whose hashes start at or before it.
-    n = index // 2
-    while stored_hash_index(0, n + 1) <= index:
-        n += 1
-    level = index - stored_hash_index(0, n)  # leaf n stores its leaf hash, then one hash per level
-    return level, n >> level
-
-
-class TileHashes:
-    """HashReader over the hash tiles of the tree of ``size`` leaves, fetched on demand.
-
-    The stored hash at level ``l``, index ``n`` is MTH over hashes ``[n·2^h, (n+1)·2^h)`` of a
-    level-``l // 8`` tile, ``h = l mod 8``. The most recently read ``keep`` tiles stay in memory.
-    """
-
-    def __init__(self, fetch: Fetch, size: int, *, keep: int = 4096) -> None:
-        self.fetch = fetch
-        self.size = size
-        self.keep = keep
-        self._tiles: OrderedDict[tuple[int, int], bytes] = OrderedDict()
-
-    def tile(self, level: int, index: int) -> bytes:
-        """Return the hashes that tile exists with in the tree of ``size`` leaves."""
-        key = (level, index)
-        if key in self._tiles:
-            self._tiles.move_to_end(key)
-            return self._tiles[key]
-        width = available_width(TileRef(level, index), self.size)
-        if width == 0:
-            raise NotFoundError("that tile is beyond the tree", expected=f"size {self.size}", found=str(key))
-        data = self._fetch(TileRef(level, index, width))
-        self._tiles[key] = data
-        if len(self._tiles) > self.keep:
-            self._tiles.popitem(last=False)
-        return data
-
-    def _fetch(self, ref: TileRef) -> bytes:
-        try:
-            data, width = self.fetch(ref.path), ref.width
-        except NotFoundError:
-            if ref.width == TILE_WIDTH:
-                raise
-            # tlog-tiles: a partial tile may be gone once the full one exists; its prefix is the same.
-            data, width = self.fetch(TileRef(ref.level, ref.index).path), TILE_WIDTH
-        if len(data) != HASH_SIZE * width:
-            raise VerificationError(
-                f"{ref.path} has the wrong length",
-                expected=f"{HASH_SIZE * width} bytes",
-                found=f"{len(data)}",
-            )
-        return data[: HASH_SIZE * ref.width]
-
-    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        out = []
-        for index in indexes:
-            level, n = split_stored_hash_index(index)
-            tile_level, height = divmod(level, TILE_HEIGHT)
-            first = n << height
-            data = self.tile(tile_level, first // TILE_WIDTH)
-            at = (first % TILE_WIDTH) * HASH_SIZE
-            part = data[at : at + (HASH_SIZE << height)]
-            if len(part) != HASH_SIZE << height:
-                raise NotFoundError(
-                    "that hash is not in the tree", expected=f"size {self.size}", found=f"level {level}, {n}"
-                )
-            out.append(root_from_leaves([part[i : i + HASH_SIZE] for i in range(0, len(part), HASH_SIZE)]))
-        return out
-
-
-def check_tile(ref: TileRef, data: bytes, tree: TileHashes) -> None:
-    """Raise VerificationError unless ``data`` is tile ``ref`` of ``tree`` (whose root is checked).
-
-    An entry bundle's leaf hashes must be its level-0 tile; a full hash tile's root must be its hash in
-    the tile above; a partial hash tile must be the one the root was computed from.
-    """
-    if ref.level == ENTRIES:
-        entries = decode_entries(data)
-        if len(entries) != ref.width or b"".join(map(leaf_hash, entries)) != tree.tile(0, ref.index):
-            raise VerificationError(f"{ref.path} does not match tile/0", expected="the entries of the tree")
-    elif ref.width == TILE_WIDTH:
-        if tile_root(ref, data) != tree.read_hashes([tile_root_index(ref)])[0]:
-            raise VerificationError(f"{ref.path} does not match the tile above it")
-    elif data != tree.tile(ref.level, ref.index):
-        raise VerificationError(f"{ref.path} is not the tile the root was computed from")
 
 
 def check_root(tree: TileHashes, checkpoint: Checkpoint) -> None:

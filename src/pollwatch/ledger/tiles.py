@@ -16,6 +16,12 @@ always computed fresh.
 >>> parse_tile_path('tile/entries/x001/x234/067.p/8')
 TileRef(level=-1, index=1234067, width=8)
 
+:class:`TileHashes` reads the tree's stored hashes back out of tiles fetched from a mirror or a URL,
+so the proof functions of :mod:`pollwatch.ledger.merkle` run over any copy of the log:
+
+>>> split_stored_hash_index(stored_hash_index(3, 5))
+(3, 5)
+
 References
 ----------
 C2SP tlog-tiles (https://c2sp.org/tlog-tiles) @5ba5ee8; R. Cox, "Transparent Logs for Skeptical
@@ -29,7 +35,8 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +52,9 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 ENTRIES = -1
 """The ``level`` of an entry bundle in a :class:`TileRef`."""
+
+Fetch = Callable[[str], bytes]
+"""Return the file at a path of the tree (``checkpoint``, ``tile/...``); NotFoundError when absent."""
 
 _log = logging.getLogger(__name__)
 _PATH = re.compile(r"tile/(entries|[0-9]|[1-5][0-9]|6[0-3])/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([0-9]{1,3}))?")
@@ -276,3 +286,92 @@ def _compute_tile(conn: Connection, ref: TileRef, reader: HashReader) -> bytes:
         start = ref.index * TILE_WIDTH
         return encode_entries(store.read_entries(conn, start, start + ref.width))
     return hash_tile(ref, reader)
+
+
+def split_stored_hash_index(index: int) -> tuple[int, int]:
+    """Return ``(level, n)`` of a post-order storage index: the inverse of ``stored_hash_index``."""
+    # Leaf n's hashes start at stored_hash_index(0, n) = 2n - popcount(n) <= 2n, so the leaf that
+    # stored ``index`` is at least index // 2: walk to the last leaf whose hashes start at or before it.
+    n = index // 2
+    while stored_hash_index(0, n + 1) <= index:
+        n += 1
+    level = index - stored_hash_index(0, n)  # leaf n stores its leaf hash, then one hash per level
+    return level, n >> level
+
+
+class TileHashes:
+    """HashReader over the hash tiles of the tree of ``size`` leaves, fetched on demand.
+
+    The stored hash at level ``l``, index ``n`` is MTH over hashes ``[n·2^h, (n+1)·2^h)`` of a
+    level-``l // 8`` tile, ``h = l mod 8``. The most recently read ``keep`` tiles stay in memory.
+    """
+
+    def __init__(self, fetch: Fetch, size: int, *, keep: int = 4096) -> None:
+        self.fetch = fetch
+        self.size = size
+        self.keep = keep
+        self._tiles: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def tile(self, level: int, index: int) -> bytes:
+        """Return the hashes that tile exists with in the tree of ``size`` leaves."""
+        key = (level, index)
+        if key in self._tiles:
+            self._tiles.move_to_end(key)
+            return self._tiles[key]
+        width = available_width(TileRef(level, index), self.size)
+        if width == 0:
+            raise NotFoundError("that tile is beyond the tree", expected=f"size {self.size}", found=str(key))
+        data = self._fetch(TileRef(level, index, width))
+        self._tiles[key] = data
+        if len(self._tiles) > self.keep:
+            self._tiles.popitem(last=False)
+        return data
+
+    def _fetch(self, ref: TileRef) -> bytes:
+        try:
+            data, width = self.fetch(ref.path), ref.width
+        except NotFoundError:
+            if ref.width == TILE_WIDTH:
+                raise
+            # tlog-tiles: a partial tile may be gone once the full one exists; its prefix is the same.
+            data, width = self.fetch(TileRef(ref.level, ref.index).path), TILE_WIDTH
+        if len(data) != HASH_SIZE * width:
+            raise VerificationError(
+                f"{ref.path} has the wrong length",
+                expected=f"{HASH_SIZE * width} bytes",
+                found=f"{len(data)}",
+            )
+        return data[: HASH_SIZE * ref.width]
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        out = []
+        for index in indexes:
+            level, n = split_stored_hash_index(index)
+            tile_level, height = divmod(level, TILE_HEIGHT)
+            first = n << height
+            data = self.tile(tile_level, first // TILE_WIDTH)
+            at = (first % TILE_WIDTH) * HASH_SIZE
+            part = data[at : at + (HASH_SIZE << height)]
+            if len(part) != HASH_SIZE << height:
+                raise NotFoundError(
+                    "that hash is not in the tree", expected=f"size {self.size}", found=f"level {level}, {n}"
+                )
+            out.append(root_from_leaves([part[i : i + HASH_SIZE] for i in range(0, len(part), HASH_SIZE)]))
+        return out
+
+
+def check_tile(ref: TileRef, data: bytes, tree: TileHashes) -> None:
+    """Raise VerificationError unless ``data`` is tile ``ref`` of ``tree`` (whose root is checked).
+
+    An entry bundle's leaf hashes must be its level-0 tile; a full hash tile's root must be its hash in
+    the tile above; a partial hash tile must be the one the root was computed from.
+    """
+    if ref.level == ENTRIES:
+        entries = decode_entries(data)
+        if len(entries) != ref.width or b"".join(map(leaf_hash, entries)) != tree.tile(0, ref.index):
+            raise VerificationError(f"{ref.path} does not match tile/0", expected="the entries of the tree")
+    elif ref.width == TILE_WIDTH:
+        if tile_root(ref, data) != tree.read_hashes([tile_root_index(ref)])[0]:
+            raise VerificationError(f"{ref.path} does not match the tile above it")
+    elif data != tree.tile(ref.level, ref.index):
+        raise VerificationError(f"{ref.path} is not the tile the root was computed from")
