@@ -53,7 +53,7 @@ def _bomb_png(width: int = 200_000, height: int = 200_000) -> bytes:
     )
 
 
-def _call(client: TestClient, endpoint: str, token: str | None, role: str) -> int:
+def _call(client: TestClient, endpoint: str, token: str | None, role: str, target: str = "") -> int:
     headers = bearer(token) if token else {}
     payload_role = ROLE_PAYLOAD.get(role, "agent")
     if endpoint == "sheets":
@@ -82,7 +82,22 @@ def _call(client: TestClient, endpoint: str, token: str | None, role: str) -> in
     if endpoint == "policy":
         body = {"publish_photos": True}
         return client.put("/api/v1/photo-policy/tiny-2026", json=body, headers=headers).status_code
+    if endpoint == "revoke-submitter":
+        return client.post(f"/api/v1/submitters/{target}/revoke", headers=headers).status_code
+    if endpoint == "revoke-device":
+        return client.post(f"/api/v1/devices/{target}/revoke", headers=headers).status_code
     raise AssertionError(endpoint)
+
+
+def _revocation_target(client: TestClient, admin: str, endpoint: str) -> str:
+    """A fresh PartyA agent (its key id) or its device (the fingerprint), owned by none of the callers."""
+    body = {"role": "agent", "organisation": "PartyA", "constituencies": ["NA-1"]}
+    agent = client.post("/api/v1/submitters", json=body, headers=bearer(admin)).json()
+    if endpoint == "revoke-submitter":
+        return str(agent["key_id"])
+    key = device_key_id(public_key_of(Ed25519PrivateKey.generate()))
+    device = client.post("/api/v1/devices", json={"public_key": key}, headers=bearer(agent["token"]))
+    return str(device.json()["fingerprint"])
 
 
 # Expected status for each (endpoint, role); "none" is no token, "bad" an unknown token.
@@ -95,6 +110,8 @@ MATRIX = {
     "submitters": {"admin": 201, "coordinator": 201, "agent": 403, "observer": 403, "gateway": 403},
     "devices": {"admin": 201, "coordinator": 201, "agent": 201, "observer": 201, "gateway": 403},
     "policy": {"admin": 200, "coordinator": 403, "agent": 403, "observer": 403, "gateway": 403},
+    "revoke-submitter": {"admin": 200, "coordinator": 200, "agent": 403, "observer": 403, "gateway": 403},
+    "revoke-device": {"admin": 200, "coordinator": 200, "agent": 403, "observer": 403, "gateway": 403},
 }
 
 
@@ -110,9 +127,10 @@ def test_role_matrix(client: TestClient, tokens: dict[str, str], endpoint: str, 
             ).status_code
             == 201
         )
+    target = _revocation_target(client, tokens["admin"], endpoint) if endpoint.startswith("revoke") else ""
     token = {"none": None, "bad": "pw_not-a-real-token"}.get(role, tokens.get(role))
     expected = MATRIX[endpoint].get(role, 401)
-    assert _call(client, endpoint, token, role) == expected
+    assert _call(client, endpoint, token, role, target) == expected
 
 
 def test_agent_outside_assignment_is_forbidden(client: TestClient, tokens: dict[str, str]) -> None:

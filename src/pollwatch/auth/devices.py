@@ -69,9 +69,16 @@ def register_device(conn: Connection, *, submitter_id: int, public_key: str) -> 
     """Register a device key for a submitter; return its key id (what signed sheets carry)."""
     raw = parse_public_key(public_key)
     fp = fingerprint(raw)
-    owner = store.get_device_owner(conn, fp)
-    if owner is not None:
-        if owner == submitter_id:
+    existing = store.get_device_key(conn, fp)
+    if existing is not None and existing.revoked:
+        raise ConflictError(
+            "that device key was revoked; a revoked key is never registered again",
+            where="public_key",
+            found=device_key_id(raw),
+            remedy="generate a new key pair on the device and register its public key",
+        )
+    if existing is not None:
+        if existing.owner.id == submitter_id:
             return device_key_id(raw)
         raise ConflictError("that device key is registered to another submitter", where="public_key")
     store.create_device_key(conn, submitter_id=submitter_id, fingerprint=fp, public_key=device_key_id(raw))

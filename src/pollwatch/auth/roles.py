@@ -102,3 +102,24 @@ def verify_may_register(principal: Principal, *, role: AuthRole, organisation: s
             expected=principal.organisation,
             found=organisation,
         )
+
+
+def verify_may_revoke(principal: Principal, *, role: str, organisation: str, owner_id: int) -> None:
+    """Admins revoke anyone; a coordinator agents and observers of their organisation; anyone their own.
+
+    ``role``, ``organisation`` and ``owner_id`` describe the submitter whose token or device is revoked.
+    """
+    if principal.role is AuthRole.ADMIN or principal.submitter_id == owner_id:
+        return
+    require_role(principal, (AuthRole.COORDINATOR,), "revoke tokens or device keys of others")
+    if role not in (AuthRole.AGENT.value, AuthRole.OBSERVER.value):
+        raise ForbiddenError(
+            "a coordinator revokes only agents and observers", expected="agent or observer", found=role
+        )
+    if not principal.organisation or organisation != principal.organisation:
+        raise ForbiddenError(
+            "a coordinator revokes only members of their own organisation",
+            where="organisation",
+            expected=principal.organisation or "(your token has no organisation)",
+            found=organisation or "(none)",
+        )

@@ -1,4 +1,4 @@
-"""CLI commands of evidence intake: tokens, submitters, device keys, CSV submission, photo policy."""
+"""CLI commands of evidence intake: tokens, submitters, device keys, revocation, CSV, photo policy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from pollwatch.auth import Assignment, AuthRole, create_submitter, register_device
+from pollwatch.auth import (
+    Assignment,
+    AuthRole,
+    create_submitter,
+    register_device,
+    revoke_device,
+    revoke_submitter,
+)
 from pollwatch.auth.tokens import normalise_phone
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
 from pollwatch.errors import Error, InputError, NotFoundError, Problem
@@ -34,11 +41,17 @@ OPERATOR = "cli-operator"
 def register(app: typer.Typer) -> None:
     token = typer.Typer(help="API tokens (stored hashed; the secret is printed once).", no_args_is_help=True)
     token.command("create")(token_create)
+    token.command("revoke")(token_revoke)
     app.add_typer(token, name="token")
     submitter = typer.Typer(help="Submitters: agents, observers and their devices.", no_args_is_help=True)
     submitter.command("add")(submitter_add)
     submitter.command("device")(submitter_device)
     app.add_typer(submitter, name="submitter")
+    device = typer.Typer(help="Ed25519 device keys: list and revoke (register: `submitter device`).",
+                         no_args_is_help=True)  # fmt: skip
+    device.command("list")(device_list)
+    device.command("revoke")(device_revoke)
+    app.add_typer(device, name="device")
     app.command("submit-csv")(submit_csv)
     app.command("photo-policy")(photo_policy)
 
@@ -119,6 +132,62 @@ def submitter_device(
                 raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
             device = register_device(conn, submitter_id=row.id, public_key=public_key)
     typer.echo(device)
+
+
+def token_revoke(
+    key_id: Annotated[str, typer.Argument(help="The submitter's key id (sub-...).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke every token of a submitter (a lost phone, a leaked token); nothing is deleted."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            done = revoke_submitter(conn, key_id, by=None)
+    who = f"{done.key_id} ({done.role}{', ' + done.organisation if done.organisation else ''})"
+    typer.echo(f"revoked {done.tokens_revoked} active token(s) of {who}")
+    typer.echo("running servers refuse them within 10 s")
+
+
+def device_list(
+    key_id: Annotated[str, typer.Argument(help="The submitter's key id (sub-...).")],
+    db: DbOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """List a submitter's device keys with their fingerprints (what `device revoke` takes)."""
+    with handled():
+        database = open_db(db)
+        with database.connect() as conn:
+            row = store.get_submitter(conn, key_id=key_id)
+            if row is None:
+                raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
+            devices = store.list_submitter_devices(conn, row.id)
+    if fmt is not OutputFormat.TABLE:
+        rows = [
+            {"fingerprint": d.fingerprint, "public_key": d.public_key, "registered": d.created_at.isoformat(),
+             "revoked": d.revoked}
+            for d in devices
+        ]  # fmt: skip
+        emit(rows, fmt)
+        return
+    typer.echo(f"{len(devices)} device key(s) of {key_id}")
+    for d in devices:  # one line each: a table would cut the fingerprint an operator must copy
+        state = "revoked" if d.revoked else "active"
+        typer.echo(f"{d.fingerprint}  {state:7}  {d.created_at:%Y-%m-%d %H:%M}  {d.public_key}")
+
+
+def device_revoke(
+    fingerprint: Annotated[
+        str, typer.Argument(help="64 hex digits (`pollwatch device list`), or the ed25519:... key.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Revoke one device key: sheets it signs are refused from now on; nothing is deleted."""
+    with handled():
+        database = open_db(db)
+        with database.begin() as conn:
+            done = revoke_device(conn, fingerprint, by=None)
+    state = "was already revoked" if done.already_revoked else "revoked"
+    typer.echo(f"device key {done.fingerprint} of {done.owner_key_id} {state}")
 
 
 def submit_csv(

@@ -66,6 +66,8 @@ def _sms_submission(db: Database, message: SmsInbound, slug: str | None) -> tupl
         row = store.get_submitter(conn, phone=normalise_phone(message.sender))
         if row is None:
             raise AuthError("this number is not registered", remedy="ask your coordinator to register it")
+        if store.count_active_tokens(conn, row.id) == 0:  # revoked: a lost phone must not keep reporting
+            raise AuthError("this number's registration was revoked", remedy="ask your coordinator")
         sender = principal_for(conn, row)
         _, election = structure.get_election(conn, slug)
         device = store.get_latest_device_key(conn, row.id)

@@ -67,6 +67,17 @@ class IntakeState:
             self._principals[key] = (time.monotonic(), principal)
         return principal
 
+    def forget(self, submitter_id: int) -> int:
+        """Drop the cached principals of a submitter (just revoked); return how many were dropped.
+
+        Only this process's cache: other worker processes keep theirs for at most 10 s.
+        """
+        with self._lock:
+            stale = [k for k, (_, p) in self._principals.items() if p.submitter_id == submitter_id]
+            for key in stale:
+                del self._principals[key]
+        return len(stale)
+
 
 _STATES: dict[int, IntakeState] = {}
 _STATES_LOCK = threading.Lock()

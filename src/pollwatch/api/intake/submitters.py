@@ -18,6 +18,7 @@ from pollwatch.auth import (
     require_role,
     verify_may_register,
 )
+from pollwatch.auth.devices import fingerprint, parse_public_key
 from pollwatch.auth.roles import SUBMITTING
 from pollwatch.auth.tokens import normalise_phone
 from pollwatch.storage import Database, structure
@@ -84,6 +85,7 @@ class DeviceIn(BaseModel):
 
 class DeviceRegistered(BaseModel):
     device_key: str
+    fingerprint: str = Field(description="SHA-256 (hex) of the raw public key: what revocation takes")
 
 
 @router.post("/api/v1/devices", response_model=DeviceRegistered, status_code=201,
@@ -97,7 +99,8 @@ async def post_device(request: Request, item: DeviceIn) -> DeviceRegistered:
         with st.db.begin() as conn:
             return register_device(conn, submitter_id=principal.submitter_id, public_key=item.public_key)
 
-    return DeviceRegistered(device_key=await run_in_threadpool(_register))
+    device_key = await run_in_threadpool(_register)
+    return DeviceRegistered(device_key=device_key, fingerprint=fingerprint(parse_public_key(device_key)))
 
 
 class DeviceKey(BaseModel):
