@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from pollwatch.api import intake as api
+from pollwatch.auth import csrf
 from pollwatch.errors import Error, InputError, Problem
 from pollwatch.intake.service import Job
 from pollwatch.model import Channel, SheetKind
@@ -49,7 +50,7 @@ async def submit_post(request: Request) -> Response:
         await api.read_body(request, st.settings.max_body_bytes + st.settings.max_photo_bytes)
         data = await request.form(max_files=1, max_fields=200)
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        token = form.pop("token", "") or request.cookies.get(_COOKIE, "")
+        token = _credential(request, form, st.csrf_secret)
         principal = await api.caller(request, authorization=f"Bearer {token}" if token else "")
         payload = _payload(form, role=api.model_role(principal))
         sub = api.parse_submission(_json(payload))
@@ -60,13 +61,30 @@ async def submit_post(request: Request) -> Response:
         accepted = await st.writer.submit_async(Job(sub, principal, Channel.WEB_FORM))
         answer = await api.answer(st, accepted, want_receipt=True, photo=sub.photo_sha256)
     except Error as exc:
-        return await _render(request, form, errors=exc.problems or [Problem(exc.message)],
+        shown = {} if exc.message == csrf.REFUSED else form  # never echo what a foreign page posted
+        return await _render(request, shown, errors=exc.problems or [Problem(exc.message)],
                              message=exc.message, status=exc.status)  # fmt: skip
     context = {"accepted": answer, "receipt": answer.receipt, "receipt_url": answer.receipt_url,
                "election": sub.election}  # fmt: skip
     response = templates.TemplateResponse(request, "submit_done.html", context, status_code=201)
     response.set_cookie(_COOKIE, token, httponly=True, samesite="strict", max_age=3 * 24 * 3600)
     return response
+
+
+def _credential(request: Request, form: dict[str, Any], secret: bytes) -> str:
+    """The API token of this POST: typed into the form, or the saved cookie with its CSRF field.
+
+    A foreign page cannot know a victim's token, so a typed one needs no more; but the browser sends
+    the cookie whatever page posts, so with it the hidden ``csrf`` field must match (before any write).
+    """
+    typed = str(form.pop("token", "")).strip()
+    presented = str(form.pop("csrf", ""))
+    if typed:
+        return typed
+    saved = request.cookies.get(_COOKIE, "")
+    if saved:
+        csrf.verify_csrf(secret, saved, presented)
+    return saved
 
 
 @router.get("/submit/forget")
@@ -126,8 +144,10 @@ def _payload(form: dict[str, str], *, role: str) -> dict[str, Any]:
 async def _render(
     request: Request, form: dict[str, Any], *, errors: list[Problem], message: str, status: int
 ) -> HTMLResponse:
+    st = api.state(request)
+    saved = request.cookies.get(_COOKIE, "")
     candidates = await run_in_threadpool(
-        _candidates, api.state(request).db, form.get("election", ""), form.get("constituency", "")
+        _candidates, st.db, form.get("election", ""), form.get("constituency", "")
     )
     context = {
         "form": _Defaults(form),
@@ -135,7 +155,8 @@ async def _render(
         "message": message,
         "kinds": _KINDS,
         "candidates": candidates,
-        "has_token": bool(request.cookies.get(_COOKIE)),
+        "has_token": bool(saved),
+        "csrf": csrf.csrf_token(st.csrf_secret, saved) if saved else "",
         # a fresh id per rendering; a reload of the POST reuses the posted one, so it stays idempotent
         "submission_id": form.get("submission_id") or f"web-{uuid.uuid4()}",
     }

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from pollwatch.auth import Principal, authenticate
+from pollwatch.auth import Principal, authenticate, csrf
 from pollwatch.auth.tokens import hash_token
 from pollwatch.errors import AuthError, Error, TooLargeError
 from pollwatch.evidence import FilesystemStore
@@ -40,10 +40,19 @@ class IntakeState:
         self._principals: dict[str, tuple[float, Principal]] = {}
         self.receipts = ReceiptWaiter(db)
         self._lock = threading.Lock()
+        self._csrf_path = csrf.secret_path()
+        self._csrf_secret: bytes | None = None
 
     @property
     def writer(self) -> Writer:
         return get_writer(self.db)
+
+    @property
+    def csrf_secret(self) -> bytes:
+        """The web form's CSRF secret, read (or created) under POLLWATCH_HOME on first use."""
+        if self._csrf_secret is None:
+            self._csrf_secret = csrf.load_secret(self._csrf_path)
+        return self._csrf_secret
 
     def cached_principal(self, authorization: str) -> Principal | None:
         """The principal of a token authenticated less than 10 s ago (no database access)."""
