@@ -211,3 +211,13 @@ def test_revoked_submitters_phone_no_longer_reports_by_sms(
     assert answer["accepted"] is False
     assert "revoked" in answer["reply"]
     assert _leaves(db) == leaves
+
+
+def test_a_submitter_may_revoke_their_own_leaked_token(client: TestClient, tokens: dict[str, str]) -> None:
+    agent = _new_agent(client, tokens["admin"])
+    own = client.post(f"/api/v1/submitters/{agent['key_id']}/revoke", headers=bearer(agent["token"]))
+    assert own.status_code == 200, own.text
+    assert own.json()["tokens_revoked"] == 1
+    after = client.post("/api/v1/devices", json={"public_key": device_key_id(bytes(32))},
+                        headers=bearer(agent["token"]))  # fmt: skip
+    assert after.status_code == 401
