@@ -166,6 +166,7 @@ def test_revoked_device_key_makes_later_signed_sheets_403(
     refused = client.post("/api/v1/sheets", json=later, headers=agent)
     assert refused.status_code == 403
     assert refused.json()["error"]["problems"][0]["where"] == "device_key"
+    assert "revoked" in refused.json()["error"]["message"]
     assert (_leaves(db), _rows(db)) == (leaves, rows)
     public = {d["public_key"]: d["revoked"] for d in client.get("/api/v1/device-keys").json()}
     assert public[device_key_id(public_key_of(key))] is True

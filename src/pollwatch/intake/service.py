@@ -210,7 +210,7 @@ def _prepare(conn: Connection, job: Job, cache: Cache, known: _Known) -> _Prepar
     verify_may_submit(principal, election=sub.election, constituency=sub.constituency, station_serial=serial)
     ctx = _context(conn, election_id, sub, cache)
     form = sub.form or default_form(rule_pack, sub.kind)
-    submitter_key, captured = _signer(sub, principal, job.received_at, known)
+    submitter_key, captured = _signer(conn, sub, principal, job.received_at, known)
     body = signing_body(
         sub, form=form, submitter_key=submitter_key, organisation=principal.organisation, captured_at=captured
     )
@@ -337,7 +337,7 @@ def _constituency_known(conn: Connection, election_id: int, code: str) -> bool:
 
 
 def _signer(
-    sub: SheetSubmission, principal: Principal, received: dt.datetime, known: _Known
+    conn: Connection, sub: SheetSubmission, principal: Principal, received: dt.datetime, known: _Known
 ) -> tuple[str, str]:
     """Return (submitter key for the leaf, captured_at text): the device key when the sheet is signed."""
     if sub.signature is None and sub.device_key is None:
@@ -350,8 +350,18 @@ def _signer(
     problems.raise_if_any("the signature fields are incomplete; nothing was written")
     assert sub.device_key is not None
     assert sub.captured_at is not None
-    owner = known.devices.get(fingerprint(parse_public_key(sub.device_key)))
+    key_fingerprint = fingerprint(parse_public_key(sub.device_key))
+    owner = known.devices.get(key_fingerprint)
     if owner != principal.submitter_id:
+        stored = store.get_device_key(conn, key_fingerprint)
+        if stored is not None and stored.revoked and stored.owner.id == principal.submitter_id:
+            raise ForbiddenError(
+                "this device key was revoked; nothing was written",
+                where="device_key",
+                expected="a device key registered to you and not revoked",
+                found=f"revoked key {key_fingerprint}",
+                remedy="register the new phone's key with `POST /api/v1/devices` and sign with it",
+            )
         raise ForbiddenError(
             "the device key is not registered to you",
             where="device_key",
