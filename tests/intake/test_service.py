@@ -54,7 +54,13 @@ def test_batch_writes_sheets_leaves_and_submissions_together(observer_db: Databa
     assert sheets[0].provenance.role.value == "observer"
     assert sheets[0].provenance.organisation == "Watch"
     assert sheets[0].form == "Form-45"
-    assert sheets[0].extra["leaf_index"] == 0
+    assert sheets[0].extra["submission_id"] == accepted[0].submission_id
+    with observer_db.connect() as conn:  # the submissions table links each sheet row to its leaf
+        rows = [store.get_submission(conn, KEY_ID, a.submission_id) for a in accepted[:5]]
+    assert [(r.sheet_id, r.leaf_index) for r in rows if r] == [
+        (a.sheet_id, a.leaf_index) for a in accepted[:5]
+    ]
+    assert sorted(a.leaf_index for a in accepted[:5]) == [0, 1, 2, 3, 4]
 
 
 def test_retry_and_conflict_across_transactions(observer_db: Database) -> None:

@@ -168,3 +168,34 @@ def test_concurrent_appenders_get_distinct_indices_and_one_tree(db: Database) ->
         assert len(entries) == 96
         assert len(set(entries)) == 96
         assert service.get_root(conn, 96) == root_from_leaves([leaf_hash(e) for e in entries])
+
+
+def test_batch_receipts_equal_single_receipts_and_prefer_a_cosigned_checkpoint(
+    db: Database, settings: LogSettings, witness_signer: Signer
+) -> None:
+    import datetime as dt
+
+    from pollwatch.ledger.checkpoint import cosign
+    from pollwatch.ledger.note import parse_note
+
+    records = _records(37)
+    with db.begin() as conn:
+        service.append(conn, records[:20])
+    first = service.sign_checkpoint(db, settings)
+    assert first is not None
+    line = cosign(parse_note(first).text, witness_signer, timestamp=1_790_000_000).line()
+    with db.begin() as conn:
+        store.insert_cosignature(
+            conn, size=20, witness=witness_signer.name, line=line, at=dt.datetime.now(dt.UTC)
+        )
+        service.append(conn, records[20:])
+    assert service.sign_checkpoint(db, settings) is not None
+    batch = service.get_receipts(db, [-1, 3, 19, 20, 36, 37, 3])
+    assert sorted(batch) == [3, 19, 20, 36]  # 37 is past the log, -1 before it
+    for index, receipt in batch.items():
+        assert receipt == service.get_receipt(db, index, wait_seconds=0, settings=settings)
+        report = verify_receipt(
+            receipt, entry=canonical_bytes(records[index]), log_key=settings.signer.verifier()
+        )
+        assert report.checkpoint.size == (20 if index < 20 else 37)
+    assert service.get_receipts(db, []) == {}

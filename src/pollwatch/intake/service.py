@@ -127,11 +127,10 @@ def write_batch(conn: Connection, jobs: Sequence[Job], cache: Cache | None = Non
         except Error as exc:
             outcomes[n] = exc
     if ready:
+        # Sheets first: the log append takes the log lock, held until commit, so only the log and
+        # the submission rows (which need the leaf indices) are written while holding it.
+        sheet_ids = store.insert_sheet_batch(conn, [(p.ctx, _with_extra(p)) for _, p in ready])
         indices = ledger_service.append(conn, [p.record for _, p in ready])
-        sheets = [_with_extra(p, index) for (_, p), index in zip(ready, indices, strict=True)]
-        sheet_ids = store.insert_sheet_batch(
-            conn, [(p.ctx, sheet) for (_, p), sheet in zip(ready, sheets, strict=True)]
-        )
         rows = []
         for (n, p), index, sheet_id in zip(ready, indices, sheet_ids, strict=True):
             outcomes[n], row = _accepted(p, index, sheet_id)
@@ -401,13 +400,10 @@ def _sheet(
     )
 
 
-def _with_extra(p: _Prepared, index: int) -> ResultSheet:
+def _with_extra(p: _Prepared) -> ResultSheet:
+    """The sheet row's extra: its submission and checks (its leaf index is in the submissions table)."""
     sub = p.job.sub
-    extra: dict[str, object] = {
-        "submission_id": sub.submission_id,
-        "leaf_index": index,
-        "checks": list(p.failures),
-    }
+    extra: dict[str, object] = {"submission_id": sub.submission_id, "checks": list(p.failures)}
     if p.details:
         extra["check_details"] = p.details
     if sub.supersedes is not None:

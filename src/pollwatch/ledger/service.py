@@ -31,6 +31,7 @@ from pollwatch.errors import ConflictError, NotFoundError, StorageError, Verific
 from pollwatch.ledger import witness as _witness
 from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, parse_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import (
+    HASH_SIZE,
     append_entries,
     consistency_proof,
     edge_indexes,
@@ -83,8 +84,7 @@ def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
     hashes = append_entries(edge, first, datas)
     now = dt.datetime.now(dt.UTC)
     entries = [(r.type, str(r.body.get("election") or ""), d) for r, d in zip(records, datas, strict=True)]
-    store.insert_entries(conn, first, entries, at=now)
-    store.insert_hashes(conn, stored_hash_index(0, first), hashes)
+    store.insert_appended(conn, first, entries, stored_hash_index(0, first), hashes, at=now)
     return list(range(first, first + len(datas)))
 
 
@@ -189,6 +189,55 @@ def get_receipt(
             # Woken by a checkpoint signed in this process; the timeout covers other processes.
             with _signed:
                 _signed.wait(timeout=min(0.05, max(deadline - time.monotonic(), 0.001)))
+
+
+def get_receipts(db: Database, indices: Sequence[int]) -> dict[int, str]:
+    """Receipts for every index a signed checkpoint covers (others are left out), in one read.
+
+    What :func:`get_receipt` gives one by one, for the many submissions a new checkpoint covers at
+    once: one connection, one read of every needed stored hash, one read of the entries.
+    """
+    with db.connect() as conn:
+        state = store.get_state(conn)
+        covered = sorted({i for i in indices if 0 <= i < state.checkpoint_size}) if state.checkpoint else []
+        if not covered:
+            return {}
+        # The best checkpoint for an index is the largest cosigned one above it, else the latest:
+        # the same for every index below that cosigned size.
+        best = _best_checkpoint(conn, covered[0], state)
+        latest = (state.checkpoint_size, state.checkpoint)
+        chosen = {i: best if i < best[0] else latest for i in covered}
+        reader = _prefetched(conn, [(i, size) for i, (size, _) in chosen.items()])
+        entries = store.read_entries_at(conn, covered)
+        return {
+            i: format_receipt(i, inclusion_proof(i, size, reader), checkpoint=note, extra=entries[i])
+            for i, (size, note) in chosen.items()
+        }
+
+
+def _prefetched(conn: Connection, proofs: Sequence[tuple[int, int]]) -> DbHashes:
+    """A reader holding every stored hash the inclusion proofs of (index, size) pairs need.
+
+    Which hashes a proof reads depends only on the index and the size, so a first pass with a
+    recording reader finds them all; one query then fetches them.
+    """
+    recorder = _Recorder()
+    for index, size in proofs:
+        inclusion_proof(index, size, recorder)
+    reader = DbHashes(conn)
+    reader.read_hashes(sorted(recorder.wanted))
+    return reader
+
+
+class _Recorder:
+    """A HashReader that returns placeholder hashes and remembers what was asked for."""
+
+    def __init__(self) -> None:
+        self.wanted: set[int] = set()
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        self.wanted.update(indexes)
+        return [bytes(HASH_SIZE)] * len(indexes)
 
 
 def _best_checkpoint(conn: Connection, index: int, state: store.LogState) -> tuple[int, str]:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from pollwatch.errors import StorageError
 from pollwatch.storage.bulk import insert_rows
@@ -77,39 +77,41 @@ def get_state(conn: Connection, *, lock: bool = False) -> LogState:
     return LogState(int(row[0]), int(row[1]), str(row[2]))
 
 
-def insert_entries(
-    conn: Connection, first: int, entries: Sequence[tuple[str, str, bytes]], *, at: dt.datetime
+def insert_appended(
+    conn: Connection,
+    first: int,
+    entries: Sequence[tuple[str, str, bytes]],
+    hash_first: int,
+    hashes: Sequence[bytes],
+    *,
+    at: dt.datetime,
 ) -> None:
-    """Insert (type, election, data) entries at indices first, first+1, ..."""
+    """Insert (type, election, data) entries at indices first, first+1, ... and the stored hashes they
+    complete, at consecutive storage indexes from ``hash_first``.
+
+    An appender holds the log lock until commit, so on PostgreSQL both go in as ONE statement over
+    arrays (a data-modifying CTE); SQLite, in-process, takes two executemany calls.
+    """
     rows = [(first + i, kind, election, data, at) for i, (kind, election, data) in enumerate(entries)]
     if conn.dialect.name == "sqlite":
         insert_rows(conn, log_entries, ("idx", "type", "election", "data", "appended_at"), rows)
+        insert_rows(conn, log_hashes, ("idx", "hash"), [(hash_first + i, h) for i, h in enumerate(hashes)])
         return
-    # One statement over arrays: an appender holds the log lock until commit, so round trips count.
     conn.exec_driver_sql(
-        "INSERT INTO log_entries (idx, type, election, data, appended_at) "
+        "WITH e AS (INSERT INTO log_entries (idx, type, election, data, appended_at) "
         "SELECT u.idx, u.type, u.election, u.data, %(at)s FROM "
         "unnest(%(idx)s::bigint[], %(type)s::text[], %(election)s::text[], %(data)s::bytea[]) "
-        "AS u(idx, type, election, data)",
+        "AS u(idx, type, election, data)) "
+        "INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest(%(hidx)s::bigint[], %(hash)s::bytea[])",
         {
             "idx": [r[0] for r in rows],
             "type": [r[1] for r in rows],
             "election": [r[2] for r in rows],
             "data": [r[3] for r in rows],
             "at": at,
+            "hidx": list(range(hash_first, hash_first + len(hashes))),
+            "hash": list(hashes),
         },
-    )
-
-
-def insert_hashes(conn: Connection, first: int, hashes: Sequence[bytes]) -> None:
-    """Insert stored hashes at consecutive storage indexes starting at ``first``."""
-    rows = [(first + i, h) for i, h in enumerate(hashes)]
-    if conn.dialect.name == "sqlite":
-        insert_rows(conn, log_hashes, ("idx", "hash"), rows)
-        return
-    conn.exec_driver_sql(
-        "INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest(%(idx)s::bigint[], %(hash)s::bytea[])",
-        {"idx": [i for i, _ in rows], "hash": [h for _, h in rows]},
     )
 
 
@@ -155,6 +157,21 @@ def read_entries(conn: Connection, start: int, end: int) -> list[bytes]:
         .order_by(log_entries.c.idx)
     )
     return [bytes(d) for (d,) in rows]
+
+
+def read_entries_at(conn: Connection, indices: Sequence[int]) -> dict[int, bytes]:
+    """Return entry bytes by index for the given indices (missing ones are absent)."""
+    found: dict[int, bytes] = {}
+    unique = sorted(set(indices))
+    for start in range(0, len(unique), _CHUNK):
+        rows = conn.execute(_ENTRIES_AT, {"indices": unique[start : start + _CHUNK]})
+        found.update((int(i), bytes(d)) for i, d in rows)
+    return found
+
+
+_ENTRIES_AT = select(log_entries.c.idx, log_entries.c.data).where(
+    log_entries.c.idx.in_(bindparam("indices", expanding=True))
+)
 
 
 def iter_entries(conn: Connection, *, batch: int = 5000) -> Iterator[tuple[int, bytes]]:

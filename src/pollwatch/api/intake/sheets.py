@@ -202,8 +202,9 @@ async def answer(
 ) -> SheetAccepted:
     text = None
     if want_receipt:
-        await st.receipts.wait(accepted.leaf_index, st.settings.receipt_wait)
-        text = await run_in_threadpool(_receipt, st.db, accepted.leaf_index, 0.0)
+        text = await st.receipts.wait(accepted.leaf_index, st.settings.receipt_wait)
+        if text is None:  # not covered in time, or the batch failed: one last try on its own
+            text = await run_in_threadpool(_receipt, st.db, accepted.leaf_index, 0.0)
     return SheetAccepted(
         submission_id=accepted.submission_id,
         leaf_index=accepted.leaf_index,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -169,38 +168,50 @@ def _checkpoint_size(db: Database) -> int:
 
 
 class ReceiptWaiter:
-    """Lets many requests wait for the next checkpoint without holding a thread each."""
+    """Lets many requests wait for the receipt of their leaf without holding a thread each.
+
+    One polling task per process watches the latest checkpoint; when it grows, the receipts of every
+    leaf it now covers are made in one go (one connection, one read of the stored hashes).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.size = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, asyncio.Future[str | None]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def wait(self, index: int, timeout: float) -> None:
-        """Return once a checkpoint covers ``index`` (or after ``timeout`` seconds)."""
-        if index < self.size:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def wait(self, index: int, timeout: float) -> str | None:
+        """The receipt of leaf ``index`` once a checkpoint covers it; None after ``timeout`` seconds."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._waiters.append((index, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._poll())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(future), timeout)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            return None
 
     async def _poll(self) -> None:
         while self._waiters:
             try:
                 self.size = await run_in_threadpool(_checkpoint_size, self.db)
+                await self._answer_covered()
             except Exception:  # the ledger may be busy; keep waiting
-                log.exception("reading the latest checkpoint failed")
-            keep = []
-            for index, future in self._waiters:
-                if future.done():
-                    continue
-                if index < self.size:
-                    future.set_result(None)
-                else:
-                    keep.append((index, future))
-            self._waiters = keep
+                log.exception("making receipts failed")
             await asyncio.sleep(0.05)
+
+    async def _answer_covered(self) -> None:
+        self._waiters = [(i, f) for i, f in self._waiters if not f.done()]
+        ready = [(i, f) for i, f in self._waiters if i < self.size]
+        if not ready:
+            return
+        self._waiters = [(i, f) for i, f in self._waiters if i >= self.size]
+        from pollwatch.ledger import service as ledger
+
+        receipts: dict[int, str] = {}
+        try:
+            receipts = await run_in_threadpool(ledger.get_receipts, self.db, [i for i, _ in ready])
+        finally:  # on failure each request falls back to making its own receipt
+            for index, future in ready:
+                if not future.done():
+                    future.set_result(receipts.get(index))
