@@ -71,3 +71,51 @@ def test_retry_and_conflict_across_transactions(observer_db: Database) -> None:
     assert (again.leaf_index, again.duplicate) == (first.leaf_index, True)
     with observer_db.begin() as conn, pytest.raises(ConflictError):
         write_one(conn, _job(observer_db, "svc-retry-01", rejected=99))
+
+
+def test_two_writers_on_one_database_interleave_without_losing_or_clashing(observer_db: Database) -> None:
+    """Two server processes each run a writer: their batches interleave on one database (ids, leaves)."""
+    import threading
+
+    from pollwatch.intake.writer import Writer
+
+    url = observer_db.engine.url.render_as_string(hide_password=False)
+    engines = [Database(url), Database(url)]
+    writers = [Writer(e, max_batch=8) for e in engines]
+    jobs = [_job(observer_db, f"two-{n:04d}", station=str(1 + n % 3)) for n in range(120)]
+    outcomes: list[Accepted] = []
+    lock = threading.Lock()
+
+    def send(writer: Writer, mine: list[Job]) -> None:
+        for job in mine:
+            accepted = writer.submit(job)
+            with lock:
+                outcomes.append(accepted)
+
+    threads = [
+        threading.Thread(target=send, args=(writers[k], jobs[k::2])) for k in range(2) for _ in range(3)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for writer in writers:
+            writer.close()
+        for engine in engines:
+            engine.dispose()
+    assert len(outcomes) == 3 * 120  # each job sent three times: once stored, twice answered as a retry
+    first = {a.submission_id: a for a in outcomes if not a.duplicate}
+    assert len(first) == 120
+    assert all(a.leaf_index == first[a.submission_id].leaf_index for a in outcomes)
+    with observer_db.connect() as conn:
+        assert logstore.count_entries(conn) == 120
+        assert store.count_submissions(conn) == 120
+        stored = {
+            a.submission_id: store.get_submission(conn, KEY_ID, a.submission_id) for a in first.values()
+        }
+    assert {(r.sheet_id, r.leaf_index) for r in stored.values() if r} == {
+        (a.sheet_id, a.leaf_index) for a in first.values()
+    }
+    assert sorted(a.leaf_index for a in first.values()) == list(range(120))

@@ -45,15 +45,28 @@ def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Ite
 _SEQUENCES: dict[str, str] = {}
 
 
-def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Return ``count`` fresh ids for ``table`` without locking it (for small, concurrent writes).
+def insert_with_new_ids(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """Insert rows (``columns`` order, without ``id``) under fresh ids; return the ids, in row order.
 
-    PostgreSQL draws them from the id sequence in one statement (distinct, not necessarily
-    consecutive); SQLite takes the next ones after the largest, which is safe because SQLite
-    serialises writers.
+    For small concurrent writes: no table lock. PostgreSQL draws the ids from the sequence in one
+    statement (distinct, not necessarily consecutive). SQLite assigns them itself: the insert takes the
+    database's write lock, so one executemany gets consecutive rowids ending at ``last_insert_rowid()``
+    (ids computed before the write lock is held could collide with another process's commit).
     """
-    if conn.dialect.name != "postgresql":
-        return list(next_ids(conn, table, count))
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql":
+        ids = _draw_ids(conn, table, len(rows))
+        _copy_rows(conn, table, ("id", *columns), ([i, *row] for i, row in zip(ids, rows, strict=True)))
+        return ids
+    _executemany_rows(conn, table, columns, rows)
+    last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def _draw_ids(conn: Connection, table: Table, count: int) -> list[int]:
     seq = _SEQUENCES.get(table.name)
     if seq is None:
         found = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar_one()

@@ -524,22 +524,22 @@ def list_device_owners(conn: Connection, fingerprints: set[str]) -> dict[str, in
 
 def insert_sheet_batch(conn: Connection, items: Sequence[tuple[StationContext, ResultSheet]]) -> list[int]:
     """Insert many resolved sheets and their votes with one multi-row statement per table."""
-    from pollwatch.storage.bulk import allocate_ids, insert_rows
+    from pollwatch.storage.bulk import insert_rows, insert_with_new_ids
     from pollwatch.storage.sheets import _COLUMNS
 
-    ids = allocate_ids(conn, t.sheets, len(items))
     rows = []
-    for sheet_id, (ctx, sheet) in zip(ids, items, strict=True):
+    for ctx, sheet in items:
         p = sheet.provenance
         rows.append((
-            sheet_id, ctx.election_id, ctx.constituency_id, ctx.station_id, sheet.kind.value, sheet.form,
+            ctx.election_id, ctx.constituency_id, ctx.station_id, sheet.kind.value, sheet.form,
             sheet.label,
             *(getattr(sheet.totals, name) for name in _TOTALS), p.source, p.channel.value, p.role.value,
             p.organisation, p.submitter_key, _when(conn, p.received_at), _when(conn, p.captured_at),
             ",".join(p.evidence_sha256),
             json.dumps(dict(sheet.extra), sort_keys=True),
         ))  # fmt: skip
-    insert_rows(conn, t.sheets, _COLUMNS, rows)
+    assert _COLUMNS[0] == "id"
+    ids = insert_with_new_ids(conn, t.sheets, _COLUMNS[1:], rows)
     votes = [
         (sheet_id, ctx.candidates[key], count)
         for sheet_id, (ctx, sheet) in zip(ids, items, strict=True)
