@@ -78,6 +78,9 @@ class Cache:
     contexts: dict[tuple[int, str, int | None], tuple[float, store.StationContext]] = field(
         default_factory=dict
     )
+    constituencies: dict[tuple[int, str], tuple[float, store.ConstituencyContext]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def _prefetch(conn: Connection, jobs: Sequence[Job], cache: Cache) -> _Known:
         if hit is None or now - hit[0] >= _CONTEXT_TTL:
             missing.setdefault(election_id, set()).add(place)
     for election_id, places in missing.items():
-        for place, ctx in store.list_station_contexts(conn, election_id, places).items():
+        ballots = _constituencies(conn, cache, election_id, {code for code, _ in places}, now)
+        for place, ctx in store.list_station_contexts(conn, election_id, places, ballots).items():
             cache.contexts[(election_id, *place)] = (now, ctx)
     devices = set()
     for job in jobs:
@@ -172,12 +176,32 @@ def _prefetch(conn: Connection, jobs: Sequence[Job], cache: Cache) -> _Known:
                 devices.add(fingerprint(parse_public_key(job.sub.device_key)))
             except Error:
                 continue
+    submissions, signatures = store.list_submissions(
+        conn,
+        {(j.principal.key_id, j.sub.submission_id) for j in jobs},
+        {j.sub.signature for j in jobs if j.sub.signature},
+    )
     return _Known(
-        submissions=store.list_submissions(conn, {(j.principal.key_id, j.sub.submission_id) for j in jobs}),
-        signatures=store.list_signatures_in_use(conn, {j.sub.signature for j in jobs if j.sub.signature}),
+        submissions=submissions,
+        signatures=signatures,
         devices=store.list_device_owners(conn, devices),
         owners=store.list_leaf_owners(conn, {j.sub.supersedes for j in jobs if j.sub.supersedes is not None}),
     )
+
+
+def _constituencies(
+    conn: Connection, cache: Cache, election_id: int, codes: set[str], now: float
+) -> dict[str, store.ConstituencyContext]:
+    """Constituencies and their ballots, from the cache while fresh (they barely change on the night)."""
+    out: dict[str, store.ConstituencyContext] = {}
+    for code in codes:
+        hit = cache.constituencies.get((election_id, code))
+        if hit is not None and now - hit[0] < _CONTEXT_TTL:
+            out[code] = hit[1]
+    for code, found in store.list_constituency_contexts(conn, election_id, codes - set(out)).items():
+        cache.constituencies[(election_id, code)] = (now, found)
+        out[code] = found
+    return out
 
 
 def _resolve(outcome: object, outcomes: list[Accepted | Error | _Later | None]) -> Accepted | Error:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, bindparam, func, or_, select
+from sqlalchemy import Connection, CursorResult, and_, bindparam, func, or_, select
 
 from pollwatch.model import CandidateKey, ResultSheet
 from pollwatch.storage import intake_schema as ti
@@ -44,6 +44,16 @@ class StationContext:
     station_number: str | None
     registered: int | None
     booths: int | None
+    candidates: dict[CandidateKey, int]
+
+
+@dataclass(frozen=True)
+class ConstituencyContext:
+    """A constituency as validation sees it: its id, registered voters and ballot (position -> id)."""
+
+    id: int
+    code: str
+    registered: int | None
     candidates: dict[CandidateKey, int]
 
 
@@ -441,11 +451,13 @@ _STATIONS = select(
     t.stations.c.serial.in_(bindparam("serials", expanding=True)),
 )  # fmt: skip
 _SUBMISSIONS = select(ti.submissions).where(
-    ti.submissions.c.submitter_key.in_(bindparam("keys", expanding=True)),
-    ti.submissions.c.submission_id.in_(bindparam("ids", expanding=True)),
-)  # both columns of the unique (submitter_key, submission_id) index; exact pairs are picked below
-_SIGNATURES = select(ti.submissions.c.signature).where(
-    ti.submissions.c.signature.in_(bindparam("signatures", expanding=True))
+    or_(
+        and_(  # both columns of the unique (submitter_key, submission_id) index; exact pairs picked after
+            ti.submissions.c.submitter_key.in_(bindparam("keys", expanding=True)),
+            ti.submissions.c.submission_id.in_(bindparam("ids", expanding=True)),
+        ),
+        ti.submissions.c.signature.in_(bindparam("signatures", expanding=True)),
+    )
 )
 _DEVICE_OWNERS = select(ti.device_keys.c.fingerprint, ti.device_keys.c.submitter_id).where(
     ti.device_keys.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
@@ -456,62 +468,73 @@ _LEAF_OWNERS = select(ti.submissions.c.leaf_index, ti.submissions.c.submitter_ke
 )
 
 
-def list_station_contexts(
-    conn: Connection, election_id: int, places: set[tuple[str, int | None]]
-) -> dict[tuple[str, int | None], StationContext]:
-    """Resolve many (constituency, station serial or None) places in three queries; unknown are absent."""
-    codes = sorted({code for code, _ in places})
-    crows = conn.execute(_CONSTITUENCIES, {"election": election_id, "codes": codes}).all()
-    by_code = {r.code: r for r in crows}
+def list_constituency_contexts(
+    conn: Connection, election_id: int, codes: set[str]
+) -> dict[str, ConstituencyContext]:
+    """Constituencies of an election by code, with their ballots, in two queries; unknown are absent."""
+    if not codes:
+        return {}
+    crows = conn.execute(_CONSTITUENCIES, {"election": election_id, "codes": sorted(codes)}).all()
     cands: dict[int, dict[CandidateKey, int]] = {int(r.id): {} for r in crows}
-    for cid, order, kid in conn.execute(_CANDIDATES, {"ids": list(cands)}):
-        cands[int(cid)][CandidateKey(int(order))] = int(kid)
+    if cands:
+        for cid, order, kid in conn.execute(_CANDIDATES, {"ids": list(cands)}):
+            cands[int(cid)][CandidateKey(int(order))] = int(kid)
+    return {
+        r.code: ConstituencyContext(int(r.id), r.code, r.registered_total, cands[int(r.id)]) for r in crows
+    }
+
+
+def list_station_contexts(
+    conn: Connection,
+    election_id: int,
+    places: set[tuple[str, int | None]],
+    constituencies: Mapping[str, ConstituencyContext] | None = None,
+) -> dict[tuple[str, int | None], StationContext]:
+    """Resolve many (constituency, station serial or None) places; unknown are absent.
+
+    ``constituencies`` (for example cached by the caller) saves looking them up again; codes it
+    lacks are looked up.
+    """
+    known = dict(constituencies or {})
+    codes = {code for code, _ in places}
+    known.update(list_constituency_contexts(conn, election_id, codes - set(known)))
+    by_id = {c.id: c for code, c in known.items() if code in codes}
     out: dict[tuple[str, int | None], StationContext] = {}
     serials = sorted({serial for _, serial in places if serial is not None})
-    if serials and cands:
-        srows = conn.execute(_STATIONS, {"ids": list(cands), "serials": serials}).all()
-        code_of = {int(r.id): r.code for r in crows}
-        for r in srows:
-            cid = int(r.constituency_id)
-            out[(code_of[cid], int(r.serial))] = StationContext(
-                election_id,
-                cid,
-                int(r.id),
-                int(r.serial),
-                r.number,
-                r.registered_total,
-                r.booths_total,
-                cands[cid],
-            )
+    if serials and by_id:
+        for r in conn.execute(_STATIONS, {"ids": list(by_id), "serials": serials}):
+            c = by_id[int(r.constituency_id)]
+            out[(c.code, int(r.serial))] = StationContext(
+                election_id, c.id, int(r.id), int(r.serial), r.number, r.registered_total, r.booths_total,
+                c.candidates,
+            )  # fmt: skip
     for code, serial in places:
-        if serial is None and code in by_code:
-            cr = by_code[code]
+        if serial is None and code in known:
+            c = known[code]
             out[(code, None)] = StationContext(
-                election_id, int(cr.id), None, None, None, cr.registered_total, None, cands[int(cr.id)]
+                election_id, c.id, None, None, None, c.registered, None, c.candidates
             )
     return {key: ctx for key, ctx in out.items() if key in places}
 
 
-def list_submissions(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], SubmissionRow]:
-    """Stored submissions among (submitter key, submission id) pairs."""
-    if not pairs:
-        return {}
-    keys, ids = sorted({k for k, _ in pairs}), sorted({i for _, i in pairs})
-    rows = conn.execute(_SUBMISSIONS, {"keys": keys, "ids": ids}).all()
+def list_submissions(
+    conn: Connection, pairs: set[tuple[str, str]], signatures: Collection[str] = ()
+) -> tuple[dict[tuple[str, str], SubmissionRow], set[str]]:
+    """Stored submissions among (submitter key, submission id) pairs, and which of ``signatures`` are
+    already used by a stored submission: one query (each side answered by its own index)."""
+    if not pairs and not signatures:
+        return {}, set()
+    keys, ids, wanted = sorted({k for k, _ in pairs}), sorted({i for _, i in pairs}), set(signatures)
+    rows = conn.execute(_SUBMISSIONS, {"keys": keys, "ids": ids, "signatures": sorted(wanted)}).all()
     out = {}
+    used = {str(row.signature) for row in rows if row.signature in wanted}
     for row in rows:
         if (row.submitter_key, row.submission_id) in pairs:
             out[(row.submitter_key, row.submission_id)] = SubmissionRow(
                 row.submitter_key, row.submission_id, row.content_sha256, int(row.leaf_index),
                 int(row.sheet_id), _aware(row.received_at),
             )  # fmt: skip
-    return out
-
-
-def list_signatures_in_use(conn: Connection, signatures: set[str]) -> set[str]:
-    if not signatures:
-        return set()
-    return {str(r[0]) for r in conn.execute(_SIGNATURES, {"signatures": sorted(signatures)})}
+    return out, used
 
 
 def list_device_owners(conn: Connection, fingerprints: set[str]) -> dict[str, int]:
