@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pollwatch.errors import Error, StorageError
 from pollwatch.intake.service import Accepted, Cache, Job, refused, write_batch
 from pollwatch.storage import Database
+from pollwatch.storage.statistics import StatisticsKeeper
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Writer:
         self.max_batch = max_batch
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._cache = Cache()
+        self.statistics = StatisticsKeeper(db)
         self._thread = threading.Thread(target=self._run, name="pollwatch-intake-writer", daemon=True)
         self._thread.start()
 
@@ -89,6 +91,7 @@ class Writer:
             _settle([(batch[0], refused(exc))])
             return
         _settle(list(zip(batch, outcomes, strict=True)))
+        self.statistics.wrote(sum(1 for o in outcomes if not isinstance(o, Error)))
 
 
 def _settle(results: list[tuple[_Item, Accepted | Error]]) -> None:
