@@ -199,3 +199,37 @@ def test_batch_receipts_equal_single_receipts_and_prefer_a_cosigned_checkpoint(
         )
         assert report.checkpoint.size == (20 if index < 20 else 37)
     assert service.get_receipts(db, []) == {}
+
+
+def test_signing_a_checkpoint_does_not_stall_appends(
+    db: Database, settings: LogSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake keeps appending while the publisher computes and signs (it used to hold the append lock)."""
+    import threading
+
+    with db.begin() as conn:
+        service.append(conn, _records(5))
+    appended = threading.Event()
+    real_sign = service.sign_note
+
+    def append_meanwhile() -> None:
+        with db.begin() as conn:
+            service.append(conn, _records(3, 5))
+        appended.set()
+
+    def slow_sign(body: str, signers: list[Signer]) -> str:
+        thread = threading.Thread(target=append_meanwhile, daemon=True)
+        thread.start()
+        assert appended.wait(timeout=10), "an append waited for the checkpoint signer"
+        return real_sign(body, signers)
+
+    monkeypatch.setattr(service, "sign_note", slow_sign)
+    note = service.sign_checkpoint(db, settings)
+    assert note is not None
+    assert open_checkpoint(note, settings.signer.verifier()).size == 5  # the size it read, not 8
+    with db.connect() as conn:
+        assert store.get_state(conn).size == 8
+    monkeypatch.setattr(service, "sign_note", real_sign)
+    later = service.sign_checkpoint(db, settings)
+    assert later is not None
+    assert open_checkpoint(later, settings.signer.verifier()).size == 8
