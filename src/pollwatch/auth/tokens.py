@@ -54,8 +54,8 @@ def create_submitter(
     return row.key_id, secret
 
 
-def authenticate(conn: Connection, authorization: str | None) -> Principal:
-    """Return the principal of a ``Bearer`` token, or raise AuthError."""
+def require_header(authorization: str | None) -> str:
+    """Return the Authorization header, or raise the AuthError a request without one gets."""
     if not authorization:
         raise AuthError(
             "this action needs an API token",
@@ -64,6 +64,12 @@ def authenticate(conn: Connection, authorization: str | None) -> Principal:
             found="no header",
             remedy="ask an admin or coordinator for a token (`pollwatch token create`)",
         )
+    return authorization
+
+
+def authenticate(conn: Connection, authorization: str | None) -> Principal:
+    """Return the principal of a ``Bearer`` token, or raise AuthError."""
+    authorization = require_header(authorization)
     scheme, _, secret = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("malformed Authorization header", where="Authorization", expected="Bearer <token>")

@@ -12,8 +12,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from pollwatch.auth import Principal, authenticate, csrf
-from pollwatch.auth.tokens import hash_token
-from pollwatch.errors import AuthError, Error, TooLargeError
+from pollwatch.auth.tokens import hash_token, require_header
+from pollwatch.errors import Error, TooLargeError
 from pollwatch.evidence import FilesystemStore
 from pollwatch.intake import settings as intake_settings
 from pollwatch.intake.ratelimit import RateLimiter
@@ -111,15 +111,9 @@ async def caller(
     st = state(request)
     if limit_address:
         st.by_address.hit(address(request), what="address")
-    header = authorization if authorization is not None else request.headers.get("authorization")
-    if not header:
-        raise AuthError(
-            "this action needs an API token",
-            where="Authorization",
-            expected="Authorization: Bearer pw_...",
-            found="no header",
-            remedy="ask an admin or coordinator for a token (`pollwatch token create`)",
-        )
+    header = require_header(
+        authorization if authorization is not None else request.headers.get("authorization")
+    )
     principal = st.cached_principal(header)
     if principal is None:
         principal = await run_in_threadpool(st.principal, header)
