@@ -14,6 +14,8 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from pollwatch.errors import Error, StorageError
 from pollwatch.intake.service import Accepted, Cache, Job, refused, write_batch
 from pollwatch.storage import Database
@@ -40,6 +42,7 @@ class Writer:
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._cache = Cache()
         self.statistics = StatisticsKeeper(db)
+        self._conn: Connection | None = None
         self._thread = threading.Thread(target=self._run, name="pollwatch-intake-writer", daemon=True)
         self._thread.start()
 
@@ -60,10 +63,23 @@ class Writer:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    def _connection(self) -> Connection:
+        """The writer's own connection, opened on first use and after a failure."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.db.dedicated()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail again
+                self._conn.close()
+        self._conn = None
+
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
+                self._drop_connection()
                 return
             batch = [first]
             while len(batch) < self.max_batch:
@@ -79,10 +95,12 @@ class Writer:
 
     def _commit(self, batch: list[_Item]) -> None:
         try:
-            with self.db.begin() as conn:
+            conn = self._connection()
+            with conn.begin():
                 outcomes = write_batch(conn, [i.job for i in batch], self._cache)
         except Exception as exc:  # the whole transaction rolled back
             log.exception("intake batch of %d failed", len(batch))
+            self._drop_connection()  # it may be the connection that failed: the next batch opens anew
             self._cache = Cache()
             if len(batch) > 1:
                 for item in batch:  # retry one by one so one bad job cannot sink the others

@@ -95,6 +95,13 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
+    def dedicated(self) -> Connection:
+        """A connection of the caller's own, kept across transactions (the caller closes it).
+
+        For one long-lived writer: it skips the pool's checkout and liveness ping per transaction.
+        """
+        return self.engine.connect()
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
