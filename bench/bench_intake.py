@@ -43,8 +43,10 @@ PG_ADMIN = os.environ.get("BENCH_INTAKE_PG", "postgresql+psycopg://postgres@127.
 RECEIPTS = min(10_000, N // 5)
 """Submissions of a last run whose answers wait for the receipt (a checkpoint covering the leaf)."""
 RECEIPT_CONCURRENCY = int(os.environ.get("BENCH_INTAKE_RECEIPT_CONCURRENCY", "512"))
-"""Waiting for a receipt takes about one checkpoint interval (0.25 s) whatever the load, so that run is
-bound by how many phones wait at once; election night has tens of thousands, the bench opens 512."""
+"""Connections of the two "many phones" runs. Waiting for a receipt takes about one checkpoint interval
+(0.25 s) whatever the load, so that run is bound by how many phones wait at once; and each writer's
+batch is bounded by the requests in flight. Election night has tens of thousands of phones; the bench
+opens 512 (RECEIPTS sheets each) besides the 64-connection runs."""
 CONSTITUENCIES, STATIONS, CANDIDATES, TOKENS = 50, 200, 6, 32
 _SERVER = """
 import sys, uvicorn
@@ -83,7 +85,7 @@ def _prepare(url: str) -> list[tuple[str, bytes]]:
             signers.append((token, key))
     db.dispose()
     out = []
-    for n in range(N * (2 if BATCH else 1) + RECEIPTS):
+    for n in range(N * (2 if BATCH else 1) + 2 * RECEIPTS):
         token, key = signers[n % TOKENS]
         votes = tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES))
         payload = sheet_payload(
@@ -229,6 +231,11 @@ def _bench_backend(label: str, url: str, home: Path, workers: int) -> list[str]:
                     requests=len(batches),
                 )
             )
+        crowd = bodies[len(bodies) - 2 * RECEIPTS : len(bodies) - RECEIPTS]
+        many = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in crowd]
+        seconds, lat, errors = asyncio.run(_drive(port, many, RECEIPT_CONCURRENCY))
+        what = f"signed sheets, durable ack, {RECEIPT_CONCURRENCY} connections"
+        rows.append(_row(f"{label}: {what}", len(many), seconds, lat, errors))
         tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[len(bodies) - RECEIPTS :]]
         seconds, lat, errors = asyncio.run(_drive(port, tail, RECEIPT_CONCURRENCY))
         what = f"signed sheets + receipt in the answer, {RECEIPT_CONCURRENCY} connections"
