@@ -12,6 +12,7 @@ pollwatch.errors.ForbiddenError: the form was not sent from this site's own page
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -57,9 +58,8 @@ def _create(path: Path) -> None:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secrets.token_bytes(32).hex() + "\n")
     try:
-        os.link(temporary, path)  # fails if another worker got there first: its secret wins
-    except FileExistsError:
-        pass
+        with contextlib.suppress(FileExistsError):  # another worker got there first: its secret wins
+            os.link(temporary, path)
     finally:
         temporary.unlink()
 

@@ -174,15 +174,13 @@ def get_receipt(
     while True:
         with db.connect() as conn:
             state = store.get_state(conn)
-            if index < 0 or index >= state.size:
-                raise NotFoundError(
-                    "no log entry with that index", expected=f"0 <= index < {state.size}", found=str(index)
-                )
-            if state.checkpoint and index < state.checkpoint_size:
-                size, note = _best_checkpoint(conn, index, state)
-                proof = inclusion_proof(index, size, DbHashes(conn))
-                entry = store.read_entries(conn, index, index + 1)[0]
-                return format_receipt(index, proof, checkpoint=note, extra=entry)
+        if index < 0 or index >= state.size:
+            raise NotFoundError(
+                "no log entry with that index", expected=f"0 <= index < {state.size}", found=str(index)
+            )
+        receipt = get_receipts(db, [index]).get(index)
+        if receipt is not None:
+            return receipt
         if signed:
             raise StorageError("no checkpoint covers the entry after signing one")
         if time.monotonic() >= deadline:
