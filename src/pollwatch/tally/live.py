@@ -120,6 +120,33 @@ class LiveTally:
         self.reported_count: IntArray = np.zeros(c, dtype=np.int64)
         self.reported_registered: IntArray = np.zeros(c, dtype=np.int64)
 
+    @classmethod
+    def from_counts(
+        cls,
+        universe: Universe,
+        *,
+        totals: IntArray,
+        expected_count: IntArray,
+        expected_registered: IntArray,
+        reported_count: IntArray,
+        reported_registered: IntArray,
+        unknown_unreported: IntArray,
+        turnout_cap: float = 0.75,
+    ) -> LiveTally:
+        """A tally from per-constituency sums kept elsewhere (the projections), without station rows.
+
+        ``universe`` needs no stations; :meth:`constituency`, :meth:`constituencies` and :meth:`parties`
+        give what a tally over the stations would.
+        """
+        live = cls(universe, turnout_cap=turnout_cap)
+        live.totals = totals
+        live.expected_count = expected_count
+        live.expected_registered = expected_registered
+        live.reported_count = reported_count
+        live.reported_registered = reported_registered
+        live.unknown_unreported = unknown_unreported
+        return live
+
     def apply(self, station: int, votes: Sequence[int] | IntArray) -> None:
         """Record (or replace) the best current figures of one station."""
         row = np.zeros(self.votes.shape[1], dtype=np.int64)

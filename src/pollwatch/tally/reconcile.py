@@ -14,6 +14,12 @@ The rule, step by step (anyone can re-apply it by hand):
    official version. Every version stays in the result: a later copy never replaces an earlier one
    silently, it becomes a conflict.
 
+Before step 1, corrections are applied: a copy whose log leaf is superseded (``supersedes``) by a later
+leaf of the *same* submitter key is withdrawn, so a submitter's own typo never competes with its
+correction. A correction sent by anyone else withdraws nothing: it is one more copy, and a disagreement
+stays a conflict. Copies carry their leaf index and ``supersedes`` in ``extra`` (see
+:mod:`pollwatch.tally.leaves`); copies without a leaf index are never withdrawn.
+
 References
 ----------
 .. [1] pollwatch MISSION.md capability 4 ("every copy of each station's sheet reconciled").
@@ -104,6 +110,7 @@ def reconcile_station(
     copies: Sequence[ResultSheet], *, constituency: str, serial: int | None, number: str | None = None
 ) -> StationReconciliation:
     """Reconcile every copy of one station's count sheet (steps 1-4 of the module's rule)."""
+    copies = effective_copies(copies)
     if not copies:
         return StationReconciliation(constituency, serial, number, CopyState.MISSING, None, (), (), "no copy")
     versions = _versions(copies)
@@ -118,6 +125,28 @@ def reconcile_station(
     return StationReconciliation(
         constituency, serial, number, state, best, tuple(versions), _conflicts(versions), reason
     )
+
+
+def effective_copies(copies: Sequence[ResultSheet]) -> list[ResultSheet]:
+    """The copies left once each submitter's own corrections withdraw what they supersede."""
+    by_leaf = {i: c for c in copies if (i := leaf_index(c)) is not None}
+    withdrawn: set[int] = set()
+    for copy in copies:
+        target, index = copy.extra.get("supersedes"), leaf_index(copy)
+        if not isinstance(target, int) or index is None or target >= index:
+            continue
+        earlier = by_leaf.get(target)
+        if earlier is not None and earlier.provenance.submitter_key == copy.provenance.submitter_key:
+            withdrawn.add(target)
+    if not withdrawn:
+        return list(copies)
+    return [c for c in copies if leaf_index(c) not in withdrawn]
+
+
+def leaf_index(sheet: ResultSheet) -> int | None:
+    """The log index of a copy made from a leaf (None for copies read from a dataset)."""
+    value = sheet.extra.get("leaf_index")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def reconcile(sheets: Iterable[ResultSheet], stations: Iterable[Station] = ()) -> list[StationReconciliation]:

@@ -73,8 +73,8 @@ def tally_document(live: LiveTally, *, constituency: str | None = None) -> dict[
     if constituency is not None:
         const = [t for t in const if t.code == constituency]
     return {
-        "stations_reported": int(live.reported.sum()),
-        "stations_expected": len(live.reported),
+        "stations_reported": int(live.reported_count.sum()),
+        "stations_expected": int(live.expected_count.sum()),
         "turnout_cap": live.turnout_cap,
         "constituencies": [{**constituency_row(t), "votes": list(t.votes)} for t in const],
         "regions": tally_rows(live, Level.REGION),

@@ -1,0 +1,62 @@
+"""Tables of the results projections: kept up to date from the log, rebuildable from it alone.
+
+``projection_cursors`` holds, per projection, the index of the next leaf to apply; it is updated in the
+same transaction as the rows it accounts for, so a projection is always exactly the log's first
+``next_index`` leaves applied. Nothing here is evidence: dropping every row and replaying the log gives the
+same rows (``pollwatch projections rebuild``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Table
+
+from pollwatch.storage.schema import Id, metadata
+
+projection_cursors = Table(
+    "projection_cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_index", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+station_results = Table(
+    "station_results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(96), nullable=False, unique=True),
+    Column("election_id", BigInteger, nullable=False),
+    Column("constituency_id", BigInteger, nullable=False),
+    Column("station_id", BigInteger),
+    Column("serial", BigInteger),
+    Column("number", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("registered", BigInteger),
+    Column("votes", JSON, nullable=False),
+    Column("valid", BigInteger),
+    Column("rejected", BigInteger),
+    Column("polled", BigInteger),
+    Column("copies", JSON, nullable=False),
+    Column("updated_index", BigInteger, nullable=False),
+    Index(None, "constituency_id", "serial"),
+    Index(None, "election_id", "state"),
+)
+"""One row per station with at least one count copy: its reconciliation state, best figure, every copy."""
+
+constituency_results = Table(
+    "constituency_results",
+    metadata,
+    Column("constituency_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("election_id", BigInteger, nullable=False),
+    Column("votes", JSON, nullable=False),
+    Column("stations_reported", BigInteger, nullable=False),
+    Column("registered_reported", BigInteger, nullable=False),
+    Column("unknown_reported", BigInteger, nullable=False),
+    Column("sheet_only_stations", BigInteger, nullable=False),
+    Column("sheet_only_registered", BigInteger, nullable=False),
+    Column("conflicts", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_index", BigInteger, nullable=False),
+    Index(None, "election_id"),
+)
+"""Per constituency: the sum of its stations' best figures and the coverage counts the tally needs."""

@@ -1,0 +1,344 @@
+"""The results projections, kept up to date by following the log by index.
+
+Each step applies the next leaves in one transaction together with the cursor that accounts for them:
+every result leaf re-reconciles its own station (:func:`~pollwatch.tally.reconcile.reconcile_station`
+over that station's copies, corrections applied) and moves its constituency's sums by the change in
+the station's best figure. The cursor row is the lock: one projector applies at a time, whichever
+process runs it. Leaves become visible in index order (the log lock is held until commit), so
+following the index never skips one.
+
+>>> # projector = Projector(db); projector.catch_up()   # apply everything not yet applied
+>>> # projector.rebuild()                                # drop every projection row and replay the log
+
+References
+----------
+.. [1] pollwatch docs/results.md, "Projections"; SCALE.md (projections follow the log by index).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from pollwatch.model import ResultSheet, SheetKind
+from pollwatch.storage import Database
+from pollwatch.storage import log as log_store
+from pollwatch.storage import projections as store
+from pollwatch.tally.leaves import RESULT_TYPES, sheet_from_leaf
+from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
+
+log = logging.getLogger(__name__)
+
+NAME = "results"
+_DROPPED = ("signature",)
+"""Leaf fields a copy does not need in the projection (the leaf itself keeps them)."""
+
+
+@dataclass
+class _Lookups:
+    """Elections, constituencies and stations by the names leaves use; reloaded on a miss."""
+
+    elections: dict[str, int] = field(default_factory=dict)
+    constituencies: dict[int, dict[str, int]] = field(default_factory=dict)
+    places: dict[int, dict[int, store.Place]] = field(default_factory=dict)
+    numbers: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def election(self, conn: Connection, slug: object) -> int | None:
+        if not isinstance(slug, str):
+            return None
+        if slug not in self.elections:
+            self.elections = store.list_elections(conn)
+        return self.elections.get(slug)
+
+    def constituency(self, conn: Connection, election_id: int, code: object) -> int | None:
+        codes = self.constituencies.get(election_id)
+        if codes is None or code not in codes:
+            codes = self.constituencies[election_id] = store.list_constituency_ids(conn, election_id)
+        return codes.get(str(code))
+
+    def load_places(self, conn: Connection, constituency_ids: set[int]) -> None:
+        missing = constituency_ids - set(self.places)
+        if missing:
+            for cid, places in store.list_places(conn, missing).items():
+                self.places[cid] = places
+                numbers: dict[str, int] = {}
+                for serial in sorted(places):
+                    number = places[serial].number
+                    if number is not None:
+                        numbers.setdefault(number, serial)
+                self.numbers[cid] = numbers
+
+
+@dataclass(frozen=True)
+class _Copy:
+    index: int
+    type: str
+    body: Mapping[str, Any]
+    constituency_id: int
+    election_id: int
+
+
+class Projector:
+    """Applies the log to the results projections; :meth:`start` follows it in a background thread."""
+
+    def __init__(self, db: Database, *, batch: int = 2_000, interval: float = 0.2) -> None:
+        self.db = db
+        self.batch = batch
+        self.interval = interval
+        self._lookups = _Lookups()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def catch_up(self, *, batch: int | None = None) -> int:
+        """Apply every leaf not yet applied; return how many leaves were applied."""
+        total = 0
+        while True:
+            applied = self.step(batch=batch)
+            total += applied
+            if applied == 0:
+                return total
+
+    def step(self, *, batch: int | None = None) -> int:
+        """Apply up to ``batch`` leaves in one transaction; return how many."""
+        with self.db.begin() as conn:
+            start = store.lock_cursor(conn, NAME)
+            size = log_store.get_state(conn).size
+            end = min(size, start + (batch or self.batch))
+            if end <= start:
+                return 0
+            entries = log_store.read_entries(conn, start, end)
+            self._apply(conn, start, entries)
+            store.set_cursor(conn, NAME, start + len(entries))
+            return len(entries)
+
+    def rebuild(self, *, batch: int = 50_000) -> int:
+        """Drop every projection row, then replay the whole log; return the leaves applied."""
+        with self.db.begin() as conn:
+            store.lock_cursor(conn, NAME)
+            store.clear(conn, NAME)
+        self._lookups = _Lookups()
+        return self.catch_up(batch=batch)
+
+    def notify(self) -> None:
+        """New leaves were committed: apply them now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="pollwatch-projector", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                applied = self.catch_up()
+            except Exception:  # keep following: a failed step rolled back and is retried
+                log.exception("projector step failed; retrying")
+                self._lookups = _Lookups()
+                applied = 0
+            if applied == 0:
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def _apply(self, conn: Connection, start: int, entries: Sequence[bytes]) -> None:
+        versions: Counter[int] = Counter()
+        elections: dict[int, int] = {}
+        touched: dict[int, list[_Copy]] = {}
+        for offset, data in enumerate(entries):
+            copy = self._copy(conn, start + offset, data)
+            if copy is None:
+                continue
+            versions[copy.constituency_id] += 1
+            elections[copy.constituency_id] = copy.election_id
+            if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
+                touched.setdefault(copy.constituency_id, []).append(copy)
+        self._lookups.load_places(conn, set(touched))
+        by_key: dict[str, list[_Copy]] = {}
+        for cid, copies in touched.items():
+            for copy in copies:
+                by_key.setdefault(self._station_key(cid, copy.body), []).append(copy)
+        last = start + len(entries) - 1
+        deltas = self._stations(conn, by_key, last)
+        _constituency_rows(conn, versions, elections, deltas, last)
+
+    def _copy(self, conn: Connection, index: int, data: bytes) -> _Copy | None:
+        try:
+            value = json.loads(data)
+        except ValueError:
+            return None
+        leaf_type = value.get("type") if isinstance(value, dict) else None
+        if leaf_type not in RESULT_TYPES:
+            return None
+        election_id = self._lookups.election(conn, value.get("election"))
+        if election_id is None:
+            return None
+        cid = self._lookups.constituency(conn, election_id, value.get("constituency"))
+        if cid is None:
+            return None
+        body = {k: v for k, v in value.items() if k not in _DROPPED and k not in ("v", "type")}
+        return _Copy(index, str(leaf_type), body, cid, election_id)
+
+    def _station_key(self, cid: int, body: Mapping[str, Any]) -> str:
+        station = body.get("station")
+        if isinstance(station, str) and station.isdigit():
+            return f"{cid}/s{int(station)}"
+        number = body.get("station_number") or station
+        serial = self._lookups.numbers.get(cid, {}).get(str(number))
+        return f"{cid}/s{serial}" if serial is not None else f"{cid}/n{number}"
+
+    def _stations(self, conn: Connection, by_key: dict[str, list[_Copy]], last: int) -> dict[int, _Delta]:
+        rows = store.get_station_rows(conn, set(by_key))
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        deltas: dict[int, _Delta] = {}
+        for key, copies in by_key.items():
+            old = rows.get(key)
+            row = self._station_row(key, old, copies, last)
+            (changed if old is not None else new).append(row)
+            deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, row, self._place(key))
+        store.write_station_rows(conn, new, changed)
+        return deltas
+
+    def _place(self, key: str) -> store.Place | None:
+        cid, _, ref = key.partition("/")
+        if not ref.startswith("s"):
+            return None
+        return self._lookups.places.get(int(cid), {}).get(int(ref[1:]))
+
+    def _station_row(
+        self, key: str, old: Mapping[str, Any] | None, copies: Sequence[_Copy], last: int
+    ) -> dict[str, Any]:
+        docs = list(old["copies"]) if old is not None else []
+        docs += [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
+        sheets = [
+            s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None
+        ]
+        place = self._place(key)
+        cid = copies[0].constituency_id
+        ref = key.partition("/")[2]
+        serial = int(ref[1:]) if ref.startswith("s") else None
+        number = place.number if place is not None else (sheets[0].station if sheets else None)
+        r = reconcile_station(sheets, constituency=sheets[0].constituency, serial=serial, number=number)
+        if old is not None:
+            registered = old["registered"]
+        elif place is not None:
+            registered = place.registered
+        else:
+            registered = sheets[0].totals.registered
+        return {
+            "key": key, "election_id": copies[0].election_id, "constituency_id": cid,
+            "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
+            "state": r.state.value, "registered": registered, "votes": best_votes(r),
+            **_best_totals(r), "copies": docs, "updated_index": last,
+        }  # fmt: skip
+
+
+def best_votes(r: StationReconciliation) -> dict[str, int]:
+    """The best figure's votes by ballot position (as JSON keys)."""
+    if r.best is None:
+        return {}
+    return {str(int(k)): int(v) for k, v in sorted(r.best.sheet.votes.items())}
+
+
+def _best_totals(r: StationReconciliation) -> dict[str, int | None]:
+    t = r.best.sheet.totals if r.best is not None else None
+    return {
+        "valid": t.valid if t else None,
+        "rejected": t.rejected if t else None,
+        "polled": t.polled if t else None,
+    }
+
+
+@dataclass
+class _Delta:
+    """How a constituency's sums move when some of its stations change."""
+
+    votes: Counter[str] = field(default_factory=Counter)
+    reported: int = 0
+    registered: int = 0
+    unknown: int = 0
+    sheet_only: int = 0
+    sheet_only_registered: int = 0
+    conflicts: int = 0
+
+    def add(self, old: Mapping[str, Any] | None, row: Mapping[str, Any], place: store.Place | None) -> None:
+        self.votes.update({k: int(v) for k, v in row["votes"].items()})
+        if old is not None:
+            self.votes.subtract({k: int(v) for k, v in old["votes"].items()})
+            self.conflicts -= old["state"] == CopyState.CONFLICT.value
+        self.conflicts += row["state"] == CopyState.CONFLICT.value
+        if old is not None:
+            return
+        self.reported += 1
+        registered = row["registered"]
+        if place is not None and registered is None:
+            self.unknown += 1
+        self.registered += max(int(registered or 0), 0)
+        if place is None:
+            self.sheet_only += 1
+            self.sheet_only_registered += max(int(registered or 0), 0)
+
+
+def _merge(
+    cid: int, election_id: int, old: Mapping[str, Any] | None, delta: _Delta | None, version: int, last: int
+) -> dict[str, Any]:
+    d = delta or _Delta()
+    votes: Counter[str] = Counter({k: int(v) for k, v in (old["votes"] if old else {}).items()})
+    votes.update(d.votes)
+    base = old or {}
+    return {
+        "constituency_id": cid,
+        "election_id": election_id,
+        "votes": {k: votes[k] for k in sorted(votes, key=int)},
+        "stations_reported": int(base.get("stations_reported", 0)) + d.reported,
+        "registered_reported": int(base.get("registered_reported", 0)) + d.registered,
+        "unknown_reported": int(base.get("unknown_reported", 0)) + d.unknown,
+        "sheet_only_stations": int(base.get("sheet_only_stations", 0)) + d.sheet_only,
+        "sheet_only_registered": int(base.get("sheet_only_registered", 0)) + d.sheet_only_registered,
+        "conflicts": int(base.get("conflicts", 0)) + d.conflicts,
+        "version": int(base.get("version", 0)) + version,
+        "updated_index": last,
+    }
+
+
+def _constituency_rows(
+    conn: Connection,
+    versions: Counter[int],
+    elections: Mapping[int, int],
+    deltas: Mapping[int, _Delta],
+    last: int,
+) -> None:
+    rows = store.get_constituency_rows(conn, set(versions))
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for cid, count in versions.items():
+        old = rows.get(cid)
+        row = _merge(cid, elections[cid], old, deltas.get(cid), count, last)
+        (changed if old is not None else new).append(row)
+    store.write_constituency_rows(conn, new, changed)
+
+
+def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
+    """The copies stored in a station row, as result sheets (for the reconciliation shown to users)."""
+    out = []
+    for d in row["copies"]:
+        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
+        if sheet is not None:
+            out.append(sheet)
+    return out

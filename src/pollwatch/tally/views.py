@@ -1,0 +1,247 @@
+"""Results read from the projections: a constituency's tally in O(candidates), the nation's in
+O(constituencies), one station's reconciliation from its own row, long lists a page at a time.
+
+Nothing here loads an election's stations or sheets: the projector (:mod:`pollwatch.tally.projector`)
+keeps the sums, and the structure each answer needs (constituency codes, regions, ballots, coverage
+denominators) is cached per election and re-validated every few seconds.
+
+References
+----------
+.. [1] pollwatch docs/results.md, "Projections".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from pollwatch.errors import NotFoundError
+from pollwatch.model import Election
+from pollwatch.storage import projections as store
+from pollwatch.storage import structure
+from pollwatch.tally.live import IntArray, LiveTally, Universe
+from pollwatch.tally.projector import NAME, copies_of
+from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
+
+_REVALIDATE = 2.0
+"""Seconds a cached election structure is trusted before its version is checked again."""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    position: int
+    party: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class ElectionStructure:
+    """What answers need to know about an election besides the projected sums."""
+
+    election_id: int
+    election: Election
+    places: tuple[store.ConstituencyPlace, ...]
+    by_code: Mapping[str, store.ConstituencyPlace]
+    ballots: Mapping[int, tuple[Ballot, ...]]
+
+
+_CACHE: dict[tuple[str, str], tuple[float, tuple[int, int, int], ElectionStructure]] = {}
+_LOCK = threading.Lock()
+
+
+def get_structure(conn: Connection, slug: str) -> ElectionStructure:
+    """The election's structure, from the cache while its stations, candidates and seats are unchanged."""
+    key = (conn.engine.url.render_as_string(hide_password=True), slug)
+    now = time.monotonic()
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and now - hit[0] < _REVALIDATE:
+        return hit[2]
+    election_id, election = structure.get_election(conn, slug)
+    version = store.structure_version(conn, election_id)
+    if hit is not None and hit[1] == version:
+        found = hit[2]
+    else:
+        places = tuple(store.list_constituency_places(conn, election_id))
+        ballots = {
+            cid: tuple(Ballot(pos, party, name) for pos, party, name in rows)
+            for cid, rows in store.list_ballots(conn, election_id).items()
+        }
+        found = ElectionStructure(election_id, election, places, {p.code: p for p in places}, ballots)
+    with _LOCK:
+        _CACHE[key] = (now, version, found)
+    return found
+
+
+def live_tally(
+    conn: Connection,
+    slug: str,
+    *,
+    turnout_cap: float = 0.75,
+    assembly: str | None = None,
+    constituency: str | None = None,
+) -> LiveTally:
+    """The tally from the projections: one constituency's row, one assembly's rows, or every row."""
+    s = get_structure(conn, slug)
+    if constituency is not None:
+        places: Sequence[store.ConstituencyPlace] = [_place(s, constituency)]
+        rows = store.get_constituency_rows(conn, {places[0].id})
+    else:
+        places = [p for p in s.places if assembly is None or p.assembly == assembly]
+        wanted = {p.id for p in places}
+        rows = {r["constituency_id"]: r for r in store.list_constituency_rows(conn, s.election_id)}
+        rows = {cid: r for cid, r in rows.items() if cid in wanted}
+    return _tally(s, places, rows, turnout_cap)
+
+
+def _place(s: ElectionStructure, code: str) -> store.ConstituencyPlace:
+    place = s.by_code.get(code)
+    if place is None:
+        raise NotFoundError(
+            "no such constituency in this election",
+            where="constituency",
+            expected=f"a constituency code of {s.election.slug}",
+            found=code,
+        )
+    return place
+
+
+def _tally(
+    s: ElectionStructure,
+    places: Sequence[store.ConstituencyPlace],
+    rows: Mapping[int, Mapping[str, Any]],
+    turnout_cap: float,
+) -> LiveTally:
+    parties = []
+    for p in places:
+        ballot = {b.position: b.party for b in s.ballots.get(p.id, ())}
+        seen = [int(k) for k in (rows[p.id]["votes"] if p.id in rows else {})]
+        width = max([*ballot, *seen], default=0)
+        parties.append(tuple(ballot.get(j, None if j in seen else "") for j in range(1, width + 1)))
+    universe = Universe(
+        constituency_codes=tuple(p.code for p in places),
+        regions=tuple(p.region for p in places),
+        station_constituency=np.zeros(0, dtype=np.int64),
+        station_registered=np.zeros(0, dtype=np.int64),
+        parties=tuple(parties),
+    )
+    n, k = len(places), universe.n_columns
+    totals: IntArray = np.zeros((n, k), dtype=np.int64)
+    counts = np.zeros((6, n), dtype=np.int64)
+    for i, p in enumerate(places):
+        row = rows.get(p.id)
+        counts[0, i], counts[1, i], counts[5, i] = p.stations, p.station_registered, p.unknown_registered
+        if row is None:
+            continue
+        for position, votes in row["votes"].items():
+            totals[i, int(position) - 1] = int(votes)
+        counts[0, i] += row["sheet_only_stations"]
+        counts[1, i] += row["sheet_only_registered"]
+        counts[2, i] = row["stations_reported"]
+        counts[3, i] = row["registered_reported"]
+        counts[5, i] -= row["unknown_reported"]
+    return LiveTally.from_counts(
+        universe,
+        totals=totals,
+        expected_count=counts[0],
+        expected_registered=counts[1],
+        reported_count=counts[2],
+        reported_registered=counts[3],
+        unknown_unreported=counts[5],
+        turnout_cap=turnout_cap,
+    )
+
+
+@dataclass(frozen=True)
+class StationPage:
+    """One page of station reconciliations; ``next_after`` continues the listing (None: the last page)."""
+
+    stations: list[StationReconciliation]
+    next_after: int | None
+    as_of: int
+    """Leaves of the log applied to the projection when this page was read."""
+
+
+def list_reconciliations(
+    conn: Connection,
+    slug: str,
+    *,
+    constituency: str | None = None,
+    serial: int | None = None,
+    state: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> StationPage:
+    """Stations' reconciliations from their projection rows, in a stable order, a page at a time.
+
+    ``state="missing"`` lists the stations of the polling scheme without any copy yet.
+    """
+    s = get_structure(conn, slug)
+    cid = _place(s, constituency).id if constituency is not None else None
+    as_of = store.get_cursor(conn, NAME)
+    if state == CopyState.MISSING.value:
+        return _missing(conn, s, cid, after, limit, as_of)
+    rows = store.list_station_rows(
+        conn, s.election_id, constituency_id=cid, serial=serial, states=[state] if state else (),
+        after_id=after, limit=limit + 1,
+    )  # fmt: skip
+    codes = {p.id: p.code for p in s.places}
+    out = [
+        reconcile_station(
+            copies_of(r),
+            constituency=codes[int(r["constituency_id"])],
+            serial=r["serial"],
+            number=r["number"],
+        )
+        for r in rows[:limit]
+    ]
+    next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return StationPage(out, next_after, as_of)
+
+
+def _missing(
+    conn: Connection, s: ElectionStructure, cid: int | None, after: int, limit: int, as_of: int
+) -> StationPage:
+    codes = {p.id: p.code for p in s.places}
+    rows = store.list_missing_stations(
+        conn, s.election_id, constituency_id=cid, after_id=after, limit=limit + 1
+    )
+    out = [
+        StationReconciliation(codes[c], serial, number, CopyState.MISSING, None, (), (), "no copy")
+        for _, c, serial, number in rows[:limit]
+    ]
+    return StationPage(out, int(rows[limit - 1][0]) if len(rows) > limit else None, as_of)
+
+
+def get_reconciliation(conn: Connection, slug: str, constituency: str, serial: int) -> StationReconciliation:
+    """One station's reconciliation (``missing`` when no copy has arrived)."""
+    page = list_reconciliations(conn, slug, constituency=constituency, serial=serial, limit=1)
+    if page.stations:
+        return page.stations[0]
+    s = get_structure(conn, slug)
+    number = store.get_station_number(conn, _place(s, constituency).id, serial)
+    if number is None:
+        raise NotFoundError(
+            "no such station in this constituency",
+            where="station",
+            expected=f"a station serial of {constituency}",
+            found=str(serial),
+        )
+    return StationReconciliation(
+        constituency, serial, number or None, CopyState.MISSING, None, (), (), "no copy"
+    )
+
+
+def count_states(conn: Connection, slug: str) -> dict[str, int]:
+    """Stations per reconciliation state, ``missing`` included."""
+    s = get_structure(conn, slug)
+    counts = store.count_station_rows(conn, s.election_id)
+    in_scheme = sum(p.stations for p in s.places)
+    counts[CopyState.MISSING.value] = max(in_scheme - store.count_scheme_rows(conn, s.election_id), 0)
+    return counts

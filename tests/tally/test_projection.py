@@ -1,0 +1,195 @@
+"""The projections kept from the log equal a batch recomputation from the same leaves, in any order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pollwatch.intake.testing import create_tiny_election
+from pollwatch.ledger import records
+from pollwatch.ledger import service as ledger
+from pollwatch.storage import Database
+from pollwatch.storage import log as log_store
+from pollwatch.storage.results import load_election
+from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.leaves import sheet_from_leaf
+from pollwatch.tally.projector import Projector
+from pollwatch.tally.service import tally_election
+from pollwatch.tally.views import get_reconciliation, list_reconciliations, live_tally
+
+_T0 = dt.datetime(2026, 2, 8, 17, tzinfo=dt.UTC)
+_SLUGS = (f"proj-{n}" for n in itertools.count())
+_SUBMITTERS = ("key-a", "key-b", "key-c", "official")
+
+
+def _record(
+    slug: str,
+    n: int,
+    copy: tuple[int, int, int, tuple[int, int, int], bool],
+    earlier: dict[tuple[int, int, int], int],
+) -> records.LeafRecord:
+    constituency, station, who, votes, correct = copy
+    key = (constituency, station, who)
+    supersedes = earlier.get(key) if correct else None
+    submitter = _SUBMITTERS[who]
+    return records.sheet_record(
+        election=slug, submission_id=f"sub-{n:06d}", kind="station_count", form="Form-45",
+        constituency=f"NA-{constituency}", station=str(station), votes={str(i + 1): v for i, v in enumerate(votes)},
+        totals={"valid": sum(votes), "rejected": 1}, submitter_key=submitter,
+        role="official" if submitter == "official" else "agent", organisation="" if who == 0 else f"Org{who}",
+        captured_at=(_T0 + dt.timedelta(minutes=n)).isoformat(), received_at=(_T0 + dt.timedelta(minutes=n)).isoformat(),
+        photo_sha256=None, signature=None, supersedes=supersedes, checks=(),
+    )  # fmt: skip
+
+
+def _append(
+    db: Database,
+    slug: str,
+    copies: list[tuple[int, int, int, tuple[int, int, int], bool]],
+    cuts: list[int],
+    projector: Projector,
+) -> None:
+    earlier: dict[tuple[int, int, int], int] = {}
+    pending: list[tuple[tuple[int, int, int], records.LeafRecord]] = []
+    for n, copy in enumerate(copies):
+        pending.append(((copy[0], copy[1], copy[2]), _record(slug, n, copy, earlier)))
+        if n in cuts or n == len(copies) - 1:
+            with db.begin() as conn:
+                indices = ledger.append(conn, [r for _, r in pending])
+            for (key, _), index in zip(pending, indices, strict=True):
+                earlier[key] = index
+            pending = []
+            projector.step(batch=1 + n % 7)
+
+
+def _batch(db: Database, slug: str) -> ResultsInput:
+    with db.connect() as conn:
+        election, constituencies, stations, candidates, parties, _ = load_election(conn, slug)
+        entries = list(log_store.iter_entries(conn))
+    sheets = []
+    for index, data in entries:
+        record = records.parse_leaf(data)
+        if record.body.get("election") == slug:
+            sheet = sheet_from_leaf(index, record.type, record.body)
+            assert sheet is not None
+            sheets.append(sheet)
+    return ResultsInput(election, constituencies, stations, candidates, parties, sheets)
+
+
+def _assert_same(db: Database, slug: str) -> None:
+    batch = tally_election(_batch(db, slug))
+    with db.connect() as conn:
+        live = live_tally(conn, slug)
+        assert live.constituencies() == batch.tally.constituencies()
+        assert live.parties() == batch.tally.parties()
+        page = list_reconciliations(conn, slug, limit=10_000)
+    # The projection also names each station by its printed number from the polling scheme, which a
+    # batch over sheets alone leaves out: compare everything else.
+    projected = sorted(
+        ({**r.as_dict(), "number": None} for r in page.stations),
+        key=lambda d: (str(d["constituency"]), str(d["serial"] or d["number"])),
+    )
+    expected = sorted(
+        (r.as_dict() for r in batch.stations if r.versions),
+        key=lambda d: (str(d["constituency"]), str(d["serial"] or d["number"])),
+    )
+    assert projected == expected
+
+
+copy_strategy = st.tuples(
+    st.integers(1, 2),
+    st.sampled_from([1, 2, 3, 99]),  # 99 is a station only the sheets name
+    st.integers(0, 3),
+    st.tuples(st.integers(0, 400), st.integers(0, 400), st.integers(0, 400)),
+    st.booleans(),
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(copies=st.lists(copy_strategy, min_size=1, max_size=30), cuts=st.lists(st.integers(0, 29), max_size=6))
+def test_projection_equals_batch_in_any_arrival_order(
+    db: Database, copies: list[tuple[int, int, int, tuple[int, int, int], bool]], cuts: list[int]
+) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(db, slug=slug, constituencies=2, stations=3)
+    projector = Projector(db)
+    _append(db, slug, copies, cuts, projector)
+    projector.catch_up()
+    _assert_same(db, slug)
+
+
+def test_rebuild_gives_the_same_projection(db: Database) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(db, slug=slug, constituencies=2, stations=3)
+    projector = Projector(db)
+    copies = [(1, s, who, (100 * s + who, 50, 7), who == 1) for s in (1, 2, 3, 99) for who in (0, 1, 1, 2, 3)]
+    _append(db, slug, copies, [3, 9], projector)
+    projector.catch_up()
+    with db.connect() as conn:
+        before = (
+            live_tally(conn, slug).constituencies(),
+            list_reconciliations(conn, slug, limit=100).stations,
+        )
+    applied = projector.rebuild()
+    assert applied == len(copies)
+    with db.connect() as conn:
+        after = (
+            live_tally(conn, slug).constituencies(),
+            list_reconciliations(conn, slug, limit=100).stations,
+        )
+    assert after == before
+    _assert_same(db, slug)
+
+
+def test_a_correction_by_the_same_submitter_replaces_its_copy(sqlite_db: Database) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(sqlite_db, slug=slug)
+    projector = Projector(sqlite_db)
+    typo = (1, 1, 1, (300, 200, 100), False)
+    fixed = (1, 1, 1, (300, 200, 10), True)
+    _append(sqlite_db, slug, [typo, fixed], [0], projector)
+    projector.catch_up()
+    with sqlite_db.connect() as conn:
+        r = get_reconciliation(conn, slug, "NA-1", 1)
+        tally = live_tally(conn, slug, constituency="NA-1").constituencies()[0]
+    assert r.state.value == "single_source"
+    assert r.best is not None and dict(r.best.sheet.votes) == {1: 300, 2: 200, 3: 10}
+    assert tally.votes == (300, 200, 10)
+
+
+def test_a_correction_by_someone_else_is_one_more_copy(sqlite_db: Database) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(sqlite_db, slug=slug)
+    projector = Projector(sqlite_db)
+    with sqlite_db.begin() as conn:
+        first = ledger.append(conn, [_record(slug, 0, (1, 1, 1, (300, 200, 100), False), {})])[0]
+        other = _record(slug, 1, (1, 1, 2, (300, 200, 10), True), {(1, 1, 2): first})
+        ledger.append(conn, [other])
+    projector.catch_up()
+    with sqlite_db.connect() as conn:
+        r = get_reconciliation(conn, slug, "NA-1", 1)
+    assert r.state.value == "conflict"
+
+
+def test_missing_stations_are_listed_and_pages_continue(sqlite_db: Database) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(sqlite_db, slug=slug, constituencies=1, stations=5)
+    projector = Projector(sqlite_db)
+    _append(sqlite_db, slug, [(1, s, 1, (10, 20, 30), False) for s in (1, 2, 3)], [], projector)
+    projector.catch_up()
+    with sqlite_db.connect() as conn:
+        first = list_reconciliations(conn, slug, limit=2)
+        assert first.next_after is not None
+        rest = list_reconciliations(conn, slug, after=first.next_after, limit=2)
+        missing = list_reconciliations(conn, slug, state="missing")
+        unknown = pytest.raises(Exception, match="no such station")
+        with unknown:
+            get_reconciliation(conn, slug, "NA-1", 42)
+    assert [r.serial for r in first.stations + rest.stations] == [1, 2, 3]
+    assert rest.next_after is None
+    assert [r.serial for r in missing.stations] == [4, 5]
+    assert first.as_of == 3
