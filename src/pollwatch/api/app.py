@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,7 +23,7 @@ def create_app(db: Database) -> FastAPI:
         title="pollwatch",
         summary="Independent, verifiable election results.",
         version="0.1.0",
-        lifespan=ledger.lifespan,
+        lifespan=_lifespan,
     )
     app.state.db = db
     errors.install(app)
@@ -31,6 +33,13 @@ def create_app(db: Database) -> FastAPI:
     app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The checkpoint publisher and the results projector run while the app serves."""
+    async with ledger.lifespan(app), results.lifespan(app):
+        yield
 
 
 def create_app_from_environment() -> FastAPI:

@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import Connection
+from fastapi import APIRouter, FastAPI, Query
 
 from pollwatch.api.deps import ReadConn
-from pollwatch.audit.service import audit_election, repoll_election
+from pollwatch.audit.service import repoll_election
+from pollwatch.audit.views import audit_constituency, audit_of_election
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
-from pollwatch.storage.results import load_election, results_version
-from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.projector import Projector
 from pollwatch.tally.report import Level, project, tally_document, tally_rows
-from pollwatch.tally.service import tally_election
+from pollwatch.tally.views import (
+    best_input,
+    constituency_input,
+    declared_input,
+    list_reconciliations,
+    live_tally,
+)
 
 router = APIRouter(prefix="/api/v1/elections/{slug}", tags=["results"])
 
 Assembly = Annotated[str | None, Query(max_length=16, description="Only this assembly (NA, PP, ...).")]
 
 
-_CACHE: dict[tuple[str, str], tuple[tuple[int, int, int, int], ResultsInput]] = {}
-_CACHE_SIZE = 4
-_LOCK = threading.Lock()
-
-
-def _input(conn: Connection, slug: str) -> ResultsInput:
-    """The election's results, reloaded only when a sheet, station or candidate was added."""
-    key = (f"{id(conn.engine)}:{conn.engine.url.render_as_string(hide_password=True)}", slug)
-    version = results_version(conn, slug)
-    with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    election, constituencies, stations, candidates, parties, sheets = load_election(conn, slug)
-    inp = ResultsInput(election, constituencies, stations, candidates, parties, sheets)
-    with _LOCK:
-        if len(_CACHE) >= _CACHE_SIZE and key not in _CACHE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (version, inp)
-    return inp
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Keep the results projections following the log while the app serves."""
+    projector = Projector(app.state.db)
+    app.state.projector = projector
+    projector.start()
+    try:
+        yield
+    finally:
+        projector.stop()
 
 
 @router.get("/tally")
@@ -54,8 +50,12 @@ def get_tally(
     level: Level | None = None,
     turnout_cap: Annotated[float, Query(gt=0, le=1)] = 0.75,
 ) -> dict[str, Any]:
-    """Coverage, leader, margin and decidedness per constituency, and votes and seats per party."""
-    live = tally_election(_input(conn, slug).only(assembly), turnout_cap=turnout_cap).tally
+    """Coverage, leader, margin and decidedness per constituency, and votes and seats per party,
+    from the projections (one constituency's row for ``level=constituency&constituency=...``)."""
+    if level is Level.CONSTITUENCY and constituency is not None:
+        one = live_tally(conn, slug, turnout_cap=turnout_cap, constituency=constituency)
+        return {"level": level.value, "rows": tally_rows(one, level)}
+    live = live_tally(conn, slug, turnout_cap=turnout_cap, assembly=assembly)
     if level is not None:
         return {"level": level.value, "rows": tally_rows(live, level, constituency=constituency)}
     return tally_document(live, constituency=constituency)
@@ -66,14 +66,20 @@ def get_reconciliation(
     slug: str,
     conn: ReadConn,
     constituency: Annotated[str | None, Query(max_length=32)] = None,
+    station: Annotated[int | None, Query(ge=0, le=2**31, description="Serial in the polling scheme")] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
-) -> list[dict[str, object]]:
-    """Every station's copies reconciled: state, the rule's choice and the conflicting fields."""
-    return [
-        r.as_dict()
-        for r in tally_election(_input(conn, slug)).stations
-        if (constituency is None or r.constituency == constituency) and (state is None or r.state == state)
-    ]
+    after: Annotated[int, Query(ge=0, le=2**62, description="`next_after` of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Stations' copies reconciled (state, the rule's choice, the conflicting fields), a page at a time."""
+    page = list_reconciliations(
+        conn, slug, constituency=constituency, serial=station, state=state, after=after, limit=limit
+    )
+    return {
+        "stations": [r.as_dict() for r in page.stations],
+        "next_after": page.next_after,
+        "as_of": page.as_of,
+    }
 
 
 @router.get("/pvt")
@@ -88,7 +94,7 @@ def get_pvt(
     """Party (or one constituency's candidate) shares and turnout projected from the published-seed
     sample, against the official result."""
     return project(
-        _input(conn, slug).only(assembly), seed=seed, size=size, constituency=constituency
+        best_input(conn, slug).only(assembly), seed=seed, size=size, constituency=constituency
     ).document
 
 
@@ -97,10 +103,14 @@ def get_audit(
     slug: str,
     conn: ReadConn,
     assembly: Assembly = None,
+    constituency: Annotated[str | None, Query(max_length=32)] = None,
     kind: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, object]:
-    """Every finding of the official-result audit and the rule pack's legal checks."""
-    return audit_election(_input(conn, slug).only(assembly), kinds=kind or None).as_dict()
+    """Every finding of the official-result audit and the rule pack's legal checks (one constituency's
+    when ``constituency`` is given), each constituency's audit kept until a leaf about it arrives."""
+    if constituency is not None:
+        return audit_constituency(conn, slug, constituency, kinds=kind or None).as_dict()
+    return audit_of_election(conn, slug, kinds=kind or None, assembly=assembly).as_dict()
 
 
 @router.get("/parliament")
@@ -115,7 +125,7 @@ def get_parliament(
     """General seats by party, reserved seats under each reading and minimal winning coalitions."""
     j = Joins.parse(joins) if joins else None
     report = parliament_report(
-        _input(conn, slug), assembly=assembly, joins=j, contested=contested or (), method=rounding
+        declared_input(conn, slug), assembly=assembly, joins=j, contested=contested or (), method=rounding
     )
     return report.as_dict()
 
@@ -132,6 +142,10 @@ def get_repoll(
     """Whether re-polling the named stations can change the declared winner, and the swing needed."""
     wanted = [s.strip() for s in stations.split(",") if s.strip()]
     impact = repoll_election(
-        _input(conn, slug), constituency, stations=wanted, counted=counted, turnout_cap=turnout_cap
+        constituency_input(conn, slug, constituency),
+        constituency,
+        stations=wanted,
+        counted=counted,
+        turnout_cap=turnout_cap,
     )
     return impact.as_dict()

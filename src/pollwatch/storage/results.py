@@ -45,6 +45,38 @@ def load_election(
     )
 
 
+def load_structure(
+    conn: Connection, slug: str, *, stations: bool = True
+) -> tuple[Election, list[Constituency], list[Station], list[Candidate], list[Party]]:
+    """An election's structure without any sheet (``stations=False``: without its stations either)."""
+    eid, election = get_election(conn, slug)
+    c = t.constituencies
+    rows = conn.execute(select(c).where(c.c.election_id == eid).order_by(c.c.id)).all()
+    return (
+        election,
+        [_constituency(r._mapping) for r in rows],
+        _stations(conn, eid) if stations else [],
+        _candidates(conn, eid),
+        list_parties(conn, eid),
+    )
+
+
+def load_constituency(
+    conn: Connection, slug: str, code: str
+) -> tuple[Election, list[Constituency], list[Station], list[Candidate], list[Party]]:
+    """One constituency's structure (its stations and ballot, the election's parties): no sheets."""
+    eid, election = get_election(conn, slug)
+    c = t.constituencies
+    rows = conn.execute(select(c).where(c.c.election_id == eid, c.c.code == code)).all()
+    return (
+        election,
+        [_constituency(r._mapping) for r in rows],
+        _stations(conn, eid, code),
+        _candidates(conn, eid, code),
+        list_parties(conn, eid),
+    )
+
+
 def _constituency(m: Any) -> Constituency:
     return Constituency(
         code=ConstituencyCode(m["code"]),
@@ -57,14 +89,12 @@ def _constituency(m: Any) -> Constituency:
     )
 
 
-def _stations(conn: Connection, election_id: int) -> list[Station]:
+def _stations(conn: Connection, election_id: int, code: str | None = None) -> list[Station]:
     s, c = t.stations, t.constituencies
-    rows = conn.execute(
-        select(s, c.c.code)
-        .join(c, s.c.constituency_id == c.c.id)
-        .where(c.c.election_id == election_id)
-        .order_by(s.c.constituency_id, s.c.serial)
-    )
+    query = select(s, c.c.code).join(c, s.c.constituency_id == c.c.id).where(c.c.election_id == election_id)
+    if code is not None:
+        query = query.where(c.c.code == code)
+    rows = conn.execute(query.order_by(s.c.constituency_id, s.c.serial))
     return [
         Station(
             constituency=ConstituencyCode(r.code),
@@ -79,15 +109,17 @@ def _stations(conn: Connection, election_id: int) -> list[Station]:
     ]
 
 
-def _candidates(conn: Connection, election_id: int) -> list[Candidate]:
+def _candidates(conn: Connection, election_id: int, code: str | None = None) -> list[Candidate]:
     k, c, p = t.candidates, t.constituencies, t.parties
-    rows = conn.execute(
+    query = (
         select(k.c.ballot_order, k.c.name, c.c.code, p.c.code.label("party"))
         .join(c, k.c.constituency_id == c.c.id)
         .outerjoin(p, k.c.party_id == p.c.id)
         .where(c.c.election_id == election_id)
-        .order_by(k.c.constituency_id, k.c.ballot_order)
     )
+    if code is not None:
+        query = query.where(c.c.code == code)
+    rows = conn.execute(query.order_by(k.c.constituency_id, k.c.ballot_order))
     return [
         Candidate(
             constituency=ConstituencyCode(r.code),

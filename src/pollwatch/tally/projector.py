@@ -108,6 +108,9 @@ class Projector:
 
     def step(self, *, batch: int | None = None) -> int:
         """Apply up to ``batch`` leaves in one transaction; return how many."""
+        with self.db.connect() as conn:  # a read first: an idle poll must not take the write lock
+            if store.get_cursor(conn, NAME) >= log_store.get_state(conn).size:
+                return 0
         with self.db.begin() as conn:
             start = store.lock_cursor(conn, NAME)
             size = log_store.get_state(conn).size

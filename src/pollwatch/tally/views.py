@@ -22,9 +22,23 @@ import numpy as np
 from sqlalchemy import Connection
 
 from pollwatch.errors import NotFoundError
-from pollwatch.model import Election
+from pollwatch.model import (
+    CandidateKey,
+    Channel,
+    ConstituencyCode,
+    Election,
+    Provenance,
+    ResultSheet,
+    Role,
+    SheetKind,
+    StationNumber,
+    Totals,
+)
 from pollwatch.storage import projections as store
 from pollwatch.storage import structure
+from pollwatch.storage.results import load_constituency, load_structure
+from pollwatch.storage.sheets import list_sheets
+from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.live import IntArray, LiveTally, Universe
 from pollwatch.tally.projector import NAME, copies_of
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
@@ -245,3 +259,82 @@ def count_states(conn: Connection, slug: str) -> dict[str, int]:
     in_scheme = sum(p.stations for p in s.places)
     counts[CopyState.MISSING.value] = max(in_scheme - store.count_scheme_rows(conn, s.election_id), 0)
     return counts
+
+
+def constituency_version(conn: Connection, slug: str, code: str) -> tuple[int, int]:
+    """Changes whenever a result leaf about the constituency is applied (0 before any) or the
+    election's structure changes: the key of anything cached about one constituency."""
+    s = get_structure(conn, slug)
+    cid = _place(s, code).id
+    row = store.get_constituency_rows(conn, {cid}).get(cid)
+    return (int(row["version"]) if row is not None else 0, sum(p.stations for p in s.places))
+
+
+def constituency_input(conn: Connection, slug: str, code: str) -> ResultsInput:
+    """One constituency as the audit reads it: its structure, its stations' copies from the projection
+    (so corrections apply as everywhere else) and its other sheets (Form-47/48/49) from the store."""
+    s = get_structure(conn, slug)
+    cid = _place(s, code).id
+    election, constituencies, stations, candidates, parties = load_constituency(conn, slug, code)
+    rows = store.list_station_rows(conn, s.election_id, constituency_id=cid)
+    copies = sorted((c for r in rows for c in copies_of(r)), key=lambda c: int(c.extra["leaf_index"]))
+    others = list_sheets(conn, s.election_id, constituency=code, except_kind=SheetKind.STATION_COUNT)
+    return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
+
+
+def declared_input(conn: Connection, slug: str) -> ResultsInput:
+    """The election's structure (without stations) and its constituency-level and official sheets:
+    what the declared results and parliament need, without any station count."""
+    election, constituencies, _, candidates, parties = load_structure(conn, slug, stations=False)
+    eid = get_structure(conn, slug).election_id
+    others = list_sheets(conn, eid, except_kind=SheetKind.STATION_COUNT)
+    return ResultsInput(election, constituencies, [], candidates, parties, others)
+
+
+_BEST: dict[tuple[str, str], tuple[float, int, ResultsInput]] = {}
+_BEST_TTL = 10.0
+
+
+def best_input(conn: Connection, slug: str) -> ResultsInput:
+    """The whole election with each station's best figure from the projection standing for its copies
+    (one sheet per reported station), for what needs every station at once (PVT, forensics).
+
+    Reconciling a station with one copy gives that copy, so a tally of this input equals the
+    projection's; kept for ten seconds while leaves keep arriving.
+    """
+    key = (conn.engine.url.render_as_string(hide_password=True), slug)
+    now, cursor = time.monotonic(), store.get_cursor(conn, NAME)
+    with _LOCK:
+        hit = _BEST.get(key)
+    if hit is not None and (hit[1] == cursor or now - hit[0] < _BEST_TTL):
+        return hit[2]
+    s = get_structure(conn, slug)
+    election, constituencies, stations, candidates, parties = load_structure(conn, slug)
+    codes = {p.id: p.code for p in s.places}
+    columns = ("constituency_id", "serial", "number", "votes", "valid", "rejected", "polled", "registered")
+    sheets = [
+        _best_sheet(codes[int(r["constituency_id"])], r)
+        for r in store.list_station_rows(conn, s.election_id, columns=columns)
+    ]
+    sheets += list_sheets(conn, s.election_id, except_kind=SheetKind.STATION_COUNT)
+    found = ResultsInput(election, constituencies, stations, candidates, parties, sheets)
+    with _LOCK:
+        _BEST[key] = (now, cursor, found)
+    return found
+
+
+def _best_sheet(code: str, row: Mapping[str, Any]) -> ResultSheet:
+    return ResultSheet(
+        kind=SheetKind.STATION_COUNT,
+        form="",
+        constituency=ConstituencyCode(code),
+        votes={CandidateKey(int(k)): int(v) for k, v in row["votes"].items()},
+        totals=Totals(
+            valid=row["valid"], rejected=row["rejected"], polled=row["polled"], registered=row["registered"]
+        ),
+        provenance=Provenance(
+            source="projection", channel=Channel.API, role=Role.AGENT, organisation="best figure"
+        ),
+        station=StationNumber(row["number"]) if row["number"] else None,
+        station_serial=row["serial"],
+    )
