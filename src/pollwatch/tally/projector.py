@@ -345,3 +345,11 @@ def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
         if sheet is not None:
             out.append(sheet)
     return out
+
+
+def status(db: Database) -> dict[str, int]:
+    """Leaves in the log, leaves applied to the projections, and the difference."""
+    with db.connect() as conn:
+        size = log_store.get_state(conn).size
+        applied = store.get_cursor(conn, NAME)
+    return {"log_size": size, "applied": applied, "behind": size - applied}
