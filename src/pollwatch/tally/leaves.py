@@ -46,6 +46,8 @@ _TOTALS = (
     "registered",
 )
 _CHANNELS = {c.value: c for c in Channel}
+_KINDS = {k.value: k for k in SheetKind}
+_ROLES = {r.value: r for r in Role}
 
 
 def sheet_from_leaf(index: int, leaf_type: str, body: Mapping[str, Any]) -> ResultSheet | None:
@@ -53,12 +55,12 @@ def sheet_from_leaf(index: int, leaf_type: str, body: Mapping[str, Any]) -> Resu
     if leaf_type not in RESULT_TYPES:
         return None
     try:
-        kind = SheetKind(str(body["kind"]))
-        role = Role(str(body.get("role") or ("import" if leaf_type == "official" else "public")))
-        votes = {CandidateKey(int(k)): int(v) for k, v in dict(body.get("votes") or {}).items()}
-        totals = dict(body.get("totals") or {})
+        kind = _KINDS[body["kind"]]
+        role = _ROLES[body.get("role") or ("import" if leaf_type == "official" else "public")]
+        votes = {CandidateKey(int(k)): int(v) for k, v in (body.get("votes") or {}).items()}
+        totals = body.get("totals") or {}
         serial, number = _station(body.get("station"), body.get("station_number"))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return ResultSheet(
         kind=kind,
@@ -115,6 +117,8 @@ def _station(value: object, number: object) -> tuple[int | None, StationNumber |
 
 
 def _int_or_none(value: object) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     return int(value) if isinstance(value, int | str) else None

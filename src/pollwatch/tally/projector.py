@@ -182,7 +182,7 @@ class Projector:
 
     def _copy(self, conn: Connection, index: int, data: bytes) -> _Copy | None:
         try:
-            value = json.loads(data)
+            value = json.loads(data.decode("utf-8"))
         except ValueError:
             return None
         leaf_type = value.get("type") if isinstance(value, dict) else None
