@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pollwatch.audit.service import audit_election
+from pollwatch.audit.views import Auditor, audit_of_election
 from pollwatch.intake.testing import create_tiny_election
 from pollwatch.ledger import records
 from pollwatch.ledger import service as ledger
@@ -66,6 +68,37 @@ def _append(
             projector.step(batch=1 + n % 7)
 
 
+def _declare(db: Database, slug: str, totals: dict[str, tuple[int, int, int]]) -> None:
+    """Append each constituency's official Form-47 (constituency level)."""
+    with db.begin() as conn:
+        ledger.append(
+            conn,
+            [
+                records.LeafRecord(
+                    "official",
+                    {
+                        "election": slug,
+                        "submission_id": f"form47-{code}",
+                        "kind": "provisional",
+                        "form": "Form-47",
+                        "label": "provisional",
+                        "constituency": code,
+                        "station": None,
+                        "votes": {str(i + 1): v for i, v in enumerate(votes)},
+                        "totals": {},
+                        "submitter_key": "ecp",
+                        "role": "official",
+                        "organisation": "ECP",
+                        "received_at": _T0.isoformat(),
+                        "checks": [],
+                        "source": {"url": "https://example.org/form47", "sha256": "0" * 64},
+                    },
+                )  # fmt: skip
+                for code, votes in totals.items()
+            ],
+        )
+
+
 def _batch(db: Database, slug: str) -> ResultsInput:
     with db.connect() as conn:
         election, constituencies, stations, candidates, parties, _ = load_election(conn, slug)
@@ -118,8 +151,19 @@ def test_projection_equals_batch_in_any_arrival_order(
     create_tiny_election(db, slug=slug, constituencies=2, stations=3)
     projector = Projector(db)
     _append(db, slug, copies, cuts, projector)
+    _declare(db, slug, {"NA-1": (400, 300, 200), "NA-2": (0, 0, 0)})
     projector.catch_up()
     _assert_same(db, slug)
+    expected = audit_election(_batch(db, slug)).as_dict()["findings"]
+    with db.connect() as conn:
+        found = audit_of_election(conn, slug)
+    assert found["stale"] == []
+    assert sorted(map(repr, found["findings"])) == sorted(map(repr, expected))
+    Auditor(db).refresh(limit=1_000)  # stores every stale audit (of this and earlier examples)
+    with db.connect() as conn:
+        stored = audit_of_election(conn, slug, budget=0.0)
+    assert stored["stale"] == []
+    assert stored["findings"] == found["findings"]
 
 
 def test_rebuild_gives_the_same_projection(db: Database) -> None:
@@ -143,6 +187,18 @@ def test_rebuild_gives_the_same_projection(db: Database) -> None:
         )
     assert after == before
     _assert_same(db, slug)
+
+
+def test_the_audit_reads_the_declared_results_from_the_log(sqlite_db: Database) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(sqlite_db, slug=slug, constituencies=2, stations=2)
+    projector = Projector(sqlite_db)
+    _append(sqlite_db, slug, [(1, s, w, (100, 50, 10), False) for s in (1, 2) for w in (1, 2)], [], projector)
+    _declare(sqlite_db, slug, {"NA-1": (150, 100, 20)})  # signed sums: 200, 100, 20
+    projector.catch_up()
+    with sqlite_db.connect() as conn:
+        found = audit_of_election(conn, slug, kinds={"official_total_differs"})
+    assert [(f["kind"], f["where"]) for f in found["findings"]] == [("official_total_differs", "NA-1")]
 
 
 def test_a_correction_by_the_same_submitter_replaces_its_copy(sqlite_db: Database) -> None:

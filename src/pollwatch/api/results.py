@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Query
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.audit.service import repoll_election
-from pollwatch.audit.views import audit_constituency, audit_of_election
+from pollwatch.audit.views import Auditor, audit_constituency, audit_of_election
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
@@ -32,12 +32,14 @@ Assembly = Annotated[str | None, Query(max_length=16, description="Only this ass
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Keep the results projections following the log while the app serves."""
-    projector = Projector(app.state.db)
+    projector, auditor = Projector(app.state.db), Auditor(app.state.db)
     app.state.projector = projector
     projector.start()
+    auditor.start()
     try:
         yield
     finally:
+        auditor.stop()
         projector.stop()
 
 
@@ -107,10 +109,11 @@ def get_audit(
     kind: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, object]:
     """Every finding of the official-result audit and the rule pack's legal checks (one constituency's
-    when ``constituency`` is given), each constituency's audit kept until a leaf about it arrives."""
+    when ``constituency`` is given, current to its latest leaf); the whole election's answer names under
+    ``stale`` the constituencies whose stored audit is older than their latest leaf."""
     if constituency is not None:
         return audit_constituency(conn, slug, constituency, kinds=kind or None).as_dict()
-    return audit_of_election(conn, slug, kinds=kind or None, assembly=assembly).as_dict()
+    return audit_of_election(conn, slug, kinds=kind or None, assembly=assembly)
 
 
 @router.get("/parliament")

@@ -1,30 +1,42 @@
-"""The audit read from the projections: one constituency at a time, cached until a leaf about it arrives.
+"""The audit read from the projections: one constituency at a time, kept until a leaf about it arrives.
 
-Every check of :func:`pollwatch.audit.service.audit_election` but the comparison of snapshots across
-constituencies is local to one constituency, so the audit of an election is the audit of each of its
-constituencies, and one constituency's audit needs only its own stations and sheets.
+Every check of :func:`pollwatch.audit.service.audit_election` is local to one constituency (its
+contests, snapshots and stations), so the audit of an election is the union of its constituencies'
+audits, and one constituency's audit needs only its own stations and sheets. An :class:`Auditor` keeps a
+stored audit per constituency (``audit_results``) in step with the projections in the background, at a
+bounded share of the CPU; the whole-election answer uses the stored audits, recomputes stale ones within
+a time budget, and names the constituencies whose audit is older than their latest leaf.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Collection
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from sqlalchemy import Connection
 
 from pollwatch.audit.service import AuditReport, audit_election
+from pollwatch.storage import Database
+from pollwatch.storage import projections as store
 from pollwatch.tally.views import constituency_input, constituency_version, get_structure
+
+log = logging.getLogger(__name__)
 
 _CACHE: OrderedDict[tuple[str, str, str], tuple[tuple[int, int], AuditReport]] = OrderedDict()
 _CACHE_SIZE = 4_096
 _LOCK = threading.Lock()
+BUDGET = 2.0
+"""Seconds a whole-election answer may spend recomputing stale constituencies before naming the rest."""
 
 
 def audit_constituency(
     conn: Connection, slug: str, code: str, *, kinds: Collection[str] | None = None
 ) -> AuditReport:
-    """Every finding about one constituency (only ``kinds`` when given)."""
+    """Every finding about one constituency (only ``kinds`` when given), current to its latest leaf."""
     key = (conn.engine.url.render_as_string(hide_password=True), slug, code)
     version = constituency_version(conn, slug, code)
     with _LOCK:
@@ -40,24 +52,142 @@ def audit_constituency(
                 _CACHE.popitem(last=False)
     if kinds is None:
         return report
-    return AuditReport(
-        report.election, report.rule_pack, report.snapshots, [f for f in report.findings if f.kind in kinds]
-    )
+    kept = [f for f in report.findings if f.kind in kinds]
+    return AuditReport(report.election, report.rule_pack, report.snapshots, kept)
 
 
 def audit_of_election(
-    conn: Connection, slug: str, *, kinds: Collection[str] | None = None, assembly: str | None = None
-) -> AuditReport:
-    """The audit of every constituency (of one assembly), each from its cache while it is current."""
+    conn: Connection,
+    slug: str,
+    *,
+    kinds: Collection[str] | None = None,
+    assembly: str | None = None,
+    budget: float = BUDGET,
+) -> dict[str, Any]:
+    """The audit document of every constituency (of one assembly), from the stored audits.
+
+    Stale constituencies are recomputed while ``budget`` seconds last; any left are answered from their
+    older stored audit and listed under ``stale`` (never silently: a reader sees what is behind).
+    """
     s = get_structure(conn, slug)
-    findings = []
-    snapshots: dict[str, None] = {}
-    rule_pack = ""
+    stored = store.get_audit_rows(conn, s.election_id)
+    versions = {
+        int(r["constituency_id"]): int(r["version"])
+        for r in store.list_constituency_rows(conn, s.election_id)
+    }
+    deadline = time.monotonic() + budget
+    reports: list[Mapping[str, Any]] = []
+    stale: list[str] = []
     for place in s.places:
         if assembly is not None and place.assembly != assembly:
             continue
-        report = audit_constituency(conn, slug, place.code, kinds=kinds)
-        findings += report.findings
-        snapshots.update(dict.fromkeys(report.snapshots))
-        rule_pack = report.rule_pack
-    return AuditReport(slug, rule_pack or s.election.rule_pack, list(snapshots), findings)
+        hit = stored.get(place.id)
+        if hit is not None and hit[0] == versions.get(place.id, 0):
+            reports.append(hit[1])
+        elif time.monotonic() < deadline:
+            reports.append(audit_constituency(conn, slug, place.code).as_dict())
+        else:
+            stale.append(place.code)
+            if hit is not None:
+                reports.append(hit[1])
+    return _merge(slug, s.election.rule_pack, reports, kinds, stale)
+
+
+def _merge(
+    slug: str,
+    rule_pack: str,
+    reports: list[Mapping[str, Any]],
+    kinds: Collection[str] | None,
+    stale: list[str],
+) -> dict[str, Any]:
+    findings = [f for r in reports for f in r["findings"] if kinds is None or f["kind"] in kinds]
+    snapshots: dict[str, None] = {}
+    for r in reports:
+        snapshots.update(dict.fromkeys(r["snapshots"]))
+        rule_pack = str(r.get("rule_pack") or rule_pack)
+    where: dict[str, list[str]] = {}
+    for f in findings:
+        label = (f.get("data") or {}).get("label")
+        where.setdefault(f["kind"], []).append(f"{f['where']} ({label})" if label else str(f["where"]))
+    return {
+        "election": slug,
+        "rule_pack": rule_pack,
+        "snapshots": list(snapshots),
+        "counts": dict(sorted(Counter(f["kind"] for f in findings).items())),
+        "where": dict(sorted(where.items())),
+        "findings": findings,
+        "stale": stale,
+    }
+
+
+class Auditor:
+    """Keeps every constituency's stored audit in step with the projections, in a background thread.
+
+    It works at most ``duty`` of the time (a constituency's audit takes tens of milliseconds; on election
+    night hundreds of constituencies change every second, and intake must keep the CPU).
+    """
+
+    def __init__(self, db: Database, *, duty: float = 0.25, interval: float = 1.0) -> None:
+        self.db = db
+        self.duty = duty
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._slugs: dict[int, str] = {}
+
+    def refresh(self, *, limit: int = 50) -> int:
+        """Recompute up to ``limit`` stale audits, oldest results first; return how many."""
+        with self.db.connect() as conn:
+            stale = store.list_stale_audits(conn, limit=limit)
+            if stale and any(e not in self._slugs for e, _ in stale):
+                self._slugs = {i: slug for slug, i in store.list_elections(conn).items()}
+        done = 0
+        for election_id, cid in stale:
+            if self._stop.is_set():
+                break
+            self._refresh_one(election_id, cid)
+            done += 1
+        return done
+
+    def _refresh_one(self, election_id: int, cid: int) -> None:
+        slug = self._slugs.get(election_id)
+        if slug is None:
+            return
+        with self.db.connect() as conn:
+            s = get_structure(conn, slug)
+            code = next((p.code for p in s.places if p.id == cid), None)
+            if code is None:
+                return
+            version = constituency_version(conn, slug, code)[0]
+            report = audit_constituency(conn, slug, code).as_dict()
+        try:
+            with self.db.begin() as conn:
+                store.put_audit(
+                    conn, election_id=election_id, constituency_id=cid, version=version, report=report
+                )
+        except Exception:  # another process stored the same audit first: theirs is as good
+            log.debug("audit of constituency %s stored elsewhere first", cid)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="pollwatch-auditor", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                done = self.refresh()
+            except Exception:  # keep going: the next round retries
+                log.exception("auditor round failed")
+                done = 0
+            busy = time.monotonic() - started
+            pause = busy * (1 - self.duty) / self.duty if done else self.interval
+            self._stop.wait(max(pause, 0.05))

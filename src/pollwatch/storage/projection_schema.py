@@ -43,6 +43,19 @@ station_results = Table(
 )
 """One row per station with at least one count copy: its reconciliation state, best figure, every copy."""
 
+other_results = Table(
+    "other_results",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("election_id", BigInteger, nullable=False),
+    Column("constituency_id", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("body", JSON, nullable=False),
+    Index(None, "constituency_id"),
+    Index(None, "election_id"),
+)
+"""Result leaves other than station counts (Form-46/47/48/49 and their re-uploads), one row per leaf."""
+
 constituency_results = Table(
     "constituency_results",
     metadata,
@@ -60,3 +73,15 @@ constituency_results = Table(
     Index(None, "election_id"),
 )
 """Per constituency: the sum of its stations' best figures and the coverage counts the tally needs."""
+
+audit_results = Table(
+    "audit_results",
+    metadata,
+    Column("constituency_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("election_id", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Index(None, "election_id"),
+)
+"""Per constituency: its audit as of a ``constituency_results.version`` (stale when the version moved)."""

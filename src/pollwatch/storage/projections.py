@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
 from pollwatch.storage import schema as t
-from pollwatch.storage.projection_schema import constituency_results, projection_cursors, station_results
+from pollwatch.storage.projection_schema import (
+    audit_results,
+    constituency_results,
+    other_results,
+    projection_cursors,
+    station_results,
+)
 
 _CHUNK = 500
 STATION_COLUMNS = (
@@ -82,6 +88,8 @@ def clear(conn: Connection, name: str) -> None:
     """Drop every projection row and rewind the cursor to the start of the log (inside a lock)."""
     conn.execute(delete(station_results))
     conn.execute(delete(constituency_results))
+    conn.execute(delete(audit_results))
+    conn.execute(delete(other_results))
     set_cursor(conn, name, 0)
 
 
@@ -307,3 +315,55 @@ def count_scheme_rows(conn: Connection, election_id: int) -> int:
     s = station_results
     query = select(func.count()).where(s.c.election_id == election_id, s.c.station_id.is_not(None))
     return int(conn.execute(query).scalar_one())
+
+
+def list_stale_audits(conn: Connection, *, limit: int) -> list[tuple[int, int]]:
+    """(election id, constituency id) whose stored audit is older than their projected results."""
+    c, a = constituency_results, audit_results
+    rows = conn.execute(
+        select(c.c.election_id, c.c.constituency_id)
+        .outerjoin(a, a.c.constituency_id == c.c.constituency_id)
+        .where((a.c.version.is_(None)) | (a.c.version != c.c.version))
+        .order_by(c.c.updated_index)
+        .limit(limit)
+    )
+    return [(int(e), int(k)) for e, k in rows]
+
+
+def get_audit_rows(conn: Connection, election_id: int) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Constituency id -> (version, stored report) of every stored audit of an election."""
+    a = audit_results
+    rows = conn.execute(
+        select(a.c.constituency_id, a.c.version, a.c.report).where(a.c.election_id == election_id)
+    )
+    return {int(k): (int(v), dict(r)) for k, v, r in rows}
+
+
+def put_audit(
+    conn: Connection, *, election_id: int, constituency_id: int, version: int, report: dict[str, Any]
+) -> None:
+    """Store a constituency's audit as of ``version`` (replacing the one stored)."""
+    a = audit_results
+    now = dt.datetime.now(dt.UTC)
+    values = {"election_id": election_id, "version": version, "report": report, "computed_at": now}
+    done = conn.execute(update(a).where(a.c.constituency_id == constituency_id).values(**values))
+    if done.rowcount == 0:
+        conn.execute(insert(a).values(constituency_id=constituency_id, **values))
+
+
+def insert_other_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store result leaves other than station counts (keys: leaf_index, election_id, constituency_id,
+    type, body)."""
+    if rows:
+        conn.execute(insert(other_results), list(rows))
+
+
+def list_other_results(
+    conn: Connection, election_id: int, *, constituency_id: int | None = None
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """(leaf index, leaf type, body) of an election's other result leaves, in log order."""
+    o = other_results
+    query = select(o.c.leaf_index, o.c.type, o.c.body).where(o.c.election_id == election_id)
+    if constituency_id is not None:
+        query = query.where(o.c.constituency_id == constituency_id)
+    return [(int(i), str(k), dict(b)) for i, k, b in conn.execute(query.order_by(o.c.leaf_index))]

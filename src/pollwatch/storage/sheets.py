@@ -192,7 +192,6 @@ def list_sheets(
     kind: SheetKind | None = None,
     constituency: str | None = None,
     source: str | None = None,
-    except_kind: SheetKind | None = None,
 ) -> list[ResultSheet]:
     """Sheets with their votes, in storage order, filtered by kind, constituency and source."""
     sh, c, st = t.sheets, t.constituencies, t.stations
@@ -205,8 +204,6 @@ def list_sheets(
     )
     if kind is not None:
         query = query.where(sh.c.kind == kind.value)
-    if except_kind is not None:
-        query = query.where(sh.c.kind != except_kind.value)
     if constituency is not None:
         query = query.where(c.c.code == constituency)
     if source is not None:

@@ -163,6 +163,7 @@ class Projector:
         versions: Counter[int] = Counter()
         elections: dict[int, int] = {}
         touched: dict[int, list[_Copy]] = {}
+        others: list[dict[str, Any]] = []
         for offset, data in enumerate(entries):
             copy = self._copy(conn, start + offset, data)
             if copy is None:
@@ -171,6 +172,12 @@ class Projector:
             elections[copy.constituency_id] = copy.election_id
             if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
                 touched.setdefault(copy.constituency_id, []).append(copy)
+            else:
+                others.append(
+                    {"leaf_index": copy.index, "election_id": copy.election_id,
+                     "constituency_id": copy.constituency_id, "type": copy.type, "body": dict(copy.body)}
+                )  # fmt: skip
+        store.insert_other_results(conn, others)
         self._lookups.load_places(conn, set(touched))
         by_key: dict[str, list[_Copy]] = {}
         for cid, copies in touched.items():

@@ -37,8 +37,8 @@ from pollwatch.model import (
 from pollwatch.storage import projections as store
 from pollwatch.storage import structure
 from pollwatch.storage.results import load_constituency, load_structure
-from pollwatch.storage.sheets import list_sheets
 from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.live import IntArray, LiveTally, Universe
 from pollwatch.tally.projector import NAME, copies_of
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
@@ -278,8 +278,22 @@ def constituency_input(conn: Connection, slug: str, code: str) -> ResultsInput:
     election, constituencies, stations, candidates, parties = load_constituency(conn, slug, code)
     rows = store.list_station_rows(conn, s.election_id, constituency_id=cid)
     copies = sorted((c for r in rows for c in copies_of(r)), key=lambda c: int(c.extra["leaf_index"]))
-    others = list_sheets(conn, s.election_id, constituency=code, except_kind=SheetKind.STATION_COUNT)
+    others = _other_sheets(conn, s.election_id, cid)
     return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
+
+
+def _other_sheets(
+    conn: Connection, election_id: int, constituency_id: int | None = None
+) -> list[ResultSheet]:
+    """The election's (or one constituency's) result leaves other than station counts, in log order."""
+    out = []
+    for index, leaf_type, body in store.list_other_results(
+        conn, election_id, constituency_id=constituency_id
+    ):
+        sheet = sheet_from_leaf(index, leaf_type, body)
+        if sheet is not None:
+            out.append(sheet)
+    return out
 
 
 def declared_input(conn: Connection, slug: str) -> ResultsInput:
@@ -287,8 +301,7 @@ def declared_input(conn: Connection, slug: str) -> ResultsInput:
     what the declared results and parliament need, without any station count."""
     election, constituencies, _, candidates, parties = load_structure(conn, slug, stations=False)
     eid = get_structure(conn, slug).election_id
-    others = list_sheets(conn, eid, except_kind=SheetKind.STATION_COUNT)
-    return ResultsInput(election, constituencies, [], candidates, parties, others)
+    return ResultsInput(election, constituencies, [], candidates, parties, _other_sheets(conn, eid))
 
 
 _BEST: dict[tuple[str, str], tuple[float, int, ResultsInput]] = {}
@@ -316,7 +329,7 @@ def best_input(conn: Connection, slug: str) -> ResultsInput:
         _best_sheet(codes[int(r["constituency_id"])], r)
         for r in store.list_station_rows(conn, s.election_id, columns=columns)
     ]
-    sheets += list_sheets(conn, s.election_id, except_kind=SheetKind.STATION_COUNT)
+    sheets += _other_sheets(conn, s.election_id)
     found = ResultsInput(election, constituencies, stations, candidates, parties, sheets)
     with _LOCK:
         _BEST[key] = (now, cursor, found)

@@ -50,6 +50,17 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_station_results_election_id_state"), "station_results", ["election_id", "state"])
     op.create_table(
+        "other_results",
+        sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("election_id", sa.BigInteger(), nullable=False),
+        sa.Column("constituency_id", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("leaf_index", name=op.f("pk_other_results")),
+    )
+    op.create_index(op.f("ix_other_results_constituency_id"), "other_results", ["constituency_id"])
+    op.create_index(op.f("ix_other_results_election_id"), "other_results", ["election_id"])
+    op.create_table(
         "constituency_results",
         sa.Column("constituency_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("election_id", sa.BigInteger(), nullable=False),
@@ -65,9 +76,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("constituency_id", name=op.f("pk_constituency_results")),
     )
     op.create_index(op.f("ix_constituency_results_election_id"), "constituency_results", ["election_id"])
+    op.create_table(
+        "audit_results",
+        sa.Column("constituency_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("election_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("constituency_id", name=op.f("pk_audit_results")),
+    )
+    op.create_index(op.f("ix_audit_results_election_id"), "audit_results", ["election_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("audit_results")
     op.drop_table("constituency_results")
+    op.drop_table("other_results")
     op.drop_table("station_results")
     op.drop_table("projection_cursors")
