@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,6 +20,7 @@ from pollwatch.model import (
     Station,
 )
 from pollwatch.rules.base import Contest
+from pollwatch.tally.ballot import Ballots
 from pollwatch.tally.live import Universe
 
 
@@ -115,14 +116,20 @@ class ResultsInput:
                 index[key] = len(const)
                 const.append(cidx[s.constituency])
                 reg.append(s.totals.registered if s.totals.registered is not None else -1)
+        columns = self._ballots(codes)
         universe = Universe(
             constituency_codes=tuple(codes),
             regions=tuple(c.region for c in self.constituencies),
             station_constituency=np.asarray(const, dtype=np.int64),
             station_registered=np.asarray(reg, dtype=np.int64),
-            parties=self._ballots(codes),
+            parties=columns,
+            ballots=self.ballots(dict(zip(codes, columns, strict=True))),
         )
         return universe, index
+
+    def ballots(self, columns: Mapping[str, Sequence[str | None]] | None = None) -> Ballots:
+        """Candidates' and parties' names by constituency and ballot position."""
+        return Ballots.of(self.candidates, self.parties, columns=columns)
 
     def _ballots(self, codes: Sequence[str]) -> tuple[tuple[str | None, ...], ...]:
         ballots: dict[str, dict[int, str | None]] = {code: {} for code in codes}
