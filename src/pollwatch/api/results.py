@@ -15,7 +15,7 @@ from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
 from pollwatch.storage.results import load_election, results_version
 from pollwatch.tally.inputs import ResultsInput
-from pollwatch.tally.report import Level, project, tally_document, tally_rows
+from pollwatch.tally.report import Level, project, reconciliation_rows, tally_document, tally_rows
 from pollwatch.tally.service import tally_election
 
 router = APIRouter(prefix="/api/v1/elections/{slug}", tags=["results"])
@@ -68,12 +68,9 @@ def get_reconciliation(
     constituency: Annotated[str | None, Query(max_length=32)] = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[dict[str, object]]:
-    """Every station's copies reconciled: state, the rule's choice and the conflicting fields."""
-    return [
-        r.as_dict()
-        for r in tally_election(_input(conn, slug)).stations
-        if (constituency is None or r.constituency == constituency) and (state is None or r.state == state)
-    ]
+    """Every station's copies reconciled: state, the rule's choice (candidates named) and the conflicts."""
+    inp = _input(conn, slug).only(None, constituency=constituency)
+    return reconciliation_rows(tally_election(inp), state=state)
 
 
 @router.get("/pvt")
@@ -98,9 +95,11 @@ def get_audit(
     conn: ReadConn,
     assembly: Assembly = None,
     kind: Annotated[list[str] | None, Query()] = None,
+    constituency: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, object]:
     """Every finding of the official-result audit and the rule pack's legal checks."""
-    return audit_election(_input(conn, slug).only(assembly), kinds=kind or None).as_dict()
+    inp = _input(conn, slug).only(assembly)
+    return audit_election(inp, kinds=kind or None, constituency=constituency).as_dict()
 
 
 @router.get("/parliament")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pollwatch.errors import NotFoundError
 from pollwatch.model import (
     Candidate,
     Constituency,
@@ -47,11 +48,23 @@ class ResultsInput:
             sheets=list(dataset.sheets),
         )
 
-    def only(self, assembly: str | None) -> ResultsInput:
-        """The part of the election for one assembly (``None``: all)."""
-        if assembly is None:
+    def only(self, assembly: str | None, *, constituency: str | None = None) -> ResultsInput:
+        """The part of the election for one assembly and/or one constituency (``None``: all)."""
+        if assembly is None and constituency is None:
             return self
-        codes = {c.code for c in self.constituencies if c.assembly == assembly}
+        codes = {
+            c.code
+            for c in self.constituencies
+            if assembly in (None, c.assembly) and constituency in (None, c.code)
+        }
+        if constituency is not None and not codes:
+            raise NotFoundError(
+                "no such constituency in this election",
+                where=self.election.slug,
+                expected="a constituency code of this election"
+                + (f" in assembly {assembly}" if assembly else ""),
+                found=constituency,
+            )
         return ResultsInput(
             election=self.election,
             constituencies=[c for c in self.constituencies if c.code in codes],

@@ -79,6 +79,18 @@ def tally_rows(live: LiveTally, level: Level, *, constituency: str | None = None
     ]
 
 
+def reconciliation_rows(
+    et: ElectionTally, *, constituency: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Every station's reconciliation (optionally of one constituency, one state), candidates named."""
+    ballots = et.tally.universe.ballots
+    return [
+        r.as_dict(ballots=ballots)
+        for r in et.stations
+        if (constituency is None or r.constituency == constituency) and (state is None or r.state == state)
+    ]
+
+
 def tally_document(live: LiveTally, *, constituency: str | None = None) -> dict[str, Any]:
     """Every level at once, plus each constituency's candidates (one entry per real candidate:
     position, name, party, party name, votes)."""
