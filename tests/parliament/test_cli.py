@@ -84,7 +84,7 @@ def test_repoll_and_tally_on_a_stored_election(tmp_path: Path, monkeypatch: pyte
         app, ["tally", "--election", "synth-8", "--db", url, "--level", "nation", "--format", "csv"]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "region,party,votes,leading,decided"
+    assert result.output.splitlines()[0] == "region,party,party_name,votes,leading,decided"
     result = runner.invoke(app, ["audit", "--election", "synth-8", "--db", url, "--save", "--format", "csv"])
     assert result.exit_code == 0, result.output
     with db.connect() as conn:
