@@ -151,7 +151,7 @@ def _total_finding(
     evidence: tuple[Evidence, ...],
 ) -> Finding:
     parts = ", ".join(f"{counts.label(c, int(j) + 1)}: {int(diff[j]):+d}" for j in bad)
-    sums = ", ".join(f"{e.position}: {int(signed[e.position - 1])}" for e in counts.ballot(c))
+    sums = ", ".join(f"{int(j) + 1}: {int(signed[j])}" for j in bad)
     return Finding(
         kind="official_total_differs",
         severity=Severity.ERROR,
