@@ -85,7 +85,10 @@ def test_every_command_names_its_election_with_the_election_option() -> None:
     for path, command in _commands(typer.main.get_command(app)):
         visible = [p for p in command.params if not getattr(p, "hidden", False)]
         assert not [p for p in visible if p.param_type_name == "argument" and "election" in str(p.name)], path
-        options = [p for p in visible if p.param_type_name == "option" and p.name == "election"]
+        # (``--elections N`` of ``forensics calibrate`` is a count, not an election.)
+        options = [
+            p for p in visible if p.param_type_name == "option" and str(p.name).split("_")[-1] == "election"
+        ]
         for p in options:
             assert p.opts == ["--election"], path
             named.append(path)
@@ -95,7 +98,16 @@ def test_every_command_names_its_election_with_the_election_option() -> None:
             usage = runner.invoke(app, [*path.split(), "--help"]).output
             assert "election_arg" not in usage, path
     # The five commands that used to take the election as an argument are among them.
-    assert {"constituencies", "findings", "export", "winners", "photo-policy", "tally", "audit"} <= set(named)
+    assert {
+        "constituencies",
+        "findings",
+        "export",
+        "winners",
+        "photo-policy",
+        "synth",
+        "tally",
+        "audit",
+    } <= set(named)
 
 
 def test_the_old_positional_election_still_works(tmp_path: Path) -> None:
@@ -110,6 +122,11 @@ def test_the_old_positional_election_still_works(tmp_path: Path) -> None:
     both = runner.invoke(app, ["constituencies", "synth-1", "--election", "synth-2", "--db", url])
     assert both.exit_code == 1
     assert "two different elections named" in both.output
+    renamed = runner.invoke(
+        app, ["synth", "--db", url, "--slug", "s2", "--stations", "20", "--constituencies", "1"]
+    )
+    assert renamed.exit_code == 0, renamed.output
+    assert "stored s2" in renamed.output
     none = runner.invoke(app, ["findings", "--db", url])
     assert none.exit_code == 1
     assert "--election SLUG" in none.output

@@ -128,8 +128,8 @@ def project(
     """Draw the published-seed sample (stratified by constituency) and project shares and turnout.
 
     Nationally the columns are parties; with ``constituency`` the draw and the estimate are limited
-    to that constituency and the columns are its candidates (ballot positions). Sampled stations
-    without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
+    to that constituency and the columns are its real candidates (named, with ballot positions).
+    Sampled stations without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
     """
     et = et or tally_election(inp)
     u = et.tally.universe
