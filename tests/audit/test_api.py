@@ -109,6 +109,13 @@ def test_results_json_names_candidates_and_parties(client: TestClient) -> None:
     totals = [f for f in audit["findings"] if f["kind"] == "official_total_differs"]
     assert totals
     assert all("(Candidate " in f["found"] for f in totals)
+    pvt = client.get(f"{BASE}/pvt", params={"seed": "s", "size": 20, "constituency": "SYN-1"}).json()
+    assert [(s["position"], s["name"]) for s in pvt["shares"]] == [
+        (c["position"], c["name"]) for c in x["candidates"]
+    ]
+    national = client.get(f"{BASE}/pvt", params={"seed": "s", "size": 60}).json()
+    assert {s["party"] for s in national["shares"]} == {"P1", "P2", "P3", "P4"}
+    assert all(s["party_name"] for s in national["shares"])
     missing = client.get(f"{BASE}/audit", params={"constituency": "SYN-9"})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
