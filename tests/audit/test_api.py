@@ -93,6 +93,34 @@ def test_reconciliation_pvt_parliament_and_repoll(client: TestClient) -> None:
     assert repoll.json()["registered_at_stake"] > 0
 
 
+def test_results_json_names_candidates_and_parties(client: TestClient) -> None:
+    (x,) = client.get(f"{BASE}/tally", params={"constituency": "SYN-1"}).json()["constituencies"]
+    assert [c["position"] for c in x["candidates"]] == [1, 2, 3, 4]  # one entry per real candidate
+    assert x["candidates"][0]["name"] == "Candidate A (1)"
+    assert x["candidates"][0]["party"] == "P1"
+    assert x["leader_name"] == x["candidates"][x["leader"] - 1]["name"]
+    stations = client.get(f"{BASE}/reconciliation", params={"constituency": "SYN-1"}).json()
+    assert {r["constituency"] for r in stations} == {"SYN-1"}
+    named = next(r for r in stations if r["candidates"])
+    assert {c["name"] for c in named["candidates"]} <= {c["name"] for c in x["candidates"]}
+    audit = client.get(f"{BASE}/audit", params={"constituency": "SYN-1"}).json()
+    assert audit["findings"]
+    assert {f["where"].split("/")[0] for f in audit["findings"]} == {"SYN-1"}
+    totals = [f for f in audit["findings"] if f["kind"] == "official_total_differs"]
+    assert totals
+    assert all("(Candidate " in f["found"] for f in totals)
+    pvt = client.get(f"{BASE}/pvt", params={"seed": "s", "size": 20, "constituency": "SYN-1"}).json()
+    assert [(s["position"], s["name"]) for s in pvt["shares"]] == [
+        (c["position"], c["name"]) for c in x["candidates"]
+    ]
+    national = client.get(f"{BASE}/pvt", params={"seed": "s", "size": 60}).json()
+    assert {s["party"] for s in national["shares"]} == {"P1", "P2", "P3", "P4"}
+    assert all(s["party_name"] for s in national["shares"])
+    missing = client.get(f"{BASE}/audit", params={"constituency": "SYN-9"})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
 def test_errors_use_the_envelope(client: TestClient) -> None:
     r = client.get("/api/v1/elections/nope/tally")
     assert r.status_code == 404

@@ -112,7 +112,7 @@ def test_partial_coverage_reports_only_certain_shortfalls() -> None:
     ok = audit_totals(counts, OfficialTotals("P", np.array([[180, 90]]), np.array([True])))
     short = audit_totals(counts, OfficialTotals("P", np.array([[180, 40]]), np.array([True])))
     assert ok == []
-    assert [f.data["difference"] for f in short] == [[80, -10]]
+    assert [f.data["difference"] for f in short] == [{"2": -10}]
 
 
 def _sheet(a: int, b: int, role: Role, org: str) -> ResultSheet:
@@ -162,7 +162,7 @@ def test_form48_row_that_differs_from_signed_copies_is_a_finding() -> None:
         station_serial=12,
     )
     (finding,) = audit_station_copies([r], [row])
-    assert finding.data == {"difference": {"2": 60}, "form": "Form-48"}
+    assert (finding.data["difference"], finding.data["form"]) == ({"2": 60}, "Form-48")
     same = ResultSheet(
         SheetKind.CONSOLIDATED,
         "Form-48",

@@ -27,6 +27,10 @@ def test_parliament_and_audit_on_2018_files(pk2018: ResultsInput, monkeypatch: p
     doc = json.loads(result.output)
     assert doc["assembly"] == "NA"
     assert doc["general_by_party"]["PTI"] == 116  # ECP 2018: PTI won 116 NA general seats
+    pti = [w for w in doc["winners"] if w["sits_with"] == "PTI"]
+    assert len(pti) == 116
+    assert all(w["candidate"] and w["position"] >= 1 for w in pti)
+    assert doc["party_names"]["PTI"] != ""
     result = runner.invoke(
         app,
         [
@@ -84,7 +88,7 @@ def test_repoll_and_tally_on_a_stored_election(tmp_path: Path, monkeypatch: pyte
         app, ["tally", "--election", "synth-8", "--db", url, "--level", "nation", "--format", "csv"]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "region,party,votes,leading,decided"
+    assert result.output.splitlines()[0] == "region,party,party_name,votes,leading,decided"
     result = runner.invoke(app, ["audit", "--election", "synth-8", "--db", url, "--save", "--format", "csv"])
     assert result.exit_code == 0, result.output
     with db.connect() as conn:

@@ -7,7 +7,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["pollwatch.tally", "pollwatch.audit", "pollwatch.parliament", "pollwatch.rules"]
+    "module",
+    [
+        "pollwatch.tally",
+        "pollwatch.tally.ballot",
+        "pollwatch.audit",
+        "pollwatch.parliament",
+        "pollwatch.rules",
+    ],
 )
 def test_package_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))

@@ -20,6 +20,7 @@ from pollwatch.tally.views import (
     best_input,
     constituency_input,
     declared_input,
+    get_structure,
     list_reconciliations,
     live_tally,
 )
@@ -77,8 +78,9 @@ def get_reconciliation(
     page = list_reconciliations(
         conn, slug, constituency=constituency, serial=station, state=state, after=after, limit=limit
     )
+    ballots = get_structure(conn, slug).ballots
     return {
-        "stations": [r.as_dict() for r in page.stations],
+        "stations": [r.as_dict(ballots=ballots) for r in page.stations],
         "next_after": page.next_after,
         "as_of": page.as_of,
     }

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from pollwatch.model import ResultSheet
 from pollwatch.rules.base import Evidence, Finding, Severity
+from pollwatch.tally.ballot import BallotEntry, Ballots
 from pollwatch.tally.live import sum_by_constituency
 from pollwatch.tally.reconcile import StationReconciliation, Version
 
@@ -52,6 +53,17 @@ class SignedCounts:
     """Per constituency: the station list is known to be the whole polling scheme (None: all are).
     Where it is not, full coverage of the known stations proves nothing about the rest: only
     certain shortfalls are errors and a different leader is a warning."""
+    ballots: Ballots | None = None
+    """Candidates' names and parties by constituency and position (None: positions only)."""
+
+    def ballot(self, c: int) -> tuple[BallotEntry, ...]:
+        """The real candidates of constituency ``c`` (every column when the ballots are not known)."""
+        entries = self.ballots.ballot(self.codes[c]) if self.ballots is not None else ()
+        return entries or tuple(BallotEntry(j + 1) for j in range(self.signed.shape[1]))
+
+    def label(self, c: int, position: int) -> str:
+        """``candidate 3 (Name, PARTY)`` for a ballot position of constituency ``c``."""
+        return (self.ballots or Ballots()).label(self.codes[c], position)
 
 
 @dataclass(frozen=True)
@@ -90,9 +102,7 @@ def audit_totals(counts: SignedCounts, official: OfficialTotals) -> list[Finding
         bad = np.flatnonzero(diff != 0) if complete else np.flatnonzero(diff < 0)
         ev = official.evidence[int(i)] if len(official.evidence) > i else ()
         if bad.size:
-            found.append(
-                _total_finding(counts.codes[int(i)], official.label, diff, bad, complete, partial[i], ev)
-            )
+            found.append(_total_finding(counts, int(i), official.label, diff, bad, complete, partial[i], ev))
         if all_have[i] == all_n[i]:
             found += _reversal(counts, official, int(i), ev, verified=bool(verified[i]))
     return found
@@ -113,14 +123,26 @@ def _missing_from_statement(counts: SignedCounts, official: OfficialTotals) -> l
                 expected="the station listed in the official station-wise statement",
                 found=f"absent from {official.label}; signed count {int(counts.signed[s].sum())} valid votes",
                 rule="EA 2017 s.95, Form-48 lists every polling station",
-                data={"station_index": int(s), "signed_votes": counts.signed[s].tolist()},
+                data={"station_index": int(s), "signed_votes": _named_votes(counts, c, counts.signed[s])},
             )
         )
     return out
 
 
+def _named_votes(
+    counts: SignedCounts, c: int, vector: IntArray, key: str = "votes"
+) -> list[dict[str, object]]:
+    """One entry per real candidate of constituency ``c``: position, name, party and the figure."""
+    return [
+        {**e.as_dict(), key: int(vector[e.position - 1])}
+        for e in counts.ballot(c)
+        if e.position <= len(vector)
+    ]
+
+
 def _total_finding(
-    code: str,
+    counts: SignedCounts,
+    c: int,
     label: str,
     diff: IntArray,
     bad: IntArray,
@@ -128,19 +150,25 @@ def _total_finding(
     signed: IntArray,
     evidence: tuple[Evidence, ...],
 ) -> Finding:
-    parts = ", ".join(f"candidate {j + 1}: {int(diff[j]):+d}" for j in bad)
+    parts = ", ".join(f"{counts.label(c, int(j) + 1)}: {int(diff[j]):+d}" for j in bad)
+    sums = ", ".join(f"{int(j) + 1}: {int(signed[j])}" for j in bad)
     return Finding(
         kind="official_total_differs",
         severity=Severity.ERROR,
-        where=code,
+        where=counts.codes[c],
         message="the official total is not what the signed station sheets add up to"
         if complete
         else "the official total gives a candidate fewer votes than the signed sheets already received",
-        expected=f"signed sum {[int(v) for v in signed]}" + ("" if complete else " (partial coverage)"),
+        expected=f"signed sums by ballot position {{{sums}}}" + ("" if complete else " (partial coverage)"),
         found=f"{label}: {parts}",
         rule="EA 2017 s.92, ER r.84: Form-47 = sum of Form-45 (PAKISTAN.md A9)",
         evidence=evidence,
-        data={"label": label, "difference": [int(v) for v in diff], "complete": bool(complete)},
+        data={
+            "label": label,
+            "difference": {str(int(j) + 1): int(diff[j]) for j in bad},
+            "candidates": [d for d in _named_votes(counts, c, diff, "difference") if d["difference"]],
+            "complete": bool(complete),
+        },
     )
 
 
@@ -165,8 +193,9 @@ def _reversal(
             if verified
             else f"on the {n} signed station sheets in hand another candidate leads than the official "
             "winner (whether these are all the stations is not verified)",
-            expected=f"candidate {w_signed + 1} wins on the signed sheets ({int(signed[w_signed])} votes)",
-            found=f"{official.label} declares candidate {w_off + 1} ({int(off[w_off])} votes)",
+            expected=f"{counts.label(c, w_signed + 1)} wins on the signed sheets "
+            f"({int(signed[w_signed])} votes)",
+            found=f"{official.label} declares {counts.label(c, w_off + 1)} ({int(off[w_off])} votes)",
             rule="all stations' signed counts in hand"
             if verified
             else "signed counts of every known station",
@@ -174,6 +203,8 @@ def _reversal(
             data={
                 "signed_winner": w_signed + 1,
                 "official_winner": w_off + 1,
+                "signed_winner_candidate": _entry(counts, c, w_signed + 1),
+                "official_winner_candidate": _entry(counts, c, w_off + 1),
                 "label": official.label,
                 "stations": n,
                 "scheme_verified": verified,
@@ -182,12 +213,20 @@ def _reversal(
     ]
 
 
+def _entry(counts: SignedCounts, c: int, position: int) -> dict[str, object]:
+    return (counts.ballots or Ballots()).entry(counts.codes[c], position).as_dict()
+
+
 def audit_station_copies(
-    items: Sequence[StationReconciliation], statement: Sequence[ResultSheet] = ()
+    items: Sequence[StationReconciliation],
+    statement: Sequence[ResultSheet] = (),
+    *,
+    ballots: Ballots | None = None,
 ) -> list[Finding]:
     """Check 4: official station figures (uploaded Form-45 copies, or rows of the station-wise
     statement, Form-48) that differ from the independently attested figures."""
     out = []
+    names = ballots or Ballots()
     attested: dict[tuple[str, object], tuple[StationReconciliation, Version]] = {}
     for r in items:
         best = r.best
@@ -197,26 +236,35 @@ def audit_station_copies(
         attested.setdefault((r.constituency, r.number), (r, best))
         for v in r.versions:
             if v.official and v is not best:
-                out.append(_station_differs(r, best.sheet, v.sheet, len(best.attesters)))
+                out.append(_station_differs(r, best.sheet, v.sheet, len(best.attesters), names))
     for row in statement:
         ident = row.station_serial if row.station_serial is not None else row.station
         hit = attested.get((row.constituency, ident))
         if hit is not None and dict(row.votes) != dict(hit[1].sheet.votes):
-            out.append(_station_differs(hit[0], hit[1].sheet, row, len(hit[1].attesters)))
+            out.append(_station_differs(hit[0], hit[1].sheet, row, len(hit[1].attesters), names))
     return out
 
 
-def _station_differs(r: StationReconciliation, signed: ResultSheet, official: ResultSheet, n: int) -> Finding:
+def _station_differs(
+    r: StationReconciliation, signed: ResultSheet, official: ResultSheet, n: int, names: Ballots
+) -> Finding:
     keys = sorted(set(signed.votes) | set(official.votes))
     diff = {int(k): official.votes.get(k, 0) - signed.votes.get(k, 0) for k in keys}
+    changed = ", ".join(f"{names.label(r.constituency, k)}: {d:+d}" for k, d in diff.items() if d)
     return Finding(
         kind="official_station_differs",
         severity=Severity.ERROR,
         where=f"{r.constituency}/station {r.number}",
         message=f"the official {official.form} figures of a station differ from the signed copies",
         expected=f"{dict(signed.votes)} attested by {n} source(s)",
-        found=f"official {official.form} {dict(official.votes)}",
+        found=f"official {official.form} {dict(official.votes)}; {changed}",
         rule="the Form-45 signed at the station is the primary record (EA 2017 s.90, s.95)",
         evidence=(Evidence.of(signed), Evidence.of(official)),
-        data={"difference": {str(k): d for k, d in diff.items() if d}, "form": official.form},
+        data={
+            "difference": {str(k): d for k, d in diff.items() if d},
+            "candidates": [
+                {**names.entry(r.constituency, k).as_dict(), "difference": d} for k, d in diff.items() if d
+            ],
+            "form": official.form,
+        },
     )

@@ -51,7 +51,9 @@ class RepollImpact:
     can_change_winner: bool
     challengers: tuple[ChallengerCase, ...]
     names: Mapping[CandidateKey, str] = field(default_factory=dict)
-    """Candidate and party by ballot position, for display (public information)."""
+    """Candidate's name by ballot position, for display (public information)."""
+    parties: Mapping[CandidateKey, str] = field(default_factory=dict)
+    """Party code by ballot position (``IND`` for an independent)."""
 
     @property
     def closest(self) -> ChallengerCase | None:
@@ -63,17 +65,20 @@ class RepollImpact:
             "constituency": self.constituency,
             "declared_winner": int(self.declared_winner),
             "declared_winner_name": self.names.get(self.declared_winner, ""),
+            "declared_winner_party": self.parties.get(self.declared_winner, ""),
             "registered_at_stake": self.registered_at_stake,
             "turnout_cap": self.turnout_cap,
             "max_new_votes": self.max_new_votes,
             "can_change_winner": self.can_change_winner,
             "closest_challenger": int(closest.candidate) if closest else None,
+            "closest_challenger_name": self.names.get(closest.candidate, "") if closest else None,
             "needed_swing": closest.needed if closest else None,
             "needed_turnout": closest.needed_turnout if closest else None,
             "challengers": [
                 {
                     "candidate": int(c.candidate),
                     "name": self.names.get(c.candidate, ""),
+                    "party": self.parties.get(c.candidate, ""),
                     "needed": c.needed,
                     "possible": c.possible,
                     "needed_turnout": c.needed_turnout,

@@ -18,7 +18,7 @@ from pollwatch.audit.official import OfficialTotals, SignedCounts, audit_station
 from pollwatch.audit.repoll import RepollImpact, RepollStation, repoll_impact
 from pollwatch.audit.snapshots import compare_snapshots
 from pollwatch.errors import NotFoundError
-from pollwatch.model import Role, SheetKind, Station
+from pollwatch.model import CandidateKey, Role, SheetKind, Station
 from pollwatch.rules import RulePack, get_rule_pack
 from pollwatch.rules.base import Evidence, Finding, StationFigures
 from pollwatch.storage.findings import Finding as StoredFinding
@@ -72,13 +72,20 @@ class AuditReport:
 
 
 def audit_election(
-    inp: ResultsInput, *, pack: RulePack | None = None, kinds: Collection[str] | None = None
+    inp: ResultsInput,
+    *,
+    pack: RulePack | None = None,
+    kinds: Collection[str] | None = None,
+    constituency: str | None = None,
 ) -> AuditReport:
     """Every check of the audit over every official snapshot and every station sheet.
 
-    ``kinds`` keeps only findings of those kinds (all checks still run).
+    ``kinds`` keeps only findings of those kinds (all checks still run); ``constituency`` audits
+    that constituency alone (every check is per constituency, so its findings are the same).
     """
+    inp = inp.only(None, constituency=constituency)
     pack = pack or get_rule_pack(inp.election.rule_pack)
+    ballots = inp.ballots()
     snapshots = inp.official_labels()
     found: list[Finding] = []
     assemblies: dict[str, str] = {c.code: c.assembly for c in inp.constituencies}
@@ -90,7 +97,7 @@ def audit_election(
         expected = [c.code for c in inp.constituencies if c.assembly in covered]
         found += missing_results(expected, contests, label=label)
         if previous is not None:
-            found += compare_snapshots(previous, contests)
+            found += compare_snapshots(previous, contests, ballots=ballots)
         previous = contests
     et = tally_election(inp)
     found += check_stations(_station_figures(inp, et), pack)
@@ -104,7 +111,7 @@ def audit_election(
         and (s.station_serial is not None or s.station is not None)
         and s.provenance.role in (Role.OFFICIAL, Role.IMPORT)
     ]
-    found += audit_station_copies(et.stations, statement)
+    found += audit_station_copies(et.stations, statement, ballots=ballots)
     counts = _signed_counts(inp, et)
     if counts.signed_present.any():
         signed = _signed_evidence(et)
@@ -138,12 +145,9 @@ def repoll_election(
         votes = dict(version.sheet.votes) if (version is not None and counted) else {}
         chosen.append(RepollStation(st.number, st.registered.total or 0, votes))
     impact = repoll_impact(code, contests[0].votes, stations=chosen, turnout_cap=turnout_cap)
-    names = {
-        k.ballot_order: f"{k.name} ({k.party or 'independent'})"
-        for k in inp.candidates
-        if k.constituency == code
-    }
-    return replace(impact, names=names)
+    ballot = {CandidateKey(e.position): e for e in inp.ballots().ballot(code)}
+    names = {k: e.name for k, e in ballot.items()}
+    return replace(impact, names=names, parties={k: e.party for k, e in ballot.items()})
 
 
 _SUMS = {"official_total_differs", "winner_reversal", "signed_leader_differs"}
@@ -254,6 +258,7 @@ def _signed_counts(inp: ResultsInput, et: ElectionTally) -> SignedCounts:
         present,
         in_statement,
         scheme_verified=_scheme_verified(inp, u),
+        ballots=u.ballots,
     )
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pollwatch.rules.base import Contest, Finding, Severity
+from pollwatch.tally.ballot import Ballots
 
 
-def compare_snapshots(before: Sequence[Contest], after: Sequence[Contest]) -> list[Finding]:
+def compare_snapshots(
+    before: Sequence[Contest], after: Sequence[Contest], *, ballots: Ballots | None = None
+) -> list[Finding]:
     """One finding per contest whose figures changed; an error when the winner changed."""
+    names = ballots or Ballots()
     earlier = {c.constituency: c for c in before}
     out = []
     for late in after:
@@ -29,6 +33,8 @@ def compare_snapshots(before: Sequence[Contest], after: Sequence[Contest]) -> li
         if not changed and not rejected:
             continue
         flipped = early.winner != late.winner
+        code = late.constituency
+
         lost = sorted(k for k, d in changed.items() if d < 0)
         out.append(
             Finding(
@@ -38,9 +44,9 @@ def compare_snapshots(before: Sequence[Contest], after: Sequence[Contest]) -> li
                 message="the winner changed between the two official snapshots"
                 if flipped
                 else "official figures changed between the two snapshots",
-                expected=f"{early.label}: winner {early.winner}, margin {early.margin}",
-                found=f"{late.label}: winner {late.winner}, margin {late.margin}; "
-                + ", ".join(f"candidate {k}: {d:+d}" for k, d in changed.items()),
+                expected=f"{early.label}: winner {_label(names, code, early.winner)}, margin {early.margin}",
+                found=f"{late.label}: winner {_label(names, code, late.winner)}, margin {late.margin}; "
+                + ", ".join(f"{_label(names, code, k)}: {d:+d}" for k, d in changed.items()),
                 rule="EA 2017 s.92 vs s.95",
                 evidence=early.evidence + late.evidence,
                 data={
@@ -51,7 +57,14 @@ def compare_snapshots(before: Sequence[Contest], after: Sequence[Contest]) -> li
                     "candidates_losing_votes": lost,
                     "winner_before": early.winner,
                     "winner_after": late.winner,
+                    "candidates": [
+                        {**names.entry(code, k).as_dict(), "difference": d} for k, d in changed.items()
+                    ],
                 },
             )
         )
     return out
+
+
+def _label(names: Ballots, code: str, position: int | None) -> str:
+    return names.label(code, position) if position is not None else "none"

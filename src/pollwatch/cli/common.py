@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
-from pollwatch.errors import Error
+from pollwatch.errors import Error, InputError
 from pollwatch.storage import Database
 
 console = Console(stderr=True)
@@ -26,7 +27,41 @@ DbOption = Annotated[
     typer.Option("--db", help="Database URL or SQLite file; default POLLWATCH_DATABASE_URL or the data dir."),
 ]
 
+ElectionOption = Annotated[
+    str | None, typer.Option("--election", help="Election slug, e.g. pk-2018 (required).", show_default=False)
+]
+"""Every command names its election with ``--election SLUG`` (docs/cli.md)."""
+ElectionAlias = Annotated[
+    str | None, typer.Argument(hidden=True, help="Old spelling of --election.", show_default=False)
+]
+"""The election as a positional argument: the old spelling, still accepted, no longer documented."""
+
 T = TypeVar("T")
+
+
+class AliasCommand(TyperCommand):
+    """A command whose hidden parameters (old spellings) stay out of the usage line too."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+def election_slug(option: str | None, alias: str | None) -> str:
+    """The election named by ``--election`` (or by the old positional spelling)."""
+    if option is not None and alias is not None and option != alias:
+        raise InputError(
+            "two different elections named",
+            expected="--election SLUG once",
+            found=f"{alias!r} and {option!r}",
+        )
+    slug = option if option is not None else alias
+    if not slug:
+        raise InputError("say which election", expected="--election SLUG", found="no election")
+    return slug
 
 
 class OutputFormat(StrEnum):

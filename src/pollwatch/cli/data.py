@@ -6,14 +6,26 @@ from typing import Annotated
 
 import typer
 
-from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, console, emit, handled, open_db
+from pollwatch.cli.common import (
+    AliasCommand,
+    DbOption,
+    ElectionAlias,
+    ElectionOption,
+    FormatOption,
+    OutputFormat,
+    console,
+    election_slug,
+    emit,
+    handled,
+    open_db,
+)
 from pollwatch.storage import structure
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("elections")(elections)
-    app.command("constituencies")(constituencies)
+    app.command("constituencies", cls=AliasCommand)(constituencies)
 
 
 def init(db: DbOption = None) -> None:
@@ -42,13 +54,15 @@ def elections(db: DbOption = None, fmt: FormatOption = OutputFormat.TABLE) -> No
 
 
 def constituencies(
-    election: Annotated[str, typer.Argument(help="Election slug, e.g. pk-2018.")],
+    election_arg: ElectionAlias = None,
+    election: ElectionOption = None,
     assembly: Annotated[str | None, typer.Option(help="Only this assembly (NA, PP, ...).")] = None,
     db: DbOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List an election's constituencies with registered voters, stations and candidates."""
     with handled():
+        election = election_slug(election, election_arg)
         database = open_db(db)
         with database.connect() as conn:
             eid, _ = structure.get_election(conn, election)

@@ -11,10 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pollwatch import config
 from pollwatch.cli.common import (
+    AliasCommand,
     DbOption,
+    ElectionAlias,
+    ElectionOption,
     FormatOption,
     OutputFormat,
     console,
+    election_slug,
     emit,
     handled,
     open_db,
@@ -29,9 +33,9 @@ from pollwatch.storage import structure
 
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
-    app.command("findings")(findings)
-    app.command("export")(export)
-    app.command("winners")(winners)
+    app.command("findings", cls=AliasCommand)(findings)
+    app.command("export", cls=AliasCommand)(export)
+    app.command("winners", cls=AliasCommand)(winners)
 
 
 _DATASET_HELP = f"One of {', '.join(NAMES)}; a group ({', '.join(GROUPS)}); or generic:<folder or .json>."
@@ -102,13 +106,15 @@ def _summary(report: ImportReport) -> None:
 
 
 def findings(
-    election: Annotated[str, typer.Argument(help="Election slug, e.g. pk-2018.")],
+    election_arg: ElectionAlias = None,
+    election: ElectionOption = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only findings of this kind.")] = None,
     db: DbOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List the data-quality findings of an election (what imports noticed and did not fix)."""
     with handled():
+        election = election_slug(election, election_arg)
         database = open_db(db)
         with database.connect() as conn:
             election_id, _ = structure.get_election(conn, election)
@@ -117,13 +123,15 @@ def findings(
 
 
 def export(
-    election: Annotated[str, typer.Argument(help="Election slug, e.g. pk-2018.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write one file per table into.")],
+    election_arg: ElectionAlias = None,
+    election: ElectionOption = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.CSV,
     db: DbOption = None,
 ) -> None:
     """Export an election as open data (constituencies, stations, candidates, parties, sheets, votes)."""
     with handled():
+        election = election_slug(election, election_arg)
         database = open_db(db)
         with database.connect() as conn:
             written = export_election(conn, election, fmt=fmt, out=out)
@@ -132,8 +140,9 @@ def export(
 
 
 def winners(
-    election: Annotated[str, typer.Argument(help="Election slug, e.g. pk-2018.")],
     assembly: Annotated[str, typer.Option("--assembly", help="Assembly code: NA, PP, PS, PK, PB, ...")],
+    election_arg: ElectionAlias = None,
+    election: ElectionOption = None,
     label: Annotated[
         str | None, typer.Option("--label", help="Which final snapshot, when there are several.")
     ] = None,
@@ -142,6 +151,7 @@ def winners(
 ) -> None:
     """Each contest's winner on the final result sheets, and seats per party."""
     with handled():
+        election = election_slug(election, election_arg)
         database = open_db(db)
         with database.connect() as conn:
             seats = list_winners(conn, election, assembly=assembly, label=label)

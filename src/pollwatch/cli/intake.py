@@ -16,7 +16,18 @@ from pollwatch.auth import (
     revoke_submitter,
 )
 from pollwatch.auth.tokens import normalise_phone
-from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.cli.common import (
+    AliasCommand,
+    DbOption,
+    ElectionAlias,
+    ElectionOption,
+    FormatOption,
+    OutputFormat,
+    election_slug,
+    emit,
+    handled,
+    open_db,
+)
 from pollwatch.errors import Error, InputError, NotFoundError, Problem
 from pollwatch.intake.csvfile import parse_csv
 from pollwatch.intake.service import Accepted, Job, write_batch
@@ -53,7 +64,7 @@ def register(app: typer.Typer) -> None:
     device.command("revoke")(device_revoke)
     app.add_typer(device, name="device")
     app.command("submit-csv")(submit_csv)
-    app.command("photo-policy")(photo_policy)
+    app.command("photo-policy", cls=AliasCommand)(photo_policy)
 
 
 def _assignments(
@@ -240,7 +251,8 @@ def submit_csv(
 
 
 def photo_policy(
-    election: Annotated[str, typer.Argument(help="Election slug.")],
+    election_arg: ElectionAlias = None,
+    election: ElectionOption = None,
     publish: Annotated[
         bool | None, typer.Option("--publish/--no-publish", help="Publish photo files.")
     ] = None,
@@ -248,6 +260,7 @@ def photo_policy(
 ) -> None:
     """Show or set whether an election publishes photo files (otherwise only their hashes)."""
     with handled():
+        election = election_slug(election, election_arg)
         database = open_db(db)
         with database.begin() as conn:
             election_id, _ = structure.get_election(conn, election)

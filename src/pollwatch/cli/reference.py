@@ -16,6 +16,11 @@ def render(app: typer.Typer) -> str:
         "Generated from the commands by `make docs` (`python -m pollwatch.cli.reference > docs/cli.md`);",
         "a test fails when this file and the commands disagree. Every command also has `--help`.",
         "",
+        "Conventions: a command that works on one stored election names it with `--election SLUG`",
+        "(the slug `pollwatch elections` lists); commands that read results can instead read a dataset",
+        "from files with `--dataset NAME`. Results name candidates by name and party and always keep",
+        "their ballot position.",
+        "",
     ]
     for path, command in _walk(root, ("pollwatch",)):
         lines.extend(_command(path, command))
@@ -36,7 +41,8 @@ def _walk(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], An
 
 
 def _command(path: tuple[str, ...], command: Any) -> list[str]:
-    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    shown = [p for p in command.params if not getattr(p, "hidden", False)]
+    arguments = [p for p in shown if p.param_type_name == "argument"]
     usage = " ".join([*path, *(str(a.name).upper() for a in arguments), "[OPTIONS]"])
     lines = [
         f"## `{' '.join(path)}`",
@@ -48,7 +54,7 @@ def _command(path: tuple[str, ...], command: Any) -> list[str]:
         "```",
         "",
     ]
-    rows = [_param_row(p) for p in command.params if p.name != "help"]
+    rows = [_param_row(p) for p in shown if p.name != "help"]
     if rows:
         lines += ["| parameter | default | help |", "|---|---|---|", *rows, ""]
     return lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,14 +14,16 @@ from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
 from pollwatch.tally.inputs import ResultsInput
-from pollwatch.tally.report import Level, project, tally_document, tally_rows
+from pollwatch.tally.report import Level, project, reconciliation_rows, tally_document, tally_rows
 from pollwatch.tally.service import tally_election
 
 DatasetOption = Annotated[
     str | None, typer.Option("--dataset", help="Read a dataset (e.g. pakistan-2018) from files, no database.")
 ]
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Folder holding the datasets.")]
-ElectionOption = Annotated[str | None, typer.Option("--election", help="Election slug in the database.")]
+ElectionOption = Annotated[
+    str | None, typer.Option("--election", help="Election slug in the database (or --dataset).")
+]
 AssemblyOption = Annotated[str | None, typer.Option("--assembly", help="Only this assembly (NA, PP, ...).")]
 
 
@@ -94,15 +96,9 @@ def reconcile(
 ) -> None:
     """Reconcile every copy of each station's sheet: state, best figure and conflicting fields."""
     with handled():
-        inp = load_input(dataset, data_dir, election, db)
-        items = [
-            r.as_dict()
-            for r in tally_election(inp).stations
-            if (constituency is None or r.constituency == constituency)
-            and (state is None or r.state == state)
-        ]
-        rows = [{k: v for k, v in r.items() if k not in ("best_votes", "conflicts")} for r in items]
-        emit(rows, fmt, title="reconciliation", document=items)
+        inp = load_input(dataset, data_dir, election, db).only(None, constituency=constituency)
+        items = reconciliation_rows(tally_election(inp), state=state)
+        emit([_reconciliation_row(r) for r in items], fmt, title="reconciliation", document=items)
 
 
 def pvt(
@@ -129,6 +125,7 @@ def audit(
     election: ElectionOption = None,
     db: DbOption = None,
     assembly: AssemblyOption = None,
+    constituency: Annotated[str | None, typer.Option(help="Audit only this constituency.")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only findings of this kind (repeatable).")] = None,
     save: Annotated[
         bool, typer.Option(help="Store the findings with the election (replacing an earlier audit's).")
@@ -137,8 +134,14 @@ def audit(
 ) -> None:
     """Audit official results against the signed sheets and the country's legal rules."""
     with handled():
+        if save and constituency is not None:
+            raise InputError(
+                "--save replaces the election's stored findings, so it needs the whole audit",
+                expected="--save without --constituency",
+                found=f"--constituency {constituency}",
+            )
         inp = load_input(dataset, data_dir, election, db).only(assembly)
-        report = audit_election(inp, kinds=kind or None)
+        report = audit_election(inp, kinds=kind or None, constituency=constituency)
         if save:
             _save(report, election, db)
         rows = [
@@ -184,13 +187,17 @@ def parliament(
             {
                 "reading": c.reading.value,
                 "party": p,
+                "party_name": report.party_names.get(p, p),
                 "general": c.general.get(p, 0),
                 "reserved": c.reserved.get(p, 0),
                 "total": n,
             }
             for c in report.compositions
             for p, n in sorted(c.total.items(), key=lambda kv: (-kv[1], kv[0]))
-        ] or [{"party": p, "general": n} for p, n in report.general.by_party().most_common()]
+        ] or [
+            {"party": p, "party_name": report.party_names.get(p, p), "general": n}
+            for p, n in report.general.by_party().most_common()
+        ]
         emit(rows, fmt, title=f"{report.assembly} composition", document=report.as_dict())
 
 
@@ -216,6 +223,7 @@ def repoll(
             {
                 "candidate": int(c.candidate),
                 "name": impact.names.get(c.candidate, ""),
+                "party": impact.parties.get(c.candidate, ""),
                 "needed": c.needed,
                 "possible": c.possible,
                 "needed_turnout": round(c.needed_turnout, 4),
@@ -223,6 +231,17 @@ def repoll(
             for c in impact.challengers
         ]
         emit(rows, fmt, title=f"re-poll in {constituency}", document=impact.as_dict())
+
+
+def _reconciliation_row(r: dict[str, Any]) -> dict[str, Any]:
+    """One station as a flat row: its state and the leading candidate of its best figure, named."""
+    row = {k: v for k, v in r.items() if k not in ("best_votes", "candidates", "conflicts")}
+    top = max(r["candidates"] or [], key=lambda c: c["votes"], default=None)
+    row["best_leader"] = top["position"] if top else None
+    row["best_leader_name"] = top["name"] if top else None
+    row["best_leader_party"] = top["party"] if top else None
+    row["best_leader_votes"] = top["votes"] if top else None
+    return row
 
 
 def _save(report: AuditReport, election: str | None, db: str | None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pollwatch.cli.common import DbOption, console, handled, open_db
+from pollwatch.cli.common import DbOption, console, election_slug, handled, open_db
 from pollwatch.errors import InputError
 from pollwatch.synth import (
     Manipulation,
@@ -48,7 +48,12 @@ def parse_manipulation(text: str) -> Manipulation:
 
 
 def synth(
-    slug: Annotated[str | None, typer.Option(help="Slug of the new election; default synth-SEED.")] = None,
+    new_election: Annotated[
+        str | None, typer.Option("--election", help="Slug of the new election; default synth-SEED.")
+    ] = None,
+    slug: Annotated[
+        str | None, typer.Option("--slug", hidden=True, help="Old spelling of --election.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same election.")] = 0,
     stations: Annotated[int, typer.Option(help="Number of stations (without --universe).")] = 10_000,
     constituencies: Annotated[int, typer.Option(help="Number of constituencies (without --universe).")] = 50,
@@ -73,7 +78,7 @@ def synth(
     with handled():
         manipulations = tuple(parse_manipulation(m) for m in manipulate or [])
         database = open_db(db)
-        slug = slug or f"synth-{seed}"
+        slug = election_slug(new_election, slug) if new_election or slug else f"synth-{seed}"
         if universe:
             config = SynthConfig(seed=seed, manipulations=manipulations)
             election = from_universe(contests_from_store(database, universe, assembly=assembly), config)

@@ -70,6 +70,18 @@ class SeatWinner:
     sits_with: str
     """The party the member sits with after any join."""
     candidate: str
+    position: int | None = None
+    """The winner's ballot position (None when the contest names one the ballot lacks)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "constituency": self.constituency,
+            "region": self.region,
+            "position": self.position,
+            "candidate": self.candidate,
+            "elected_as": self.elected_as,
+            "sits_with": self.sits_with,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,5 +119,6 @@ def general_seats(
         sits = joins.by_label.get(label, label)
         sits = joins.by_constituency.get(contest.constituency, sits)
         region = (region_of or {}).get(contest.constituency, contest.region)
-        winners.append(SeatWinner(contest.constituency, region, label, sits, cand.name if cand else str(key)))
+        name = cand.name if cand else ""
+        winners.append(SeatWinner(contest.constituency, region, label, sits, name, int(key)))
     return GeneralSeats(tuple(winners))

@@ -4,7 +4,7 @@ reading, and the minimal winning coalitions of each."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pollwatch.errors import NotFoundError
 from pollwatch.model import SheetKind
@@ -25,6 +25,8 @@ class ParliamentReport:
     coalitions: dict[str, list[Coalition]]
     coalitions_total: dict[str, int]
     """How many minimal winning coalitions each reading has (``coalitions`` keeps the first ones)."""
+    party_names: dict[str, str] = field(default_factory=dict)
+    """Party code -> name, for every party the report names."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -40,6 +42,8 @@ class ParliamentReport:
                 for reading, cs in self.coalitions.items()
             },
             "coalitions_total": self.coalitions_total,
+            "party_names": dict(sorted(self.party_names.items())),
+            "winners": [w.as_dict() for w in self.general.winners],
         }
 
 
@@ -92,7 +96,10 @@ def parliament_report(
         every = minimal_winning_coalitions(parties, house.majority)
         coalitions[reading.value] = every[:max_coalitions]
         totals[reading.value] = len(every)
-    return ParliamentReport(assembly, label, seats, tuple(compositions), coalitions, totals)
+    names = part.ballots()
+    named = {w.elected_as for w in seats.winners} | {w.sits_with for w in seats.winners}
+    party_names = {code: names.party_name(code) for code in named}
+    return ParliamentReport(assembly, label, seats, tuple(compositions), coalitions, totals, party_names)
 
 
 def _sorted(counts: dict[str, int]) -> dict[str, int]:

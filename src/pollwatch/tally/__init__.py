@@ -13,12 +13,15 @@
 (1250, 1000, True, True)
 """
 
+from pollwatch.tally.ballot import BallotEntry, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.live import ConstituencyTally, LiveTally, PartyTally, Universe
 from pollwatch.tally.pvt import ShareEstimate, draw_sample, estimate_ratios
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile, reconcile_station
 
 __all__ = [
+    "BallotEntry",
+    "Ballots",
     "ConstituencyTally",
     "CopyState",
     "LiveTally",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from pollwatch.errors import NotFoundError
 from pollwatch.model import (
     Candidate,
     Constituency,
@@ -20,6 +21,7 @@ from pollwatch.model import (
     Station,
 )
 from pollwatch.rules.base import Contest
+from pollwatch.tally.ballot import Ballots
 from pollwatch.tally.live import Universe
 
 
@@ -46,11 +48,23 @@ class ResultsInput:
             sheets=list(dataset.sheets),
         )
 
-    def only(self, assembly: str | None) -> ResultsInput:
-        """The part of the election for one assembly (``None``: all)."""
-        if assembly is None:
+    def only(self, assembly: str | None, *, constituency: str | None = None) -> ResultsInput:
+        """The part of the election for one assembly and/or one constituency (``None``: all)."""
+        if assembly is None and constituency is None:
             return self
-        codes = {c.code for c in self.constituencies if c.assembly == assembly}
+        codes = {
+            c.code
+            for c in self.constituencies
+            if assembly in (None, c.assembly) and constituency in (None, c.code)
+        }
+        if constituency is not None and not codes:
+            raise NotFoundError(
+                "no such constituency in this election",
+                where=self.election.slug,
+                expected="a constituency code of this election"
+                + (f" in assembly {assembly}" if assembly else ""),
+                found=constituency,
+            )
         return ResultsInput(
             election=self.election,
             constituencies=[c for c in self.constituencies if c.code in codes],
@@ -115,14 +129,20 @@ class ResultsInput:
                 index[key] = len(const)
                 const.append(cidx[s.constituency])
                 reg.append(s.totals.registered if s.totals.registered is not None else -1)
+        columns = self._ballots(codes)
         universe = Universe(
             constituency_codes=tuple(codes),
             regions=tuple(c.region for c in self.constituencies),
             station_constituency=np.asarray(const, dtype=np.int64),
             station_registered=np.asarray(reg, dtype=np.int64),
-            parties=self._ballots(codes),
+            parties=columns,
+            ballots=self.ballots(dict(zip(codes, columns, strict=True))),
         )
         return universe, index
+
+    def ballots(self, columns: Mapping[str, Sequence[str | None]] | None = None) -> Ballots:
+        """Candidates' and parties' names by constituency and ballot position."""
+        return Ballots.of(self.candidates, self.parties, columns=columns)
 
     def _ballots(self, codes: Sequence[str]) -> tuple[tuple[str | None, ...], ...]:
         ballots: dict[str, dict[int, str | None]] = {code: {} for code in codes}

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
 from pollwatch.errors import InputError
+from pollwatch.tally.ballot import INDEPENDENT as INDEPENDENT
+from pollwatch.tally.ballot import BallotEntry, Ballots
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-INDEPENDENT = "IND"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,34 @@ class Universe:
     """Registered voters per station; -1 where unknown (an unknown station never lets a race be decided)."""
     parties: tuple[tuple[str | None, ...], ...]
     """Per constituency, the party of each ballot position (None: independent; "" unused column)."""
+    ballots: Ballots | None = None
+    """Candidates' and parties' names by ballot position (None: positions and party codes only)."""
+
+    def ballot(self, index: int) -> tuple[BallotEntry, ...]:
+        """The real candidates of constituency ``index`` (used columns only), in ballot order."""
+        return self._ballot_table[index]
+
+    @cached_property
+    def _ballot_table(self) -> tuple[tuple[BallotEntry, ...], ...]:
+        names = self.ballots or Ballots()
+        out = []
+        for code, row in zip(self.constituency_codes, self.parties, strict=True):
+            entries = []
+            for j, party in enumerate(row):
+                if party == "":
+                    continue
+                entry = names.entries.get(code, {}).get(j + 1)
+                entries.append(entry or BallotEntry(j + 1, "", party or INDEPENDENT, party or "Independent"))
+            out.append(tuple(entries))
+        return tuple(out)
+
+    @cached_property
+    def used_columns(self) -> BoolArray:
+        """(constituencies, columns): True where the column is a real candidate's ballot position."""
+        used = np.zeros((self.n_constituencies, self.n_columns), dtype=bool)
+        for c, row in enumerate(self.parties):
+            used[c, : len(row)] = [p != "" for p in row]
+        return used
 
     @property
     def n_columns(self) -> int:
@@ -55,6 +86,7 @@ class ConstituencyTally:
     code: str
     region: str
     votes: tuple[int, ...]
+    """Votes of each real candidate, aligned with :attr:`candidates` (no unused ballot columns)."""
     stations_reported: int
     stations_expected: int
     registered_reported: int
@@ -64,13 +96,37 @@ class ConstituencyTally:
     runner_up: int | None
     margin: int
     unreported_registered: int | None
-    """None when some unreported station's registered voters are unknown."""
+    """None when some unreported station's registered voters are unknown, or no station's are
+    (registered 0/0: the polling scheme is not known, so neither is what is still out)."""
     decided: bool
     decided_under_cap: bool
     turnout_cap: float
+    candidates: tuple[BallotEntry, ...] = ()
+    """The real candidates in ballot order, with names and parties (empty: positions 1.. of ``votes``)."""
+
+    def entry(self, position: int | None) -> BallotEntry | None:
+        """The candidate at a ballot position (unnamed when the ballot is not known)."""
+        if position is None:
+            return None
+        return next((e for e in self.candidates if e.position == position), BallotEntry(position))
+
+    def candidate_votes(self) -> list[dict[str, Any]]:
+        """One entry per real candidate: position, name, party, party name and votes."""
+        entries = self.candidates or tuple(BallotEntry(j + 1) for j in range(len(self.votes)))
+        return [{**e.as_dict(), "votes": v} for e, v in zip(entries, self.votes, strict=True)]
 
     def as_dict(self) -> dict[str, object]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
+        out: dict[str, object] = {}
+        for k, v in vars(self).items():
+            if k in ("votes", "candidates"):
+                continue
+            out[k] = v
+            if k in ("leader", "runner_up"):
+                entry = self.entry(v)
+                out[f"{k}_name"] = entry.name if entry else None
+                out[f"{k}_party"] = entry.party if entry else None
+        out["candidates"] = self.candidate_votes()
+        return out
 
 
 @dataclass(frozen=True)
@@ -189,67 +245,83 @@ class LiveTally:
 
     def constituency(self, index: int) -> ConstituencyTally:
         """The tally of one constituency, computed from its running totals in O(candidates)."""
-        u, row = self.universe, self.totals[index]
+        row = self._rankable()[index]
         order = np.argsort(-row, kind="stable")
-        lead, second = int(row[order[0]]), int(row[order[1]]) if len(row) > 1 else 0
-        remaining: int | None = int(self.expected_registered[index] - self.reported_registered[index])
-        if self.unknown_unreported[index] > 0:
-            remaining = None
-        started = lead > 0
+        lead, second = int(row[order[0]]), max(int(row[order[1]]), 0) if len(row) > 1 else 0
+        remaining = int(self.expected_registered[index] - self.reported_registered[index])
+        known = self._registered_known(index)
         margin = lead - second
-        return ConstituencyTally(
-            code=u.constituency_codes[index],
-            region=u.regions[index],
-            votes=tuple(int(v) for v in row[: len(u.parties[index])]),
-            stations_reported=int(self.reported_count[index]),
-            stations_expected=int(self.expected_count[index]),
-            registered_reported=int(self.reported_registered[index]),
-            registered_expected=int(self.expected_registered[index]),
-            leader=int(order[0]) + 1 if started else None,
-            runner_up=int(order[1]) + 1 if started and len(row) > 1 else None,
+        return self._tally(
+            index,
+            order=order,
             margin=margin,
-            unreported_registered=remaining,
-            decided=started and remaining is not None and margin > remaining,
-            decided_under_cap=started and remaining is not None and margin > self.turnout_cap * remaining,
-            turnout_cap=self.turnout_cap,
+            remaining=remaining if known else None,
+            decided=lead > 0 and known and margin > remaining,
+            capped=lead > 0 and known and margin > self.turnout_cap * remaining,
         )
 
     def constituencies(self) -> list[ConstituencyTally]:
         """Every constituency's tally, ranked in one vectorised pass (same rule as :meth:`constituency`)."""
-        u, totals = self.universe, self.totals
         r = self._ranking()
-        out = []
-        for i in range(u.n_constituencies):
-            go = bool(r.started[i])
-            out.append(
-                ConstituencyTally(
-                    code=u.constituency_codes[i],
-                    region=u.regions[i],
-                    votes=tuple(totals[i, : len(u.parties[i])].tolist()),
-                    stations_reported=int(self.reported_count[i]),
-                    stations_expected=int(self.expected_count[i]),
-                    registered_reported=int(self.reported_registered[i]),
-                    registered_expected=int(self.expected_registered[i]),
-                    leader=int(r.order[i, 0]) + 1 if go else None,
-                    runner_up=int(r.order[i, 1]) + 1 if go and totals.shape[1] > 1 else None,
-                    margin=int(r.margin[i]),
-                    unreported_registered=int(r.remaining[i]) if r.known[i] else None,
-                    decided=bool(r.decided[i]),
-                    decided_under_cap=bool(r.capped[i]),
-                    turnout_cap=self.turnout_cap,
-                )
+        return [
+            self._tally(
+                i,
+                order=r.order[i],
+                margin=int(r.margin[i]),
+                remaining=int(r.remaining[i]) if r.known[i] else None,
+                decided=bool(r.decided[i]),
+                capped=bool(r.capped[i]),
             )
-        return out
+            for i in range(self.universe.n_constituencies)
+        ]
+
+    def _registered_known(self, index: int) -> bool:
+        """Unreported voters are known: no unreported station's registered voters are unknown, and
+        some are known at all (registered 0/0 means the polling scheme is not known)."""
+        return bool(self.unknown_unreported[index] == 0 and self.expected_registered[index] > 0)
+
+    def _tally(
+        self, i: int, *, order: IntArray, margin: int, remaining: int | None, decided: bool, capped: bool
+    ) -> ConstituencyTally:
+        u, row = self.universe, self.totals[i]
+        ballot = u.ballot(i)
+        started = int(row[order[0]]) > 0
+        second = len(row) > 1 and bool(u.used_columns[i, order[1]])
+        return ConstituencyTally(
+            code=u.constituency_codes[i],
+            region=u.regions[i],
+            votes=tuple(int(row[e.position - 1]) for e in ballot),
+            stations_reported=int(self.reported_count[i]),
+            stations_expected=int(self.expected_count[i]),
+            registered_reported=int(self.reported_registered[i]),
+            registered_expected=int(self.expected_registered[i]),
+            leader=int(order[0]) + 1 if started else None,
+            runner_up=int(order[1]) + 1 if started and second else None,
+            margin=margin,
+            unreported_registered=remaining,
+            decided=decided,
+            decided_under_cap=capped,
+            turnout_cap=self.turnout_cap,
+            candidates=ballot,
+        )
+
+    def _rankable(self) -> IntArray:
+        """The totals with unused ballot columns at -1, so they never lead nor come second."""
+        used = self.universe.used_columns
+        if used.shape != self.totals.shape:
+            return self.totals
+        return np.where(used, self.totals, -1)
 
     def _ranking(self) -> _Ranking:
-        totals = self.totals
+        totals = self._rankable()
         order = np.argsort(-totals, axis=1, kind="stable")
         rows = np.arange(totals.shape[0])
         lead = totals[rows, order[:, 0]]
-        second = totals[rows, order[:, 1]] if totals.shape[1] > 1 else np.zeros_like(lead)
+        second = np.maximum(totals[rows, order[:, 1]], 0) if totals.shape[1] > 1 else np.zeros_like(lead)
         margin = lead - second
         remaining = self.expected_registered - self.reported_registered
-        known = self.unknown_unreported == 0
+        # Registered 0/0 (no station's registered voters known) is unknown, not zero.
+        known = (self.unknown_unreported == 0) & (self.expected_registered > 0)
         started = lead > 0
         return _Ranking(
             order=order,

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pollwatch.model import ResultSheet, Role, SheetKind, Station
+from pollwatch.tally.ballot import Ballots
 
 _TOTALS = ("valid", "rejected", "polled", "votes_male", "votes_female")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -81,8 +82,10 @@ class StationReconciliation:
     reason: str
     """Which step of the rule chose the best figure."""
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, ballots: Ballots | None = None) -> dict[str, object]:
+        """The reconciliation as JSON; ``candidates`` names the best figure's candidates and parties."""
         best = self.best.sheet if self.best else None
+        names = ballots or Ballots()
         return {
             "constituency": self.constituency,
             "serial": self.serial,
@@ -90,13 +93,20 @@ class StationReconciliation:
             "state": self.state.value,
             "reason": self.reason,
             "best_votes": {str(k): v for k, v in best.votes.items()} if best else None,
+            "candidates": names.with_votes(self.constituency, {int(k): v for k, v in best.votes.items()})
+            if best
+            else None,
             "versions": len(self.versions),
             "copies": sum(v.copies for v in self.versions),
-            "conflicts": [
-                {"field": c.field, "values": [{"value": v, "attesters": list(a)} for v, a in c.values]}
-                for c in self.conflicts
-            ],
+            "conflicts": [self._conflict(c, names) for c in self.conflicts],
         }
+
+    def _conflict(self, c: FieldConflict, names: Ballots) -> dict[str, object]:
+        out: dict[str, object] = {"field": c.field}
+        if c.field.startswith("votes["):
+            out["candidate"] = names.entry(self.constituency, int(c.field[6:-1])).as_dict()
+        out["values"] = [{"value": v, "attesters": list(a)} for v, a in c.values]
+        return out
 
 
 def attester(sheet: ResultSheet) -> str:

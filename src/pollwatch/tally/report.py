@@ -11,6 +11,7 @@ import numpy as np
 
 from pollwatch.errors import InputError
 from pollwatch.model import CandidateKey, SheetKind
+from pollwatch.tally.ballot import BallotEntry, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.live import INDEPENDENT, ConstituencyTally, IntArray, LiveTally, Universe
 from pollwatch.tally.pvt import compare, draw_sample, estimate_ratios
@@ -31,13 +32,22 @@ def constituency_row(t: ConstituencyTally) -> dict[str, Any]:
         "stations": f"{t.stations_reported}/{t.stations_expected}",
         "registered_reported": t.registered_reported,
         "registered_expected": t.registered_expected,
-        "leader": t.leader,
-        "runner_up": t.runner_up,
+        **_named("leader", t.entry(t.leader)),
+        **_named("runner_up", t.entry(t.runner_up)),
         "margin": t.margin,
         "unreported_registered": t.unreported_registered,
         "decided": t.decided,
         "decided_under_cap": t.decided_under_cap,
         "turnout_cap": t.turnout_cap,
+    }
+
+
+def _named(key: str, entry: BallotEntry | None) -> dict[str, Any]:
+    """``key`` (the ballot position), ``key_name`` and ``key_party`` side by side."""
+    return {
+        key: entry.position if entry else None,
+        f"{key}_name": entry.name if entry else None,
+        f"{key}_party": entry.party if entry else None,
     }
 
 
@@ -55,10 +65,12 @@ def tally_rows(live: LiveTally, level: Level, *, constituency: str | None = None
         parties = [p for p in parties if p.region == ""]
     else:
         parties = [p for p in parties if p.region != ""]
+    names = live.universe.ballots or Ballots()
     return [
         {
             "region": p.region or "(nation)",
             "party": p.party,
+            "party_name": names.party_name(p.party),
             "votes": p.votes,
             "leading": p.leading,
             "decided": p.decided,
@@ -67,8 +79,21 @@ def tally_rows(live: LiveTally, level: Level, *, constituency: str | None = None
     ]
 
 
+def reconciliation_rows(
+    et: ElectionTally, *, constituency: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Every station's reconciliation (optionally of one constituency, one state), candidates named."""
+    ballots = et.tally.universe.ballots
+    return [
+        r.as_dict(ballots=ballots)
+        for r in et.stations
+        if (constituency is None or r.constituency == constituency) and (state is None or r.state == state)
+    ]
+
+
 def tally_document(live: LiveTally, *, constituency: str | None = None) -> dict[str, Any]:
-    """Every level at once, plus the candidates' votes of each constituency."""
+    """Every level at once, plus each constituency's candidates (one entry per real candidate:
+    position, name, party, party name, votes)."""
     const = live.constituencies()
     if constituency is not None:
         const = [t for t in const if t.code == constituency]
@@ -76,7 +101,7 @@ def tally_document(live: LiveTally, *, constituency: str | None = None) -> dict[
         "stations_reported": int(live.reported_count.sum()),
         "stations_expected": int(live.expected_count.sum()),
         "turnout_cap": live.turnout_cap,
-        "constituencies": [{**constituency_row(t), "votes": list(t.votes)} for t in const],
+        "constituencies": [{**constituency_row(t), "candidates": t.candidate_votes()} for t in const],
         "regions": tally_rows(live, Level.REGION),
         "nation": tally_rows(live, Level.NATION),
     }
@@ -103,8 +128,8 @@ def project(
     """Draw the published-seed sample (stratified by constituency) and project shares and turnout.
 
     Nationally the columns are parties; with ``constituency`` the draw and the estimate are limited
-    to that constituency and the columns are its candidates (ballot positions). Sampled stations
-    without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
+    to that constituency and the columns are its real candidates (named, with ballot positions).
+    Sampled stations without a signed count are non-response: they stay in ``N_h`` but not in ``n_h``.
     """
     et = et or tally_election(inp)
     u = et.tally.universe
@@ -120,12 +145,17 @@ def project(
     observed = np.asarray([i for i in sample if et.tally.reported[i]], dtype=np.int64)
     if observed.size == 0:
         raise InputError("no sampled station has a reported count yet", found=f"0 of {len(sample)}")
+    names = u.ballots or Ballots()
     if constituency is None:
         columns, y = _by_party(u, et.tally.votes[observed], u.station_constituency[observed])
+        ids = [{"party": p, "party_name": names.party_name(p)} for p in columns]
     else:
-        c = u.constituency_codes.index(constituency)
-        columns = [f"{j + 1} ({p or INDEPENDENT})" for j, p in enumerate(u.parties[c]) if p != ""]
-        y = et.tally.votes[observed][:, : len(u.parties[c])]
+        ballot = u.ballot(u.constituency_codes.index(constituency))
+        columns = [
+            f"{e.position} {e.name} ({e.party})" if e.name else f"{e.position} ({e.party})" for e in ballot
+        ]
+        ids = [e.as_dict() for e in ballot]
+        y = et.tally.votes[observed][:, [e.position - 1 for e in ballot]]
     cons = u.station_constituency[observed]
     strata_ids, strata = np.unique(cons, return_inverse=True)
     population = np.bincount(u.station_constituency, minlength=u.n_constituencies)[strata_ids].astype(
@@ -142,16 +172,25 @@ def project(
         "algorithm": "SHA-256(seed || 0x00 || '<code>/<serial>') ranking within each constituency; "
         "combined ratio estimator, linearised stratified variance (docs/results.md)",
         "shares": [
-            {"column": columns[e.column], "share": e.share, "moe95": e.moe, "low": e.low, "high": e.high}
+            {
+                "column": columns[e.column],
+                **ids[e.column],
+                "share": e.share,
+                "moe95": e.moe,
+                "low": e.low,
+                "high": e.high,
+            }
             for e in shares
         ],
         "turnout": _turnout(et, observed, strata, population),
     }
-    official = _official_shares(inp, columns, constituency)
+    positions = [int(i["position"]) for i in ids] if constituency is not None else None
+    official = _official_shares(inp, columns, constituency, positions)
     if official is not None:
         doc["official_comparison"] = [
             {
                 "column": columns[c.column],
+                **ids[c.column],
                 "official": c.official,
                 "projected": c.projected,
                 "moe95": c.moe,
@@ -206,19 +245,20 @@ def _party_matrix(ballots: Sequence[Sequence[str | None]], k: int) -> tuple[list
     return names, pmap
 
 
-def _official_shares(inp: ResultsInput, columns: list[str], constituency: str | None) -> list[float] | None:
+def _official_shares(
+    inp: ResultsInput, columns: list[str], constituency: str | None, positions: list[int] | None
+) -> list[float] | None:
     """Shares of the first official snapshot (Form-47 where present: no postal ballots, like the sheets)."""
     snapshots = [kl for kl in inp.official_labels() if kl[0] is not SheetKind.BALLOT_ACCOUNT]
     if not snapshots:
         return None
     contests = inp.contests(*snapshots[0])
-    if constituency is not None:
+    if constituency is not None and positions is not None:
         contest = next((c for c in contests if c.constituency == constituency), None)
         if contest is None:
             return None
         valid = sum(contest.votes.values())
-        keys = [int(c.split(" ")[0]) for c in columns]
-        return [contest.votes.get(CandidateKey(k), 0) / valid if valid else 0.0 for k in keys]
+        return [contest.votes.get(CandidateKey(k), 0) / valid if valid else 0.0 for k in positions]
     party_of: dict[tuple[str, int], str] = {
         (c.constituency, int(c.ballot_order)): c.party or INDEPENDENT for c in inp.candidates
     }

@@ -23,10 +23,12 @@ from sqlalchemy import Connection
 
 from pollwatch.errors import NotFoundError
 from pollwatch.model import (
+    Candidate,
     CandidateKey,
     Channel,
     ConstituencyCode,
     Election,
+    PartyCode,
     Provenance,
     ResultSheet,
     Role,
@@ -37,6 +39,7 @@ from pollwatch.model import (
 from pollwatch.storage import projections as store
 from pollwatch.storage import structure
 from pollwatch.storage.results import load_constituency, load_structure
+from pollwatch.tally.ballot import INDEPENDENT, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.live import IntArray, LiveTally, Universe
@@ -48,13 +51,6 @@ _REVALIDATE = 2.0
 
 
 @dataclass(frozen=True)
-class Ballot:
-    position: int
-    party: str | None
-    name: str
-
-
-@dataclass(frozen=True)
 class ElectionStructure:
     """What answers need to know about an election besides the projected sums."""
 
@@ -62,7 +58,8 @@ class ElectionStructure:
     election: Election
     places: tuple[store.ConstituencyPlace, ...]
     by_code: Mapping[str, store.ConstituencyPlace]
-    ballots: Mapping[int, tuple[Ballot, ...]]
+    ballots: Ballots
+    """Candidates' names and parties by constituency code and ballot position."""
 
 
 _CACHE: dict[tuple[str, str], tuple[float, tuple[int, int, int], ElectionStructure]] = {}
@@ -83,10 +80,15 @@ def get_structure(conn: Connection, slug: str) -> ElectionStructure:
         found = hit[2]
     else:
         places = tuple(store.list_constituency_places(conn, election_id))
-        ballots = {
-            cid: tuple(Ballot(pos, party, name) for pos, party, name in rows)
+        codes = {p.id: p.code for p in places}
+        candidates = [
+            Candidate(
+                ConstituencyCode(codes[cid]), CandidateKey(pos), name, PartyCode(party) if party else None
+            )
             for cid, rows in store.list_ballots(conn, election_id).items()
-        }
+            for pos, party, name in rows
+        ]
+        ballots = Ballots.of(candidates, structure.list_parties(conn, election_id))
         found = ElectionStructure(election_id, election, places, {p.code: p for p in places}, ballots)
     with _LOCK:
         _CACHE[key] = (now, version, found)
@@ -134,7 +136,10 @@ def _tally(
 ) -> LiveTally:
     parties = []
     for p in places:
-        ballot = {b.position: b.party for b in s.ballots.get(p.id, ())}
+        ballot = {
+            pos: None if e.party == INDEPENDENT else e.party
+            for pos, e in s.ballots.entries.get(p.code, {}).items()
+        }
         seen = [int(k) for k in (rows[p.id]["votes"] if p.id in rows else {})]
         width = max([*ballot, *seen], default=0)
         parties.append(tuple(ballot.get(j, None if j in seen else "") for j in range(1, width + 1)))
@@ -144,6 +149,7 @@ def _tally(
         station_constituency=np.zeros(0, dtype=np.int64),
         station_registered=np.zeros(0, dtype=np.int64),
         parties=tuple(parties),
+        ballots=s.ballots,
     )
     n, k = len(places), universe.n_columns
     totals: IntArray = np.zeros((n, k), dtype=np.int64)
