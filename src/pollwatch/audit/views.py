@@ -191,3 +191,28 @@ class Auditor:
             busy = time.monotonic() - started
             pause = busy * (1 - self.duty) / self.duty if done else self.interval
             self._stop.wait(max(pause, 0.05))
+
+
+def audit_stored(
+    conn: Connection,
+    slug: str,
+    *,
+    assembly: str | None = None,
+    constituency: str | None = None,
+    kinds: Collection[str] | None = None,
+) -> AuditReport:
+    """The audit of a stored election (one constituency, one assembly or all), each constituency
+    current to its latest leaf: what the CLI prints and ``--save`` stores."""
+    if constituency is not None:
+        return audit_constituency(conn, slug, constituency, kinds=kinds)
+    s = get_structure(conn, slug)
+    reports = [
+        audit_constituency(conn, slug, p.code, kinds=kinds)
+        for p in s.places
+        if assembly is None or p.assembly == assembly
+    ]
+    snapshots: dict[str, None] = {}
+    for r in reports:
+        snapshots.update(dict.fromkeys(r.snapshots))
+    rule_pack = reports[0].rule_pack if reports else s.election.rule_pack
+    return AuditReport(slug, rule_pack, list(snapshots), [f for r in reports for f in r.findings])

@@ -8,14 +8,24 @@ from typing import Annotated, Any
 import typer
 
 from pollwatch.audit.service import AuditReport, audit_election, repoll_election
+from pollwatch.audit.views import audit_stored
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, console, emit, handled, open_db
 from pollwatch.errors import InputError
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
+from pollwatch.storage import Database
 from pollwatch.tally.inputs import ResultsInput
+from pollwatch.tally.projector import Projector
 from pollwatch.tally.report import Level, project, reconciliation_rows, tally_document, tally_rows
 from pollwatch.tally.service import tally_election
+from pollwatch.tally.views import (
+    best_input,
+    constituency_input,
+    declared_input,
+    live_tally,
+    stored_reconciliation,
+)
 
 DatasetOption = Annotated[
     str | None, typer.Option("--dataset", help="Read a dataset (e.g. pakistan-2018) from files, no database.")
@@ -39,26 +49,28 @@ def register(app: typer.Typer) -> None:
         app.command(name)(command)
 
 
-def load_input(
-    dataset: str | None, data_dir: Path | None, election: str | None, db: str | None
-) -> ResultsInput:
-    """Read an election from dataset files (``--dataset``) or from the store (``--election``)."""
+def stored(dataset: str | None, election: str | None, db: str | None) -> Database | None:
+    """The database of a stored election (``--election``), its projections caught up with the log;
+    None when the results come from dataset files (``--dataset``)."""
     if (dataset is None) == (election is None):
         raise InputError(
             "say where the results are",
             expected="exactly one of --dataset NAME or --election SLUG",
             found=f"--dataset {dataset!r} --election {election!r}",
         )
-    if dataset is not None:
-        from pollwatch import config
-        from pollwatch.datasets import read
+    if election is None:
+        return None
+    database = open_db(db)
+    Projector(database).catch_up()
+    return database
 
-        return ResultsInput.of(read(dataset, config.shared_data_dir(data_dir)))
-    from pollwatch.storage.results import load_election
 
-    with open_db(db).connect() as conn:
-        e, constituencies, stations, candidates, parties, sheets = load_election(conn, str(election))
-    return ResultsInput(e, constituencies, stations, candidates, parties, sheets)
+def load_input(dataset: str | None, data_dir: Path | None) -> ResultsInput:
+    """Read an election from dataset files."""
+    from pollwatch import config
+    from pollwatch.datasets import read
+
+    return ResultsInput.of(read(str(dataset), config.shared_data_dir(data_dir)))
 
 
 def tally(
@@ -74,8 +86,13 @@ def tally(
 ) -> None:
     """Tally the best current station figures: coverage, leader, margin, decided."""
     with handled():
-        inp = load_input(dataset, data_dir, election, db).only(assembly)
-        live = tally_election(inp, turnout_cap=turnout_cap).tally
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                live = live_tally(conn, election, turnout_cap=turnout_cap, assembly=assembly)
+        else:
+            inp = load_input(dataset, data_dir).only(assembly)
+            live = tally_election(inp, turnout_cap=turnout_cap).tally
         rows = tally_rows(live, level, constituency=constituency)
         emit(
             rows,
@@ -96,8 +113,13 @@ def reconcile(
 ) -> None:
     """Reconcile every copy of each station's sheet: state, best figure and conflicting fields."""
     with handled():
-        inp = load_input(dataset, data_dir, election, db).only(None, constituency=constituency)
-        items = reconciliation_rows(tally_election(inp), state=state)
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                items = stored_reconciliation(conn, election, constituency=constituency, state=state)
+        else:
+            inp = load_input(dataset, data_dir).only(None, constituency=constituency)
+            items = reconciliation_rows(tally_election(inp), state=state)
         emit([_reconciliation_row(r) for r in items], fmt, title="reconciliation", document=items)
 
 
@@ -114,7 +136,12 @@ def pvt(
 ) -> None:
     """Project party (or one constituency's candidate) shares and turnout from a published-seed sample."""
     with handled():
-        inp = load_input(dataset, data_dir, election, db).only(assembly)
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                inp = best_input(conn, election).only(assembly)
+        else:
+            inp = load_input(dataset, data_dir).only(assembly)
         p = project(inp, seed=seed, size=size, constituency=constituency)
         emit(p.document["shares"], fmt, title=f"PVT seed={seed}", document=p.document)
 
@@ -140,8 +167,15 @@ def audit(
                 expected="--save without --constituency",
                 found=f"--constituency {constituency}",
             )
-        inp = load_input(dataset, data_dir, election, db).only(assembly)
-        report = audit_election(inp, kinds=kind or None, constituency=constituency)
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                report = audit_stored(
+                    conn, election, assembly=assembly, constituency=constituency, kinds=kind or None
+                )
+        else:
+            inp = load_input(dataset, data_dir).only(assembly)
+            report = audit_election(inp, kinds=kind or None, constituency=constituency)
         if save:
             _save(report, election, db)
         rows = [
@@ -178,7 +212,12 @@ def parliament(
 ) -> None:
     """General seats by party, reserved seats under each legal reading, minimal winning coalitions."""
     with handled():
-        inp = load_input(dataset, data_dir, election, db)
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                inp = declared_input(conn, election)
+        else:
+            inp = load_input(dataset, data_dir)
         j = Joins.parse(joins.read_text()) if joins else None
         report = parliament_report(
             inp, assembly=assembly, joins=j, contested=contested or (), method=rounding
@@ -216,7 +255,12 @@ def repoll(
 ) -> None:
     """Can re-polling these stations change the winner, and what swing would it take?"""
     with handled():
-        inp = load_input(dataset, data_dir, election, db)
+        database = stored(dataset, election, db)
+        if database is not None and election is not None:
+            with database.connect() as conn:
+                inp = constituency_input(conn, election, constituency)
+        else:
+            inp = load_input(dataset, data_dir)
         wanted = [s.strip() for s in stations.split(",") if s.strip()]
         impact = repoll_election(inp, constituency, stations=wanted, counted=counted, turnout_cap=turnout_cap)
         rows = [

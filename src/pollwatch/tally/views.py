@@ -357,3 +357,21 @@ def _best_sheet(code: str, row: Mapping[str, Any]) -> ResultSheet:
         station=StationNumber(row["number"]) if row["number"] else None,
         station_serial=row["serial"],
     )
+
+
+def stored_reconciliation(
+    conn: Connection, slug: str, *, constituency: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Every station's reconciliation (candidates named), all pages, stations without a copy included."""
+    ballots = get_structure(conn, slug).ballots
+    states = [state] if state is not None else [None, CopyState.MISSING.value]
+    out: list[dict[str, Any]] = []
+    for wanted in states:
+        after: int | None = 0
+        while after is not None:
+            page = list_reconciliations(
+                conn, slug, constituency=constituency, state=wanted, after=after, limit=1000
+            )
+            out += [r.as_dict(ballots=ballots) for r in page.stations]
+            after = page.next_after
+    return out
