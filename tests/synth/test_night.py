@@ -1,13 +1,18 @@
 """The synthetic night enters the log through the submission core, signed, once, and verifiably."""
 
+import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pollwatch.audit import audit_election
-from pollwatch.demo import start_witness
+from pollwatch.demo import demo_speed, start_witness
+from pollwatch.errors import InputError
+from pollwatch.intake.service import write_batch
+from pollwatch.intake.writer import Writer
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import export_bundle
 from pollwatch.ledger.note import Signer
@@ -21,7 +26,11 @@ from pollwatch.storage.results import load_election
 from pollwatch.synth import (
     Manipulation,
     ManipulationKind,
+    Replay,
     SynthConfig,
+    SyntheticElection,
+    create_structure,
+    first_unwritten,
     generate,
     load_night,
     prepare_night,
@@ -39,7 +48,7 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
 
 
-def _election(seed: int = 5, stations: int = 400, constituencies: int = 10):
+def _election(seed: int = 5, stations: int = 400, constituencies: int = 10) -> SyntheticElection:
     return generate(
         SynthConfig(
             seed=seed,
@@ -78,9 +87,7 @@ def test_night_sheets_are_leaves_and_a_second_load_appends_nothing(db: Database)
     assert _log_size(db) == result.sheets
 
 
-def _date():
-    import datetime as dt
-
+def _date() -> dt.date:
     return dt.date(2030, 1, 1)
 
 
@@ -148,3 +155,47 @@ def test_generated_stations_are_marked_and_stored(db: Database) -> None:
     assert bool((e.polled <= e.registered).all())
     assert GENERATED_SOURCE == "synth:generated"
     assert int(np.count_nonzero(e.generated)) > 100
+
+
+def test_replay_through_the_writer_resumes_where_the_load_stopped(db: Database) -> None:
+    e = _election(stations=150, constituencies=3)
+    create_structure(db, e, slug=SLUG)
+    night = prepare_night(db, e, slug=SLUG, date=_date())
+    half = len(night.entries) // 2
+    with db.begin() as conn:
+        write_batch(conn, [night.job(entry) for entry in night.entries[:half]])
+    assert first_unwritten(db, night) == half
+    writer = Writer(db)
+    try:
+        replay = Replay(night, writer, speed=0, start=half, chunk=64)
+        replay.start()
+        assert replay.finished.wait(120)
+    finally:
+        writer.close()
+    assert (replay.done, replay.refused) == (len(night.entries) - half, 0)
+    assert _log_size(db) == len(night.entries) == first_unwritten(db, night)
+
+
+def test_replay_follows_the_accelerated_clock(db: Database) -> None:
+    e = _election(stations=150, constituencies=3)
+    create_structure(db, e, slug=SLUG)
+    night = prepare_night(db, e, slug=SLUG, date=_date())
+    writer = Writer(db)
+    try:
+        replay = Replay(night, writer, speed=60.0)  # a night minute a second: hours to finish
+        replay.start()
+        time.sleep(1.0)
+        replay.stop()
+    finally:
+        writer.close()
+    span = (night.entries[replay.done - 1].at - night.entries[0].at).total_seconds()
+    assert 0 < replay.done < len(night.entries)
+    assert span <= 60.0 * 1.5
+
+
+def test_demo_speed_comes_from_the_flag_then_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLLWATCH_DEMO_SPEED", "0")
+    assert (demo_speed(), demo_speed(30.0)) == (0.0, 30.0)
+    monkeypatch.setenv("POLLWATCH_DEMO_SPEED", "fast")
+    with pytest.raises(InputError, match="not a number"):
+        demo_speed()
