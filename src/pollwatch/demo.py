@@ -49,7 +49,7 @@ WITNESS_PORT = 7380
 DEMO_MANIPULATIONS = (
     Manipulation(ManipulationKind.BALLOT_STUFFING, share=0.02, strength=0.6),
     Manipulation(ManipulationKind.WITHHELD, share=0.01),
-    Manipulation(ManipulationKind.ALTERED_TOTALS, share=0.03, strength=0.5),
+    Manipulation(ManipulationKind.ALTERED_TOTALS, share=0.03, strength=1.0),
     Manipulation(ManipulationKind.COPIED_NUMBERS, share=0.005),
 )
 Say = Callable[[str], None]

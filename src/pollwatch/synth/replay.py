@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pollwatch.errors import Error
 from pollwatch.intake.service import Accepted, Cache, write_batch
 from pollwatch.intake.writer import Writer
+from pollwatch.ledger.note import parse_note
 from pollwatch.storage import Database
 from pollwatch.storage import intake as intake_store
+from pollwatch.storage import log as log_store
 from pollwatch.synth.submissions import Entry, Form, Night
 
 Progress = Callable[[str, int, int], None]
@@ -150,8 +152,13 @@ class Replay:
         since = last.at - self.night.polls_close
         hours, minutes = divmod(int(since.total_seconds()) // 60, 60)
         stage = {Form.STATION: "Form-45 copies", Form.PROVISIONAL: "Form-47", Form.CONSOLIDATED: "Form-48"}
+        with self.writer.db.connect() as conn:
+            state = log_store.get_state(conn)
+        signatures = len(parse_note(state.checkpoint).signatures) if state.checkpoint else 0
         return (
             f"night: polls closed +{hours}h{minutes:02d}, {self.start_index + self.done:,} of {total:,} "
             f"signed sheets written ({stage[last.form]} arriving)"
-            + (f"; {self.refused:,} refused" if self.refused else "")
+            + (f", {self.refused:,} refused" if self.refused else "")
+            + f"; log size {state.size:,}, checkpoint {state.checkpoint_size:,} with "
+            f"{max(signatures - 1, 0)} cosignature(s)"
         )
