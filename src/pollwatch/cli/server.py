@@ -9,8 +9,9 @@ import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, console, handled, open_db
-from pollwatch.demo import prepare_demo
+from pollwatch.ledger.settings import LogSettings
 from pollwatch.storage import Database
+from pollwatch.synth import Night
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -34,16 +35,69 @@ def serve(
     _serve(database, host, port, workers)
 
 
-def demo(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Load the real 2018 election and a synthetic election night on its stations, then serve them."""
+SpeedOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="Night seconds replayed per second (default POLLWATCH_DEMO_SPEED or 720: the whole night "
+        "in about 3 minutes; 0: as fast as the server writes).",
+    ),
+]
+SyncOption = Annotated[
+    bool, typer.Option("--sync", help="Write the whole night before serving instead of replaying it live.")
+]
+
+
+def demo(
+    db: DbOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    speed: SpeedOption = None,
+    sync: SyncOption = False,
+) -> None:
+    """Import the real 2018 election, then serve while its synthetic election night is replayed live.
+
+    Every copy of every sheet is a signed submission written through the server's own intake writer;
+    checkpoints are signed as the log grows and cosigned by the demo's witness. A second run resumes
+    where the first stopped and duplicates nothing.
+    """
+    from pollwatch.demo import demo_speed, load_demo, prepare_demo, start_witness
+    from pollwatch.synth import first_unwritten
+
     with handled():
         database = open_db(db, migrate=True)
-        for line in prepare_demo(database, data_dir=config.shared_data_dir(), say=console.print):
-            console.print(line)
-    _serve(database, host, port, 1)
+        night = prepare_demo(database, data_dir=config.shared_data_dir(), say=console.print)
+        rate = demo_speed(speed)
+        settings, witness = start_witness()
+        console.print(f"witness {settings.witnesses[-1].key.vkey} cosigning on {settings.witnesses[-1].url}")
+        if sync:
+            load_demo(database, night, say=console.print)
+        start = first_unwritten(database, night)
+    if start < len(night.entries):
+        _replay(database, night, start=start, speed=rate)
+    else:
+        console.print(f"{night.slug}: the whole night is already in the log")
+    try:
+        _serve(database, host, port, 1, settings=settings)
+    finally:
+        witness.shutdown()
 
 
-def _serve(database: Database, host: str, port: int, workers: int) -> None:
+def _replay(database: Database, night: Night, *, start: int, speed: float) -> None:
+    from pollwatch.intake.writer import get_writer
+    from pollwatch.synth import Replay
+
+    pace = "as fast as the server writes" if speed == 0 else f"at {speed:g}x"
+    console.print(
+        f"replaying the night from sheet {start:,} of {len(night.entries):,} {pace}; watch it arrive on "
+        "the pages, in `pollwatch log` and at /log/checkpoint"
+    )
+    Replay(night, get_writer(database), speed=speed, say=console.print, start=start).start()
+
+
+def _serve(
+    database: Database, host: str, port: int, workers: int, *, settings: LogSettings | None = None
+) -> None:
     import uvicorn
 
     from pollwatch.api.app import create_app
@@ -52,7 +106,10 @@ def _serve(database: Database, host: str, port: int, workers: int) -> None:
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
     if workers == 1:
-        uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
+        app = create_app(database)
+        if settings is not None:
+            app.state.ledger_settings = settings
+        uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     # Worker processes import the app themselves; they find the database through the environment.
     os.environ["POLLWATCH_DATABASE_URL"] = database.url

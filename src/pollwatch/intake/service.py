@@ -38,6 +38,7 @@ from pollwatch.model import (
     Provenance,
     ResultSheet,
     Role,
+    SheetKind,
     StationNumber,
     Totals,
 )
@@ -316,7 +317,8 @@ def _context(conn: Connection, election_id: int, sub: SheetSubmission, cache: Ca
     level = sub.kind.level.value
     if level == "station" and sub.station is None:
         problems.add("a station-level sheet needs its station", where="station", expected="a station serial")
-    if level == "constituency" and sub.station is not None:
+    # A consolidated statement may be sent row by row (Pakistan's Form-48 lists every station).
+    if level == "constituency" and sub.station is not None and sub.kind is not SheetKind.CONSOLIDATED:
         problems.add("a constituency-level sheet has no station", where="station", found=sub.station)
     problems.raise_if_any("the sheet does not say where it is from; nothing was written")
     key = (election_id, sub.constituency, None if sub.station is None else int(sub.station))

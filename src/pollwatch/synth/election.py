@@ -65,6 +65,8 @@ class SyntheticElection:
     candidate_parties: tuple[tuple[str | None, ...], ...]
     regions: tuple[str, ...]
     """Per constituency, its region."""
+    generated: BoolArray | None = None
+    """Per station: generated because the real polling scheme lists too few voters (None: none)."""
 
     @property
     def polled(self) -> IntArray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pollwatch.synth.config import IntArray, SynthConfig
+from pollwatch.synth.config import BoolArray, IntArray, SynthConfig
 from pollwatch.synth.election import GroundTruth, SyntheticElection
 from pollwatch.synth.manipulate import Workspace, apply_official_level, apply_station_level
 
@@ -78,6 +78,7 @@ def finish(
     candidate_parties: tuple[tuple[str | None, ...], ...],
     regions: tuple[str, ...],
     station_numbers: tuple[str, ...] | None = None,
+    generated: BoolArray | None = None,
 ) -> SyntheticElection:
     """Inject the configured manipulations into clean results and freeze the election."""
     clean = votes.copy()
@@ -124,6 +125,7 @@ def finish(
         candidate_names=candidate_names,
         candidate_parties=candidate_parties,
         regions=regions,
+        generated=generated,
     )
 
 

@@ -2,7 +2,9 @@
 
 Every station's count ends some time after polls close; agents of the strongest parties and
 sometimes an observer report their copies within minutes, the official upload follows hours later,
-and a small share of copies carry transcription slips so that reconciliation has real conflicts.
+and a small share of copies carry transcription slips so that reconciliation has real conflicts. A
+slip only falls on an independent copy that the station's other copies outvote (two other
+independent copies, or one and the official upload), so the reconciled figure is still the sheet's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Arrivals:
     role: tuple[Role, ...]
     organisation: tuple[str, ...]
     received_at: tuple[dt.datetime, ...]
+    captured_at: tuple[dt.datetime, ...]
+    """When the copy was photographed and signed: between the end of the count and its sending."""
     votes: IntArray
     """What the copy says (the station sheet, except for transcription slips)."""
     slip: BoolArray
@@ -58,16 +62,38 @@ def night(
         rows.append((int(s), Role.OFFICIAL, "Election commission", count_done[s] + rng.uniform(120.0, 600.0)))
     rows.sort(key=lambda r: r[3])
     station = np.array([r[0] for r in rows], dtype=np.int64)
+    official = np.array([r[1] is Role.OFFICIAL for r in rows], dtype=bool)
     votes = e.votes[station].copy()
-    slip = (rng.uniform(size=station.shape[0]) < slip_rate) & (votes.sum(axis=1) > 0)
+    slip = _slips(rng, station, official, n, slip_rate) & (votes.sum(axis=1) > 0)
     for i in np.flatnonzero(slip):
-        column = int(rng.integers(votes.shape[1]))
+        column = int(np.argmax(votes[i])) if rng.uniform() < 0.5 else int(rng.integers(votes.shape[1]))
         votes[i, column] = max(0, votes[i, column] + int(rng.choice([-10, -1, 1, 9, 10, 100])))
+    slip &= (votes != e.votes[station]).any(axis=1)
+    minutes = [float(r[3]) for r in rows]
+    captured = [
+        max(count_done[s], m - float(rng.uniform(1.0, 10.0)))
+        for s, m in zip(station.tolist(), minutes, strict=True)
+    ]
     return Arrivals(
         station=station,
         role=tuple(r[1] for r in rows),
         organisation=tuple(r[2] for r in rows),
-        received_at=tuple(polls_close + dt.timedelta(minutes=float(r[3])) for r in rows),
+        received_at=tuple(polls_close + dt.timedelta(minutes=m) for m in minutes),
+        captured_at=tuple(polls_close + dt.timedelta(minutes=float(m)) for m in captured),
         votes=votes,
         slip=slip,
     )
+
+
+def _slips(
+    rng: np.random.Generator, station: IntArray, official: BoolArray, n: int, rate: float
+) -> BoolArray:
+    """Copies that carry a slip: at most one per station, on an independent copy that is outvoted."""
+    independent = np.bincount(station[~official], minlength=n)
+    uploaded = np.bincount(station[official], minlength=n) > 0
+    outvoted = (independent[station] >= 3) | ((independent[station] >= 2) & uploaded[station])
+    drawn = (rng.uniform(size=station.shape[0]) < rate) & ~official & outvoted
+    first = np.zeros(station.shape[0], dtype=bool)
+    _, index = np.unique(station[drawn], return_index=True)
+    first[np.flatnonzero(drawn)[index]] = True
+    return first

@@ -2,9 +2,11 @@
 
 Where the polling scheme lists a constituency's stations (the 2018 ECP scheme covers 198 of 272 NA
 seats) their registered voters and booths are used as they are; elsewhere stations are generated
-from the constituency's registered voters. Each candidate's real total is then disaggregated over
-the stations (a multinomial split weighted by station turnout and a per-station share factor), so
-the station sheets add up exactly to the real result.
+from the constituency's registered voters. Where the scheme lists too few voters for the real result
+(NA-21: 2 stations and 2,827 voters for 193,035 votes), the missing stations are generated (the rule:
+:func:`voters_needed`). Each candidate's real total is then disaggregated over the stations (a
+multinomial split weighted by station turnout and a per-station share factor), so the station sheets
+add up exactly to the real result.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pollwatch.errors import InputError
-from pollwatch.synth.config import IntArray, SynthConfig
+from pollwatch.synth.config import BoolArray, IntArray, SynthConfig
 from pollwatch.synth.election import SyntheticElection
 from pollwatch.synth.generate import finish
+
+PLAUSIBLE_TURNOUT = 0.85
+"""Highest constituency turnout a synthetic night gives: more votes than this share of the voters
+listed means voters are missing from the station list, so stations are generated for them."""
+SHORTFALL = 0.02
+"""Listed voters may fall this share short of :func:`voters_needed` before stations are generated."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ def from_universe(contests: list[Contest], config: SynthConfig) -> SyntheticElec
     rng = np.random.default_rng(config.seed)
     k = max(len(c.totals) for c in contests)
     parts = [_contest_stations(rng, c, k, config) for c in contests]
+    generated: BoolArray = np.concatenate([p[5] for p in parts])
     constituency = np.concatenate([np.full(p[0].shape[0], i, dtype=np.int64) for i, p in enumerate(parts)])
     pad = [("",) * (k - len(c.candidates)) for c in contests]
     return finish(
@@ -69,13 +78,21 @@ def from_universe(contests: list[Contest], config: SynthConfig) -> SyntheticElec
         ),
         regions=tuple(c.region for c in contests),
         station_numbers=tuple(s for p in parts for s in p[4]),
+        generated=generated,
     )
+
+
+def voters_needed(contest: Contest) -> int:
+    """Voters the contest's stations must list: its registered voters, and at least enough that the
+    real number of ballots is no more than :data:`PLAUSIBLE_TURNOUT` of them."""
+    polled = sum(contest.totals) + contest.rejected
+    return max(contest.registered, -(-polled * 100 // round(PLAUSIBLE_TURNOUT * 100)), 100)
 
 
 def _contest_stations(
     rng: np.random.Generator, contest: Contest, k: int, config: SynthConfig
-) -> tuple[IntArray, IntArray, IntArray, IntArray, list[str]]:
-    registered, booths, numbers = _stations_of(rng, contest, config)
+) -> tuple[IntArray, IntArray, IntArray, IntArray, list[str], BoolArray]:
+    registered, booths, numbers, generated = _stations_of(rng, contest, config)
     polled_target = sum(contest.totals) + contest.rejected
     mean_turnout = min(0.95, max(0.05, polled_target / max(int(registered.sum()), 1)))
     turnout = rng.beta(mean_turnout * config.turnout_spread, (1 - mean_turnout) * config.turnout_spread)
@@ -89,24 +106,30 @@ def _contest_stations(
         votes[:, j] = rng.multinomial(target, weights / weights.sum())
     rejected = rng.multinomial(contest.rejected, expected / expected.sum()).astype(np.int64)
     _spill_over_capacity(rng, registered, votes, rejected)
-    return registered, votes, rejected, booths, numbers
+    return registered, votes, rejected, booths, numbers, generated
 
 
 def _stations_of(
     rng: np.random.Generator, contest: Contest, config: SynthConfig
-) -> tuple[IntArray, IntArray, list[str]]:
-    if contest.stations:
-        registered = np.array([s.registered for s in contest.stations], dtype=np.int64)
-        booths = np.array([max(s.booths, 1) for s in contest.stations], dtype=np.int64)
-        return registered, booths, [s.number for s in contest.stations]
-    voters = max(contest.registered, sum(contest.totals) + contest.rejected, 100)
-    m = max(1, round(voters / config.mean_registered))
+) -> tuple[IntArray, IntArray, list[str], BoolArray]:
+    """The listed stations, plus generated ones for the voters the list is missing."""
+    registered = np.array([s.registered for s in contest.stations], dtype=np.int64)
+    booths = np.array([max(s.booths, 1) for s in contest.stations], dtype=np.int64)
+    numbers = [s.number for s in contest.stations]
+    needed = voters_needed(contest)
+    shortfall = needed - int(registered.sum())
+    if contest.stations and shortfall <= SHORTFALL * needed:
+        return registered, booths, numbers, np.zeros(len(numbers), dtype=bool)
+    size = float(registered.mean()) if contest.stations else config.mean_registered
+    m = max(1, round(shortfall / size))
     weights = rng.lognormal(0.0, 0.35, size=m)
-    registered = rng.multinomial(voters, weights / weights.sum()).astype(np.int64)
+    extra = rng.multinomial(shortfall, weights / weights.sum()).astype(np.int64)
+    last = max((int(n) for n in numbers if n.isdigit()), default=0)
     return (
-        registered,
-        np.maximum(1, np.round(registered / 450.0)).astype(np.int64),
-        [str(i + 1) for i in range(m)],
+        np.concatenate([registered, extra]),
+        np.concatenate([booths, np.maximum(1, np.round(extra / 450.0)).astype(np.int64)]),
+        numbers + [str(last + i + 1) for i in range(m)],
+        np.concatenate([np.zeros(len(numbers), dtype=bool), np.ones(m, dtype=bool)]),
     )
 
 
