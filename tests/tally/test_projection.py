@@ -40,10 +40,12 @@ def _record(
     submitter = _SUBMITTERS[who]
     return records.sheet_record(
         election=slug, submission_id=f"sub-{n:06d}", kind="station_count", form="Form-45",
-        constituency=f"NA-{constituency}", station=str(station), votes={str(i + 1): v for i, v in enumerate(votes)},
+        constituency=f"NA-{constituency}", station=str(station),
+        votes={str(i + 1): v for i, v in enumerate(votes)},
         totals={"valid": sum(votes), "rejected": 1}, submitter_key=submitter,
         role="official" if submitter == "official" else "agent", organisation="" if who == 0 else f"Org{who}",
-        captured_at=(_T0 + dt.timedelta(minutes=n)).isoformat(), received_at=(_T0 + dt.timedelta(minutes=n)).isoformat(),
+        captured_at=(_T0 + dt.timedelta(minutes=n)).isoformat(),
+        received_at=(_T0 + dt.timedelta(minutes=n)).isoformat(),
         photo_sha256=None, signature=None, supersedes=supersedes, checks=(),
     )  # fmt: skip
 
@@ -213,7 +215,8 @@ def test_a_correction_by_the_same_submitter_replaces_its_copy(sqlite_db: Databas
         r = get_reconciliation(conn, slug, "NA-1", 1)
         tally = live_tally(conn, slug, constituency="NA-1").constituencies()[0]
     assert r.state.value == "single_source"
-    assert r.best is not None and dict(r.best.sheet.votes) == {1: 300, 2: 200, 3: 10}
+    assert r.best is not None
+    assert dict(r.best.sheet.votes) == {1: 300, 2: 200, 3: 10}
     assert tally.votes == (300, 200, 10)
 
 
