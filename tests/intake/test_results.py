@@ -81,3 +81,10 @@ def test_observer_and_agent_agree_and_the_audit_of_one_constituency_answers(
     unknown = client.get(f"{BASE}/audit", params={"constituency": "NA-404"})
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
+
+
+def test_an_unknown_constituency_is_not_found_at_every_level(client: TestClient) -> None:
+    for params in ({"constituency": "NA-404"}, {"constituency": "NA-404", "level": "constituency"}):
+        r = client.get(f"{BASE}/tally", params=params)
+        assert r.status_code == 404, params
+        assert r.json()["error"]["code"] == "not_found"

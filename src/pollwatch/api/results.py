@@ -58,7 +58,14 @@ def get_tally(
     if level is Level.CONSTITUENCY and constituency is not None:
         one = live_tally(conn, slug, turnout_cap=turnout_cap, constituency=constituency)
         return {"level": level.value, "rows": tally_rows(one, level)}
-    live = live_tally(conn, slug, turnout_cap=turnout_cap, assembly=assembly)
+    live = live_tally(
+        conn,
+        slug,
+        turnout_cap=turnout_cap,
+        assembly=assembly,
+        constituency=constituency,
+        only_constituency=False,
+    )
     if level is not None:
         return {"level": level.value, "rows": tally_rows(live, level, constituency=constituency)}
     return tally_document(live, constituency=constituency)

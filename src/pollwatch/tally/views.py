@@ -102,13 +102,20 @@ def live_tally(
     turnout_cap: float = 0.75,
     assembly: str | None = None,
     constituency: str | None = None,
+    only_constituency: bool = True,
 ) -> LiveTally:
-    """The tally from the projections: one constituency's row, one assembly's rows, or every row."""
+    """The tally from the projections: one constituency's row, one assembly's rows, or every row.
+
+    ``constituency`` must be one of the election's (else :class:`NotFoundError`); with
+    ``only_constituency=False`` it is only checked and every row is read (for regional and national sums).
+    """
     s = get_structure(conn, slug)
-    if constituency is not None:
+    if only_constituency and constituency is not None:
         places: Sequence[store.ConstituencyPlace] = [_place(s, constituency)]
         rows = store.get_constituency_rows(conn, {places[0].id})
     else:
+        if constituency is not None:
+            _place(s, constituency)
         places = [p for p in s.places if assembly is None or p.assembly == assembly]
         wanted = {p.id for p in places}
         rows = {r["constituency_id"]: r for r in store.list_constituency_rows(conn, s.election_id)}
