@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +149,22 @@ def test_note_text_with_control_characters_is_refused() -> None:
         sign_note("origin\rinjected\n", [log])
     with pytest.raises(VerificationError, match="control characters"):
         parse_note("a\tb\n\n\u2014 x AAAAAAAA\n")
+
+
+def test_a_key_created_by_many_threads_at_once_is_one_key(tmp_path: Path) -> None:
+    """The publisher and a first request may both create the log key: exactly one key must win."""
+
+    from pollwatch.ledger.note import load_signer
+
+    path = tmp_path / "keys" / "log.key"
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as a loaded machine would
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            signers = list(pool.map(lambda _: load_signer(path, name="race.test/log"), range(64)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert len({s.verifier().vkey for s in signers}) == 1
+    assert load_signer(path).verifier().vkey == signers[0].verifier().vkey
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []

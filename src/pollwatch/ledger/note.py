@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,8 +167,19 @@ def load_signer(path: Path, *, name: str | None = None, alg: int = ALG_ED25519) 
         raise InputError(f"key file {path} does not exist", remedy="create one with `pollwatch keygen`")
     signer = Signer.generate(name, alg=alg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(signer.skey() + "\n")
+    # Two threads or processes may start at once (the publisher and a first request): the key is
+    # written to a private temporary file and linked into place, so exactly one key wins and nobody
+    # ever reads a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(signer.skey() + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return parse_skey(path.read_text())
+    finally:
+        os.unlink(tmp)
     path.with_suffix(".vkey").write_text(signer.verifier().vkey + "\n")
     return signer
 
