@@ -20,7 +20,6 @@ from pollwatch.errors import Error, InputError
 from pollwatch.storage import Database
 
 console = Console(stderr=True)
-out = Console(soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -115,4 +114,5 @@ def emit(rows: Sequence[dict[str, Any]], fmt: OutputFormat, *, title: str = "", 
         table.add_column(str(key))
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
-    out.print(table)
+    # A console per table, so the width follows COLUMNS and the terminal at the time of printing.
+    Console(soft_wrap=True).print(table)
