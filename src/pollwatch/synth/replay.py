@@ -119,6 +119,8 @@ class Replay:
     def _run(self) -> None:
         try:
             asyncio.run(self._replay())
+        except Exception as exc:  # a background thread: say why it stopped instead of dying silently
+            self.say(f"the replay stopped: {exc}; run the demo again to resume where it stopped")
         finally:
             self.finished.set()
 
