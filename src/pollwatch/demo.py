@@ -110,7 +110,9 @@ def _import_real(db: Database, *, data_dir: Path, say: Say) -> None:
 
 
 def _night(db: Database, e: SyntheticElection, shape: _Shape, *, present: set[str], say: Say) -> Night:
-    if shape.slug not in present:
+    if shape.slug in present:
+        _check_stored(db, e, shape.slug)
+    else:
         create_structure(db, e, slug=shape.slug, name=shape.name, country=shape.country,
                          date=shape.date, rule_pack=shape.rule_pack)  # fmt: skip
         generated = 0 if e.generated is None else int(e.generated.sum())
@@ -124,6 +126,21 @@ def _night(db: Database, e: SyntheticElection, shape: _Shape, *, present: set[st
         f"sheets on the night; ground truth of the injected manipulation: {truth_file(shape.slug)}"
     )
     return night
+
+
+def _check_stored(db: Database, e: SyntheticElection, slug: str) -> None:
+    """Refuse a night stored by an older generator: its stations are not the ones the sheets name."""
+    with db.connect() as conn:
+        eid, _ = structure.get_election(conn, slug)
+        stored = sum(s.stations for s in structure.list_constituencies(conn, eid))
+    if stored != e.n_stations:
+        raise InputError(
+            f"{slug} was stored by another version of the synthetic night",
+            where=slug,
+            expected=f"{e.n_stations:,} stations",
+            found=f"{stored:,} stations",
+            remedy="start the demo afresh: `make clean` (or remove $POLLWATCH_HOME), then `make demo`",
+        )
 
 
 def load_demo(db: Database, night: Night, *, say: Say) -> LoadSummary:

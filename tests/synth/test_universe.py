@@ -1,6 +1,7 @@
 import numpy as np
 
 from pollwatch.synth import Contest, Manipulation, ManipulationKind, RealStation, SynthConfig, from_universe
+from pollwatch.synth.universe import voters_needed
 
 CONTESTS = [
     Contest(
@@ -55,3 +56,26 @@ def test_from_universe_with_withheld_stations_lowers_the_official_total() -> Non
     )
     assert e.official.sum() < e.votes.sum()
     assert e.truth.withheld.sum() > 0
+
+
+def test_stations_are_generated_where_the_scheme_lists_too_few_voters() -> None:
+    # NA-21 of 2018: the scheme lists 2 stations and 2,827 voters for 193,035 votes, and the result
+    # itself gives fewer registered voters than ballots would need at a plausible turnout.
+    short = Contest(
+        code="NA-21",
+        region="KP",
+        registered=150_000,
+        candidates=(("A", "P1"), ("B", "P2"), ("C", None)),
+        totals=(110_000, 70_000, 13_035),
+        rejected=2_000,
+        stations=(RealStation("1", 1_500, 3), RealStation("2", 1_327, 3)),
+    )
+    e = from_universe([short, CONTESTS[0]], SynthConfig(seed=5))
+    assert e.generated is not None
+    mine = e.constituency == 0
+    assert e.generated[mine].sum() == mine.sum() - 2
+    assert not e.generated[~mine].any()  # NA-1's scheme lists enough voters: used as it is
+    assert e.registered[mine].sum() >= voters_needed(short) == -(-195_035 * 100 // 85)
+    assert e.station_sums()[0].tolist() == [110_000, 70_000, 13_035]
+    assert (e.polled <= e.registered).all()
+    assert e.station_numbers[2] == "3"

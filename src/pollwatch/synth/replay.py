@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pollwatch.errors import Error
-from pollwatch.intake.service import Accepted, Cache, write_batch
+from pollwatch.intake.service import Accepted, Cache, Job, write_batch
 from pollwatch.intake.writer import Writer
 from pollwatch.ledger.note import parse_note
 from pollwatch.storage import Database
@@ -46,21 +46,28 @@ def load_night(
 ) -> LoadSummary:
     """Write every entry of the night, in timeline order, one transaction per batch."""
     cache = Cache()
-    written = duplicates = 0
-    start = first_unwritten(db, night)
-    duplicates += start
+    duplicates = start = first_unwritten(db, night)
+    written = 0
     for first in range(start, len(night.entries), batch_size):
-        jobs = [night.job(entry) for entry in night.entries[first : first + batch_size]]
-        with db.begin() as conn:
-            outcomes = write_batch(conn, jobs, cache)
-            refused = [o for o in outcomes if isinstance(o, Error)]
-            if refused:
-                raise refused[0]  # a synthetic sheet the core refuses is a bug of the generator
-        written += sum(1 for o in outcomes if isinstance(o, Accepted) and not o.duplicate)
-        duplicates += sum(1 for o in outcomes if isinstance(o, Accepted) and o.duplicate)
+        accepted = _write(db, _jobs(night, night.entries[first : first + batch_size]), cache)
+        written += sum(1 for o in accepted if not o.duplicate)
+        duplicates += sum(1 for o in accepted if o.duplicate)
         if progress:
-            progress("sheets", first + len(jobs), len(night.entries))
+            progress("sheets", first + len(accepted), len(night.entries))
     return LoadSummary(written, duplicates)
+
+
+def _jobs(night: Night, entries: list[Entry]) -> list[Job]:
+    return [night.job(entry) for entry in entries]
+
+
+def _write(db: Database, jobs: list[Job], cache: Cache) -> list[Accepted]:
+    with db.begin() as conn:
+        outcomes = write_batch(conn, jobs, cache)
+        refused = [o for o in outcomes if isinstance(o, Error)]
+        if refused:
+            raise refused[0]  # a synthetic sheet the core refuses is a bug of the generator
+    return [o for o in outcomes if isinstance(o, Accepted)]
 
 
 def first_unwritten(db: Database, night: Night) -> int:
@@ -99,6 +106,7 @@ class Replay:
         self.refused = 0
         self.finished = threading.Event()
         self._stop = threading.Event()
+        self._pending: asyncio.Future[None] | None = None
         self._thread = threading.Thread(target=self._run, name="pollwatch-synth-replay", daemon=True)
 
     def start(self) -> None:
@@ -111,6 +119,8 @@ class Replay:
     def _run(self) -> None:
         try:
             asyncio.run(self._replay())
+        except Exception as exc:  # a background thread: say why it stopped instead of dying silently
+            self.say(f"the replay stopped: {exc}; run the demo again to resume where it stopped")
         finally:
             self.finished.set()
 
@@ -129,9 +139,12 @@ class Replay:
                 continue
             await self._write(due)
             i += len(due)
-            if time.monotonic() - reported >= self.report_every or i == len(entries):
+            if time.monotonic() - reported >= self.report_every:
                 reported = time.monotonic()
                 self.say(self._status(entries[i - 1]))
+        await self._drain()
+        if i:
+            self.say(self._status(entries[i - 1]))
 
     def _due(self, entries: list[Entry], i: int, clock: float) -> list[Entry]:
         if self.speed <= 0:
@@ -142,7 +155,17 @@ class Replay:
         return entries[i:end]
 
     async def _write(self, due: list[Entry]) -> None:
+        """Sign ``due`` while the previous chunk is being written, then hand it to the writer."""
         jobs = [self.night.job(entry) for entry in due]
+        await self._drain()
+        self._pending = asyncio.ensure_future(self._settle(jobs))
+
+    async def _drain(self) -> None:
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+
+    async def _settle(self, jobs: list[Job]) -> None:
         outcomes = await asyncio.gather(*(self.writer.submit_async(j) for j in jobs), return_exceptions=True)
         self.refused += sum(1 for o in outcomes if isinstance(o, BaseException))
         self.done += len(jobs)

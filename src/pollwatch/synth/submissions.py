@@ -56,9 +56,10 @@ class Night:
     arrivals: Arrivals
     polls_close: dt.datetime
     identities: dict[tuple[Role, str], Identity] = field(default_factory=dict)
-    entries: list[Entry] = field(default_factory=list)
-    _votes: list[list[int]] = field(default_factory=list)
-    _used: list[int] = field(default_factory=list)
+    """Filled by :func:`pollwatch.synth.prepare_night` once the submitters are registered."""
+    entries: list[Entry] = field(init=False)
+    _votes: list[list[int]] = field(init=False, repr=False)
+    _used: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         e = self.election
