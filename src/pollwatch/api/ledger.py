@@ -14,10 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from pollwatch.api.deps import ReadConn, get_db
 from pollwatch.ledger import service
+from pollwatch.ledger.publisher import Publisher
 from pollwatch.ledger.settings import LogSettings, load_settings
+from pollwatch.ledger.status import get_status
 from pollwatch.ledger.tiles import TILE_WIDTH, TileCache, get_tile, parse_tile_path, tile_cache_dir
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
+from pollwatch.storage.log import WitnessFailure
 
 router = APIRouter()
 _log = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     publisher = None
     try:
         # Settings (and the log key) load lazily: an app that never logs anything creates no key.
-        publisher = service.Publisher(app.state.db, getattr(app.state, "ledger_settings", None))
+        publisher = Publisher(app.state.db, getattr(app.state, "ledger_settings", None))
         publisher.start()
     except Exception as exc:  # the API must still serve reads when the log key cannot be loaded
         _log.warning("checkpoint publisher not started: %s", exc)
@@ -98,6 +101,43 @@ def get_log(conn: ReadConn, settings: Settings) -> dict[str, Any]:
         "size": state.size,
         "checkpoint_size": state.checkpoint_size,
         "witnesses": [{"url": w.url, "vkey": w.key.vkey} for w in settings.witnesses],
+    }
+
+
+@router.get("/api/v1/log/witnesses", tags=["log"])
+def get_witnesses(conn: ReadConn, settings: Settings) -> dict[str, Any]:
+    """Each configured witness: key fingerprint, whether it cosigned the latest checkpoint, the last size
+    it cosigned, and its recent failures (checkpoint size, reason, attempts); then all recent failures."""
+    status = get_status(conn, settings)
+    return {
+        "origin": status.origin,
+        "checkpoint_size": status.checkpoint_size,
+        "witnesses": [
+            {
+                "name": w.name,
+                "url": w.url,
+                "vkey": w.vkey,
+                "fingerprint": w.fingerprint,
+                "cosigned_latest": w.cosigned_latest,
+                "last_cosigned_size": w.last_cosigned_size,
+                "last_cosigned_at": w.last_cosigned_at,
+                "failures": [_failure(f) for f in w.failures],
+            }
+            for w in status.witnesses
+        ],
+        "recent_failures": [_failure(f) for f in status.recent_failures],
+    }
+
+
+def _failure(f: WitnessFailure) -> dict[str, Any]:
+    return {
+        "witness": f.witness,
+        "size": f.size,
+        "url": f.url,
+        "reason": f.reason,
+        "attempts": f.attempts,
+        "first_at": f.first_at,
+        "last_at": f.last_at,
     }
 
 

@@ -17,10 +17,12 @@ from pollwatch.ledger.mirror import db_fetch, dir_fetch, mirror_log, url_fetch
 from pollwatch.ledger.mirror_verify import verify_mirror
 from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, Verifier, load_signer, parse_vkey
 from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.publisher import collect_cosignatures
 from pollwatch.ledger.settings import load_settings, log_key_path
 from pollwatch.ledger.tiles import Fetch
 from pollwatch.ledger.verify import BundleReport, TrustAnchor, verify_bundle
 from pollwatch.storage import Database
+from pollwatch.storage.log import WitnessFailure
 
 bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
 log_app = typer.Typer(help="The evidence log: checkpoints, receipts, mirrors.", no_args_is_help=True)
@@ -38,6 +40,7 @@ def register(app: typer.Typer) -> None:
     log_app.command("receipt")(log_receipt)
     log_app.command("mirror")(log_mirror)
     log_app.command("verify-mirror")(log_verify_mirror)
+    log_app.command("status")(log_status)
     app.add_typer(log_app, name="log")
 
 
@@ -252,7 +255,7 @@ def log_checkpoint(db: DbOption = None) -> None:
         database = open_db(db)
         settings = load_settings()
         service.sign_checkpoint(database, settings)
-        service.collect_cosignatures(database, settings)
+        collect_cosignatures(database, settings)
         sys.stdout.write(service.latest_checkpoint(database, settings))
 
 
@@ -331,3 +334,50 @@ def log_verify_mirror(
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
     _report(verify_mirror(fetch, log_key=key, witnesses=witnesses, quorum=quorum), fmt, f"mirror {source}")
+
+
+def log_status(db: DbOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
+    """Show the log's size, its latest checkpoint and each witness: last cosigned, recent failures."""
+    from pollwatch.ledger.status import get_status
+
+    with handled():
+        with open_db(db).connect() as conn:
+            status = get_status(conn, load_settings())
+    rows = [
+        {
+            "witness": w.name,
+            "fingerprint": w.fingerprint,
+            "url": w.url,
+            "cosigned latest": "yes" if w.cosigned_latest else "NO",
+            "last cosigned size": "" if w.last_cosigned_size is None else w.last_cosigned_size,
+            "last failure": _failure_text(w.failures[0]) if w.failures else "",
+        }
+        for w in status.witnesses
+    ]
+    failures = [
+        {"witness": f.witness, "size": f.size, "url": f.url, "reason": f.reason, "attempts": f.attempts,
+         "last_at": f.last_at.isoformat()}
+        for f in status.recent_failures
+    ]  # fmt: skip
+    document = {
+        "origin": status.origin,
+        "size": status.size,
+        "checkpoint_size": status.checkpoint_size,
+        "witnesses": rows,
+        "recent_failures": failures,
+    }
+    if fmt is OutputFormat.TABLE:
+        typer.echo(
+            f"log {status.origin}: {status.size} entries, latest checkpoint size {status.checkpoint_size}"
+        )
+        if not status.witnesses:
+            typer.echo("no witnesses configured (POLLWATCH_WITNESSES)")
+    emit(rows, fmt, title="witnesses", document=document)
+    if fmt is OutputFormat.TABLE and failures:
+        typer.echo("recent witness failures (newest first):")
+        for f in status.recent_failures:
+            typer.echo(f"  {_failure_text(f)}")
+
+
+def _failure_text(f: WitnessFailure) -> str:
+    return f"{f.witness} at size {f.size}: {f.reason} ({f.attempts}x, last {f.last_at:%Y-%m-%d %H:%M:%S})"
