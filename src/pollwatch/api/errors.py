@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,9 +27,11 @@ _HTTP_CODES = {
 }
 
 
-def envelope_response(error: Error) -> JSONResponse:
-    headers = {"Retry-After": "1"} if error.status == 429 else None
-    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
+def envelope_response(error: Error, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    extra = dict(headers or {})
+    if error.status == 429:
+        extra.setdefault("Retry-After", "1")
+    return JSONResponse(error.envelope(), status_code=error.status, headers=extra or None)
 
 
 def install(app: FastAPI) -> None:
@@ -57,7 +60,7 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         error = Error(str(exc.detail))
         error.status, error.code = exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")
-        return envelope_response(error)
+        return envelope_response(error, exc.headers)  # keeps Allow on 405 (RFC 9110 §15.5.6)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

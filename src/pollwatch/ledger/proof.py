@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 
 from pollwatch.errors import VerificationError
@@ -18,6 +19,7 @@ from pollwatch.ledger.note import Verifier
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _MAX_PROOF = 63
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ def parse_receipt(text: str) -> Receipt:
     extra = None
     if rest and rest[0].startswith("extra "):
         extra = _b64(rest.pop(0)[6:], "extra")
-    if not rest or not rest[0].startswith("index ") or not rest[0][6:].isdigit():
-        raise VerificationError("the receipt has no index line", expected="index <n>", found=repr(rest[:1]))
+    if not rest or not rest[0].startswith("index ") or not _DECIMAL.fullmatch(rest[0][6:]):
+        raise VerificationError(
+            "the receipt has no canonical index line",
+            expected="index <n in decimal without leading zeros>",
+            found=repr(rest[:1])[:80],
+        )
     index = int(rest[0][6:])
     proof = tuple(_b64(line, "proof hash") for line in rest[1:])
     if len(proof) > _MAX_PROOF:
