@@ -51,8 +51,11 @@ def _serve(database: Database, host: str, port: int, workers: int) -> None:
     console.print(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
+    from pollwatch.api.protocol import GuardedProtocol, timeouts
+
+    timeouts()  # refuse bad POLLWATCH_*_TIMEOUT settings before listening
     if workers == 1:
-        uvicorn.run(create_app(database), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(database), host=host, port=port, log_level="warning", http=GuardedProtocol)
         return
     # Worker processes import the app themselves; they find the database through the environment.
     os.environ["POLLWATCH_DATABASE_URL"] = database.url
@@ -63,4 +66,5 @@ def _serve(database: Database, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         log_level="warning",
+        http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
     )
