@@ -8,7 +8,8 @@ throughput, median and p99 latency and 5xx counts with and without the hammering
 got (200 or 429, never 5xx). Target: throughput drops less than 20 % and no request gets a 5xx.
 
 Environment: BENCH_HAMMER_RATE (default 200), BENCH_HAMMER_SECONDS (default 15),
-BENCH_HAMMER_CLIENTS (default 24), BENCH_HAMMER_WORKERS (uvicorn worker processes, default 1).
+BENCH_HAMMER_CLIENTS (default 24), BENCH_HAMMER_WORKERS (uvicorn worker processes, default 1),
+BENCH_HAMMER_PATHS (below); the server takes POLLWATCH_EXPENSIVE_READS / _WAIT from the environment.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ CLIENTS = int(os.environ.get("BENCH_HAMMER_CLIENTS", "24"))
 WORKERS = int(os.environ.get("BENCH_HAMMER_WORKERS", "1"))
 CONSTITUENCIES, STATIONS, CANDIDATES, TOKENS = 20, 200, 6, 16
 EXPENSIVE = [
-    f"/api/v1/elections/{SLUG}/forensics/integer-percentages?replicates=2000",
-    f"/api/v1/elections/{SLUG}/forensics/last-digit?replicates=2000",
-    f"/api/v1/elections/{SLUG}/tally",
+    f"/api/v1/elections/{SLUG}/{path}"
+    for path in os.environ.get(
+        "BENCH_HAMMER_PATHS",
+        "forensics/integer-percentages?replicates=2000,forensics/last-digit?replicates=2000,tally",
+    ).split(",")
 ]
+"""BENCH_HAMMER_PATHS: the reads to hammer, relative to the election, comma-separated."""
 
 
 def _prepare(url: str, n: int) -> list[tuple[str, bytes]]:
