@@ -59,8 +59,12 @@ def test_pages_and_api_send_security_headers(client: TestClient) -> None:
 def test_trace_gets_405_with_allow(client: TestClient) -> None:
     response = client.request("TRACE", "/api/v1/elections")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
     assert response.json()["error"]["code"] == "method_not_allowed"
+    # A resource served by two routes (GET and PUT in different routers) names both.
+    both = client.request("OPTIONS", "/api/v1/photo-policy/s")
+    assert both.status_code == 405
+    assert both.headers["allow"] == "GET, HEAD, PUT"
 
 
 @pytest.mark.parametrize("media", ["text/plain", "application/xml", "text/plain; charset=utf-8"])

@@ -134,7 +134,59 @@ def complete_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for name, sub in schema.pop("$defs", {}).items():
             schemas.setdefault(name, sub)
         schemas.setdefault("SheetSubmission", schema)
+        schemas.setdefault("ErrorEnvelope", _ERROR_ENVELOPE)
+        _document_errors(spec)
         app.openapi_schema = spec
         return spec
 
     return openapi
+
+
+_ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "status", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "status": {"type": "integer"},
+                "message": {"type": "string"},
+                "remedy": {"type": "string"},
+                "problems": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+
+
+def _document_errors(spec: dict[str, Any]) -> None:
+    """Every operation may answer the one error envelope: 4XX (401, 404, 415, 429 ...) or 503."""
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                responses = operation["responses"]
+                responses.setdefault(
+                    "4XX", {"description": "the error envelope (docs/api.md)", "content": envelope}
+                )
+                responses.setdefault(
+                    "503", {"description": "storage unavailable; retry", "content": envelope}
+                )
+
+
+def allowed_methods(app: FastAPI, path: str) -> str | None:
+    """The ``Allow`` value for ``path``: every method the spec documents for it (HEAD with GET).
+
+    Starlette names only the methods of the first route matching the path; a resource served by two
+    routes (GET in one router, PUT in another) would then advertise half of them.
+    """
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations if m in ("get", "put", "post", "patch", "delete")}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) or None

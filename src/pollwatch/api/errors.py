@@ -57,10 +57,15 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         error = Error(str(exc.detail))
         error.status, error.code = exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")
-        return envelope_response(error, exc.headers)  # keeps Allow on 405 (RFC 9110 §15.5.6)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Allow must name every method of the resource (RFC 9110 §15.5.6)
+            from pollwatch.api.edge import allowed_methods
+
+            headers["Allow"] = allowed_methods(app, request.url.path) or headers.get("Allow", "")
+        return envelope_response(error, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
