@@ -226,6 +226,7 @@ def test_forged_bundle_is_refused_when_the_real_key_is_given(tmp_path: Path) -> 
     assert alone.ok
     assert "only shows that the copy agrees with itself" in alone.checks[0].found
     assert _failed(forged, TrustAnchor()) == {"trust anchor"}
+    assert "witnesses: no witness keys given or listed" in alone.absent[0]
 
 
 def test_report_names_the_trusted_keys_by_fingerprint(bundle: Path) -> None:

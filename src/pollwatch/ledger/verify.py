@@ -156,6 +156,8 @@ def _check_cosignatures(b: _Bundle) -> list[Check]:
         counted += len(valid)
         problems += [f"{where}: {reason}" for reason in invalid]
         b.absent += [f"{where}: cosignature of {name}" for name in absent]
+    if not b.witnesses:
+        b.absent.append("witnesses: no witness keys given or listed, so no cosignature can be checked")
     source = "given" if b.anchor.witnesses else "listed in the bundle (not trusted)"
     return [
         Check(
