@@ -190,3 +190,56 @@ def test_receipt_answered_at_submission_carries_the_cosignature(
         receipt, entry=None, log_key=log_key, witnesses=[witness_signer.verifier()], quorum=1
     )
     assert list(report.witnesses) == [witness_signer.name]
+
+
+def test_a_receipt_made_while_a_witness_was_down_is_upgraded(
+    sqlite_db: Database,
+    log_signer: Signer,
+    witness_signer: Signer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pollwatch.cli import ledger as cli_ledger
+    from pollwatch.errors import VerificationError
+    from pollwatch.ledger.proof import upgrade_receipt
+
+    server = serve(
+        Witness(witness_signer, {log_signer.name: log_signer.verifier()}, state_file=tmp_path / "w.json")
+    )
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = LogSettings(
+        log_signer, (WitnessEndpoint(url, witness_signer.verifier()),), witness_timeout=0.5
+    )
+    publisher = Publisher(sqlite_db, settings)
+    publisher.retry_seconds = 0.0
+    with sqlite_db.begin() as conn:
+        service.append(conn, [LeafRecord("incident", {"n": i}) for i in range(3)])
+    publisher.publish_once()  # the witness is not answering yet
+    held = tmp_path / "r.txt"
+    held.write_text(service.get_receipt(sqlite_db, 1, wait_seconds=0, settings=settings))
+    args = ["verify-receipt", str(held), "--log-key", log_signer.verifier().vkey]
+    args += ["--witness-key", witness_signer.verifier().vkey, "--quorum", "1"]
+    assert CliRunner().invoke(cli, args).exit_code == 1  # no cosignature yet
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        publisher.publish_once()  # the retry gets the cosignature
+    finally:
+        server.shutdown()
+        server.server_close()
+    app = create_app(sqlite_db)
+    app.state.ledger_settings = settings
+    log = TestClient(app)
+    monkeypatch.setattr(
+        cli_ledger, "fetch_receipt", lambda base, index: log.get(f"/api/v1/receipts/{index}").text
+    )
+    result = CliRunner().invoke(cli, [*args, "--upgrade-from", "https://log.test"])
+    assert result.exit_code == 0, result.output
+    assert "cosigned by witness.test/w1" in result.output
+    upgraded = (tmp_path / "r.txt.upgraded").read_text()
+    report = verify_receipt(
+        upgraded, entry=None, log_key=log_signer.verifier(), witnesses=[witness_signer.verifier()], quorum=1
+    )
+    assert report.index == 1
+    with pytest.raises(VerificationError, match="another entry"):
+        upgrade_receipt(held.read_text(), log.get("/api/v1/receipts/2").text)

@@ -10,19 +10,19 @@ import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.cli.log_status import log_status
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import PhotoSource
 from pollwatch.ledger.mirror import db_fetch, dir_fetch, mirror_log, url_fetch
 from pollwatch.ledger.mirror_verify import verify_mirror
 from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, Verifier, load_signer, parse_vkey
-from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.proof import fetch_receipt, parse_receipt, upgrade_receipt, verify_receipt
 from pollwatch.ledger.publisher import collect_cosignatures
 from pollwatch.ledger.settings import load_settings, log_key_path
 from pollwatch.ledger.tiles import Fetch
 from pollwatch.ledger.verify import BundleReport, TrustAnchor, verify_bundle
 from pollwatch.storage import Database
-from pollwatch.storage.log import WitnessFailure
 
 bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
 log_app = typer.Typer(help="The evidence log: checkpoints, receipts, mirrors.", no_args_is_help=True)
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
     log_app.command("receipt")(log_receipt)
     log_app.command("mirror")(log_mirror)
     log_app.command("verify-mirror")(log_verify_mirror)
-    log_app.command("status")(log_status)
+    log_app.command("status")(log_status)  # cli/log_status.py
     app.add_typer(log_app, name="log")
 
 
@@ -228,11 +228,21 @@ def verify_receipt_command(
     entry: Annotated[
         Path | None, typer.Option("--entry", help="The entry's bytes (default: the one in the receipt).")
     ] = None,
+    upgrade_from: Annotated[
+        str | None,
+        typer.Option(
+            "--upgrade-from",
+            help="The log's URL: fetch its newest receipt for this entry (with the witnesses' cosignatures"
+            " that arrived since) and, if it verifies, save it as RECEIPT.upgraded.",
+        ),
+    ] = None,
 ) -> None:
     """Check one receipt offline: log signature, witness quorum, inclusion of the entry."""
     with handled():
         witnesses = [parse_vkey(v) for v in witness_key or []]
         text = receipt.read_text()
+        if upgrade_from is not None:
+            text = upgrade_receipt(text, fetch_receipt(upgrade_from, parse_receipt(text).index))
         data = entry.read_bytes() if entry is not None else None
         need = len(witnesses) if quorum is None else quorum
         try:
@@ -242,6 +252,10 @@ def verify_receipt_command(
         except VerificationError:
             typer.echo("receipt: FAILED", err=True)
             raise
+    if upgrade_from is not None:
+        saved = receipt.with_name(receipt.name + ".upgraded")
+        saved.write_text(text)
+        typer.echo(f"upgraded receipt saved as {saved}", err=True)
     typer.echo(
         f"receipt: passed: entry {report.index} is in {report.checkpoint.origin}"
         + f" at size {report.checkpoint.size}"
@@ -334,50 +348,3 @@ def log_verify_mirror(
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
     _report(verify_mirror(fetch, log_key=key, witnesses=witnesses, quorum=quorum), fmt, f"mirror {source}")
-
-
-def log_status(db: DbOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
-    """Show the log's size, its latest checkpoint and each witness: last cosigned, recent failures."""
-    from pollwatch.ledger.status import get_status
-
-    with handled():
-        with open_db(db).connect() as conn:
-            status = get_status(conn, load_settings())
-    rows = [
-        {
-            "witness": w.name,
-            "fingerprint": w.fingerprint,
-            "url": w.url,
-            "cosigned latest": "yes" if w.cosigned_latest else "NO",
-            "last cosigned size": "" if w.last_cosigned_size is None else w.last_cosigned_size,
-            "last failure": _failure_text(w.failures[0]) if w.failures else "",
-        }
-        for w in status.witnesses
-    ]
-    failures = [
-        {"witness": f.witness, "size": f.size, "url": f.url, "reason": f.reason, "attempts": f.attempts,
-         "last_at": f.last_at.isoformat()}
-        for f in status.recent_failures
-    ]  # fmt: skip
-    document = {
-        "origin": status.origin,
-        "size": status.size,
-        "checkpoint_size": status.checkpoint_size,
-        "witnesses": rows,
-        "recent_failures": failures,
-    }
-    if fmt is OutputFormat.TABLE:
-        typer.echo(
-            f"log {status.origin}: {status.size} entries, latest checkpoint size {status.checkpoint_size}"
-        )
-        if not status.witnesses:
-            typer.echo("no witnesses configured (POLLWATCH_WITNESSES)")
-    emit(rows, fmt, title="witnesses", document=document)
-    if fmt is OutputFormat.TABLE and failures:
-        typer.echo("recent witness failures (newest first):")
-        for f in status.recent_failures:
-            typer.echo(f"  {_failure_text(f)}")
-
-
-def _failure_text(f: WitnessFailure) -> str:
-    return f"{f.witness} at size {f.size}: {f.reason} ({f.attempts}x, last {f.last_at:%Y-%m-%d %H:%M:%S})"

@@ -119,3 +119,36 @@ def _b64(value: str, what: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise VerificationError(f"the receipt's {what} is not base64", found=value[:60]) from exc
+
+
+def fetch_receipt(base: str, index: int, *, timeout: float = 30.0) -> str:
+    """GET ``<base>/api/v1/receipts/<index>`` from the log (for :func:`upgrade_receipt`)."""
+    import httpx
+
+    if not base.startswith(("http://", "https://")):
+        raise VerificationError("not an http(s) URL", expected="https://host", found=base[:100])
+    try:
+        response = httpx.get(f"{base.rstrip('/')}/api/v1/receipts/{index}", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise VerificationError("could not fetch the receipt from the log", found=str(exc)[:200]) from exc
+    if response.status_code != 200:
+        raise VerificationError(
+            "the log did not answer a receipt", expected="200", found=str(response.status_code)
+        )
+    return response.text
+
+
+def upgrade_receipt(held: str, fresh: str) -> str:
+    """Return ``fresh`` if it is a receipt for the same leaf and entry as ``held``; raise otherwise.
+
+    A receipt answered at submission may lack a witness that was down then; the log's newer receipt
+    for the same entry carries the cosignatures that arrived since. The caller still verifies it.
+    """
+    old, new = parse_receipt(held), parse_receipt(fresh)
+    if new.index != old.index or (old.extra is not None and new.extra != old.extra):
+        raise VerificationError(
+            "the log answered a receipt for another entry",
+            expected=f"index {old.index} with the entry the held receipt carries",
+            found=f"index {new.index}",
+        )
+    return fresh
