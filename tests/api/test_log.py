@@ -132,9 +132,9 @@ def test_cache_headers_and_content_types(client: TestClient) -> None:
         response = client.get(f"/log/{path}")
         assert "immutable" in response.headers["cache-control"]
         assert response.headers["content-type"] == "application/octet-stream"
-    for path in PARTIAL:
+    for path in PARTIAL:  # a partial tile's width is in its path: it never changes either
         response = client.get(f"/log/{path}")
-        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert response.headers["content-type"] == "application/octet-stream"
 
 
@@ -150,8 +150,10 @@ def test_the_mirror_holds_exactly_what_log_serves(client: TestClient, db: Databa
     out = tmp_path / "mirror"
     mirror_log(db_fetch(db, LogSettings(SIGNER)), out, log_key=SIGNER.verifier())
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == sorted([".pollwatch-lock", "checkpoint", *FULL, *PARTIAL])
-    files.remove(".pollwatch-lock")  # the empty lock file of mirror runs
+    history = ["checkpoints/600", "checkpoints/index"]  # what the mirror keeps of its own
+    assert files == sorted([".pollwatch-lock", "checkpoint", *history, *FULL, *PARTIAL])
+    for path in [".pollwatch-lock", *history]:  # the empty lock file of mirror runs, and the history
+        files.remove(path)
     for path in files:
         assert (out / path).read_bytes() == client.get(f"/log/{path}").content
     assert len((out / "tile/0/000").read_bytes()) == 32 * TILE_WIDTH

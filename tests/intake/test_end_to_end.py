@@ -17,7 +17,7 @@ from pollwatch.intake.testing import bearer, sheet_payload, sign_payload
 from pollwatch.ledger.bundle import export_bundle
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.settings import load_settings
-from pollwatch.ledger.verify import verify_bundle
+from pollwatch.ledger.verify import TrustAnchor, verify_bundle
 from pollwatch.storage import Database
 from pollwatch.storage import log as logstore
 
@@ -86,6 +86,6 @@ def test_every_channel_to_a_verified_bundle(
     summary = export_bundle(tiny_db, bundle, photos=FilesystemStore(load().evidence_dir))
     assert summary.size == 6
     assert summary.photos == 1
-    report = verify_bundle(bundle)
+    report = verify_bundle(bundle, TrustAnchor(log_key=log_key))  # the key the verifier holds
     assert report.ok, report.failed()
     assert any(c.name.startswith("device") or "signature" in c.name for c in report.checks)

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from pollwatch.errors import InputError
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import export_bundle
 from pollwatch.ledger.checkpoint import cosign
-from pollwatch.ledger.note import Signer, parse_note
+from pollwatch.ledger.note import ALG_COSIGNATURE, Signer, parse_note
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.records import canonical_bytes
 from pollwatch.ledger.settings import LogSettings, WitnessEndpoint
 from pollwatch.ledger.tiles import decode_entries, encode_entries
-from pollwatch.ledger.verify import verify_bundle
+from pollwatch.ledger.verify import TrustAnchor, verify_bundle
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
-from tests.ledger.conftest import make_sheet
+from tests.ledger.conftest import ORIGIN, make_sheet
 
 PHOTOS = {f"p{i}": f"photo-bytes-{i}".encode() for i in range(4)}
 
@@ -69,12 +70,19 @@ def _now() -> object:
     return dt.datetime.now(dt.UTC)
 
 
-def _failed(root: Path) -> set[str]:
-    return {c.name for c in verify_bundle(root).failed()}
+LOG_KEY = Signer.from_seed(ORIGIN, hashlib.sha256(b"test-log").digest()).verifier()
+WITNESS_KEY = Signer.from_seed(
+    "witness.test/w1", hashlib.sha256(b"test-witness").digest(), alg=ALG_COSIGNATURE
+).verifier()
+ANCHOR = TrustAnchor(log_key=LOG_KEY, witnesses=(WITNESS_KEY,))
+
+
+def _failed(root: Path, anchor: TrustAnchor = ANCHOR) -> set[str]:
+    return {c.name for c in verify_bundle(root, anchor).failed()}
 
 
 def test_exported_bundle_verifies(bundle: Path) -> None:
-    report = verify_bundle(bundle)
+    report = verify_bundle(bundle, ANCHOR)
     assert report.ok, report.failed()
     tallies = json.loads((bundle / "tallies.json").read_text())["constituencies"]
     # Independent arithmetic: NA-1 = station 1 (100, 50) + corrected station 2 (31, 70).
@@ -175,7 +183,7 @@ def test_bundle_exported_with_hashes_only_has_no_photos_and_verifies(
     summary = export_bundle(sqlite_db, out, election="test-2026", settings=settings)
     assert (summary.photos, summary.photo_hashes) == (0, 3)
     assert not (out / "photos").exists()
-    assert verify_bundle(out).ok
+    assert verify_bundle(out, ANCHOR).ok
 
 
 def test_receipt_carries_its_entry_and_verifies_alone(sqlite_db: Database, settings: LogSettings) -> None:
@@ -193,3 +201,87 @@ def test_receipt_carries_its_entry_and_verifies_alone(sqlite_db: Database, setti
     lines[1] = "extra " + base64.b64encode(canonical_bytes(sheets[2])).decode()
     with pytest.raises(VerificationError, match="does not lead to the root"):
         verify_receipt("\n".join(lines), entry=None, log_key=key)
+
+
+def _forged(tmp_path: Path) -> Path:
+    """A log rebuilt under another key with the same origin, re-signed, with no witnesses."""
+    forger = Signer.from_seed(ORIGIN, hashlib.sha256(b"forger").digest())
+    db = Database(f"sqlite:///{tmp_path / 'forged.db'}")
+    db.upgrade()
+    with db.begin() as conn:
+        service.append(conn, [make_sheet("1", {"1": 1, "2": 900})])
+    out = tmp_path / "forged"
+    export_bundle(db, out, settings=LogSettings(forger))
+    return out
+
+
+def test_forged_bundle_is_refused_when_the_real_key_is_given(tmp_path: Path) -> None:
+    forged = _forged(tmp_path)
+    report = verify_bundle(forged, ANCHOR)
+    assert report.checks[0].name == "trust anchor"
+    assert "ships ANOTHER key" in report.checks[0].found
+    assert {"trust anchor", "checkpoint signatures", "witness quorum"} <= _failed(forged)
+    # The same bundle judged only by itself agrees with itself: that is all it can show.
+    alone = verify_bundle(forged, TrustAnchor(trust_shipped_key=True))
+    assert alone.ok
+    assert "only shows that the copy agrees with itself" in alone.checks[0].found
+    assert _failed(forged, TrustAnchor()) == {"trust anchor"}
+    assert "witnesses: no witness keys given or listed" in alone.absent[0]
+
+
+def test_report_names_the_trusted_keys_by_fingerprint(bundle: Path) -> None:
+    found = verify_bundle(bundle, ANCHOR).checks[0].found
+    assert found.startswith(f"log key given: {ORIGIN} SHA256:")
+    assert LOG_KEY.fingerprint in found
+    assert WITNESS_KEY.fingerprint in found
+    assert LOG_KEY.fingerprint != WITNESS_KEY.fingerprint
+
+
+def test_photo_deleted_with_its_manifest_line_is_reported_absent(bundle: Path) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    sha = manifest["photos"].pop(0)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    (bundle / "photos" / sha).unlink()
+    report = verify_bundle(bundle, ANCHOR)
+    assert f"photos/{sha}" in report.absent
+    assert not report.complete
+    assert verify_bundle(bundle, ANCHOR).ok  # nothing false is claimed, but the gap is named
+
+
+def test_deleted_checkpoint_file_is_caught_by_name(bundle: Path) -> None:
+    (bundle / "checkpoints" / "3").unlink()
+    report = verify_bundle(bundle, ANCHOR)
+    assert _failed(bundle) == {"checkpoint files"}
+    assert "checkpoints/3" in report.absent
+
+
+def test_deleted_cosignatures_fail_the_quorum_and_are_named(bundle: Path) -> None:
+    for path in [bundle / "checkpoint", bundle / "checkpoints" / "304"]:
+        note = parse_note(path.read_text())
+        path.write_text(note.text + "\n" + note.signatures[0].line())  # the log's signature only
+    report = verify_bundle(bundle, ANCHOR)
+    assert _failed(bundle) == {"witness quorum"}
+    assert "checkpoint: cosignature of witness.test/w1" in report.absent
+    quorum_zero = TrustAnchor(log_key=LOG_KEY, witnesses=(WITNESS_KEY,), quorum=0)
+    assert verify_bundle(bundle, quorum_zero).ok
+    with pytest.raises(InputError, match="quorum"):
+        TrustAnchor(log_key=LOG_KEY, witnesses=(WITNESS_KEY,), quorum=2)
+
+
+def test_every_carried_checkpoint_rebuilds_from_its_tiles(
+    tmp_path: Path, sqlite_db: Database, settings: LogSettings
+) -> None:
+    for count in (3, 7):  # checkpoints at 3 and 10: both partial tiles of tile/0/000 are needed
+        with sqlite_db.begin() as conn:
+            service.append(conn, [make_sheet(f"{count}-{i}", {"1": i}) for i in range(count)])
+        service.sign_checkpoint(sqlite_db, settings)
+    out = tmp_path / "b"
+    export_bundle(sqlite_db, out, settings=settings)
+    assert (out / "tile/0/000.p/3").exists()
+    anchor = TrustAnchor(log_key=settings.signer.verifier())
+    checks = {c.name: c for c in verify_bundle(out, anchor).checks}
+    assert checks["checkpoints from tiles"].passed
+    (out / "tile/0/000.p/3").unlink()
+    failed = {c.name: c for c in verify_bundle(out, anchor).failed()}
+    assert set(failed) == {"checkpoints from tiles"}
+    assert failed["checkpoints from tiles"].found.startswith("3: ")

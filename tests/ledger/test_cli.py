@@ -74,13 +74,22 @@ def test_checkpoint_receipt_bundle_and_verify(home: Path, tmp_path: Path, sqlite
     bundle = tmp_path / "bundle"
     code, out = _invoke("bundle", "export", str(bundle), "--db", url)
     assert code == 0, out
-    code, out = _invoke("verify", str(bundle), "--format", "json")
+    code, out = _invoke("verify", str(bundle), "--log-key", vkey, "--format", "json")
     assert code == 0, out
     assert '"ok": true' in out
+    code, out = _invoke("verify", str(bundle))  # no key: only self-consistency, refused
+    assert code == 1
+    assert out.startswith("trusted: no log key given: this report only shows that the copy agrees")
+    code, out = _invoke("verify", str(bundle), "--trust-bundle-key")
+    assert code == 0, out
+    assert out.startswith("trusted: no log key given")
+    code, out = _invoke("verify", str(bundle), "--log-key", vkey)
+    assert code == 0, out
+    assert out.startswith(f"trusted: log key given: cli.example/log {parse_vkey(vkey).fingerprint}")
     tampered = tmp_path / "tampered"
     shutil.copytree(bundle, tampered)
     (tampered / "tallies.json").write_text('{"constituencies": {}}')
-    code, out = _invoke("verify", str(tampered), "--format", "csv")
+    code, out = _invoke("verify", str(tampered), "--log-key", vkey, "--format", "csv")
     assert code == 1
     assert "tallies recomputed,FAILED" in out
 

@@ -91,7 +91,8 @@ def test_submit_receipt_bundle_verify(client: TestClient, sqlite_db: Database, t
     assert result.exit_code == 0, result.output
     assert "1 photos of 1 hashes" in result.output
     assert b"Secret Agent" not in b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
-    result = CliRunner().invoke(cli, ["verify", str(out), "--format", "json"])
+    anchor = ["--log-key", load_settings().signer.verifier().vkey]
+    result = CliRunner().invoke(cli, ["verify", str(out), *anchor, "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert {c["check"]: c["found"] for c in report["checks"]}["device signatures"] == "1 checked"
@@ -100,6 +101,6 @@ def test_submit_receipt_bundle_verify(client: TestClient, sqlite_db: Database, t
 
     photo = next((out / "photos").iterdir())
     photo.write_bytes(photo.read_bytes() + b"\x00")
-    result = CliRunner().invoke(cli, ["verify", str(out), "--format", "csv"])
+    result = CliRunner().invoke(cli, ["verify", str(out), *anchor, "--format", "csv"])
     assert result.exit_code == 1
     assert "photos match hashes,FAILED" in result.output

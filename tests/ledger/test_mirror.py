@@ -38,8 +38,8 @@ from pollwatch.ledger.mirror import (
     dir_fetch,
     mirror_log,
     url_fetch,
-    verify_mirror,
 )
+from pollwatch.ledger.mirror_verify import verify_mirror
 from pollwatch.ledger.note import Signer, sign_note
 from pollwatch.ledger.records import LeafRecord, canonical_bytes
 from pollwatch.ledger.settings import LogSettings
@@ -156,11 +156,14 @@ def test_mirror_verifies_from_files_alone(log: MemoryLog, log_signer: Signer, tm
     report = verify_mirror(dir_fetch(tmp_path / "m"), log_key=log_signer.verifier())
     assert report.ok, report.failed()
     assert [c.name for c in report.checks] == [
+        "trust anchor",
         "checkpoint signature",
+        "witness quorum",
         "tiles present",
         "tiles match the checkpoint",
         "entries match tiles",
         "tree matches checkpoint",
+        "earlier checkpoints",
     ]
 
 
@@ -174,9 +177,9 @@ def test_second_run_writes_only_new_files_and_stays_consistent(
     log.append(70_000 - 600)
     summary = mirror_log(log.fetch, out, log_key=log_signer.verifier())
     after = _files(out)
-    assert set(summary.written) == set(after) - set(before)
+    assert set(summary.written) == {p for p in set(after) - set(before) if p.startswith("tile/")}
     assert "tile/1/000" in summary.written  # a full level-1 tile, checked against tile/2
-    unchanged = {p for p in before if p != "checkpoint"}
+    unchanged = {p for p in before if p not in ("checkpoint", "checkpoints/index")}
     assert {p: after[p] for p in unchanged} == {p: before[p] for p in unchanged}
     new = _check_from_files(dir_fetch(out), log_signer, samples=40)
     old = open_checkpoint(old_note, log_signer.verifier())
@@ -204,7 +207,8 @@ def test_checkpoint_is_written_after_every_tile(
     monkeypatch.setattr(os, "replace", record)
     summary = mirror_log(log.fetch, out, log_key=log_signer.verifier())
     assert renamed[-1] == "checkpoint"
-    assert sorted(renamed[:-1]) == sorted(summary.written)
+    assert renamed[-3:-1] == ["checkpoints/900", "checkpoints/index"]  # the history, just before
+    assert sorted(renamed[:-3]) == sorted(summary.written)
 
 
 def test_two_runs_never_write_one_mirror_at_once(log: MemoryLog, log_signer: Signer, tmp_path: Path) -> None:

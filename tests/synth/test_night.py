@@ -16,7 +16,9 @@ from pollwatch.intake.writer import Writer
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import export_bundle
 from pollwatch.ledger.note import Signer
+from pollwatch.ledger.publisher import collect_cosignatures
 from pollwatch.ledger.settings import LogSettings
+from pollwatch.ledger.trust import TrustAnchor
 from pollwatch.ledger.verify import verify_bundle
 from pollwatch.model import Role, SheetKind
 from pollwatch.storage import Database, structure
@@ -97,11 +99,12 @@ def test_bundle_of_the_night_verifies_with_signatures_and_cosignatures(db: Datab
     settings, witness = start_witness(log, port=0)
     try:
         assert service.sign_checkpoint(db, settings) is not None
-        assert service.collect_cosignatures(db, settings) == [settings.witnesses[0].key.name]
+        assert collect_cosignatures(db, settings) == [settings.witnesses[0].key.name]
     finally:
         witness.shutdown()
     export_bundle(db, tmp_path / "bundle", settings=settings)
-    report = verify_bundle(tmp_path / "bundle")
+    anchor = TrustAnchor(log_key=log.signer.verifier(), witnesses=(settings.witnesses[0].key,))
+    report = verify_bundle(tmp_path / "bundle", anchor)
     assert report.ok, report.failed()
     checks = {c.name: c for c in report.checks}
     assert checks["entries complete"].found == str(result.sheets)

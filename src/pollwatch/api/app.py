@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pollwatch.api import elections, errors, forensics, intake, ledger, results
+from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.storage import Database
 from pollwatch.web import intake as web_intake
 from pollwatch.web import pages
@@ -32,6 +33,9 @@ def create_app(db: Database) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.openapi = complete_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(DeclaredContentTypes, fastapi=app)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

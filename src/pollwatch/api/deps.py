@@ -17,8 +17,17 @@ def get_db(request: Request) -> Database:
 
 
 def read_conn(db: Annotated[Database, Depends(get_db)]) -> Iterator[Connection]:
-    with db.connect() as conn:
+    """A connection from the public readers' own pool: readers never hold intake's connections."""
+    with db.reads() as conn:
+        yield conn
+
+
+def expensive_conn(db: Annotated[Database, Depends(get_db)]) -> Iterator[Connection]:
+    """A read connection under the database's bound on expensive reads (429 when all slots are busy)."""
+    with db.expensive() as conn:
         yield conn
 
 
 ReadConn = Annotated[Connection, Depends(read_conn)]
+ExpensiveConn = Annotated[Connection, Depends(expensive_conn)]
+"""For routes whose cost grows with the election (whole-election tallies, audits, seat allocations)."""

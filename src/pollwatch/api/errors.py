@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,9 +27,11 @@ _HTTP_CODES = {
 }
 
 
-def envelope_response(error: Error) -> JSONResponse:
-    headers = {"Retry-After": "1"} if error.status == 429 else None
-    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
+def envelope_response(error: Error, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    extra = dict(headers or {})
+    if error.status == 429:
+        extra.setdefault("Retry-After", "1")
+    return JSONResponse(error.envelope(), status_code=error.status, headers=extra or None)
 
 
 def install(app: FastAPI) -> None:
@@ -54,10 +57,15 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         error = Error(str(exc.detail))
         error.status, error.code = exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")
-        return envelope_response(error)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Allow must name every method of the resource (RFC 9110 §15.5.6)
+            from pollwatch.api.edge import allowed_methods
+
+            headers["Allow"] = allowed_methods(app, request.url.path) or headers.get("Allow", "")
+        return envelope_response(error, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

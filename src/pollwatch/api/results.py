@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 
-from pollwatch.api.deps import ReadConn
+from pollwatch.api.deps import ExpensiveConn, ReadConn, get_db
 from pollwatch.audit.service import repoll_election
-from pollwatch.audit.views import Auditor, audit_constituency, audit_of_election
+from pollwatch.audit.views import Auditor, audit_document
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
+from pollwatch.storage import Database
 from pollwatch.tally.projector import Projector
 from pollwatch.tally.report import Level, project, tally_document, tally_rows
 from pollwatch.tally.views import (
@@ -96,7 +97,7 @@ def get_reconciliation(
 @router.get("/pvt")
 def get_pvt(
     slug: str,
-    conn: ReadConn,
+    conn: ExpensiveConn,
     seed: Annotated[str, Query(min_length=1, max_length=256)],
     size: Annotated[int, Query(gt=0, le=10_000_000)],
     assembly: Assembly = None,
@@ -112,7 +113,7 @@ def get_pvt(
 @router.get("/audit")
 def get_audit(
     slug: str,
-    conn: ReadConn,
+    db: Annotated[Database, Depends(get_db)],
     assembly: Assembly = None,
     constituency: Annotated[str | None, Query(max_length=32)] = None,
     kind: Annotated[list[str] | None, Query()] = None,
@@ -120,15 +121,13 @@ def get_audit(
     """Every finding of the official-result audit and the rule pack's legal checks (one constituency's
     when ``constituency`` is given, current to its latest leaf); the whole election's answer names under
     ``stale`` the constituencies whose stored audit is older than their latest leaf."""
-    if constituency is not None:
-        return audit_constituency(conn, slug, constituency, kinds=kind or None).as_dict()
-    return audit_of_election(conn, slug, kinds=kind or None, assembly=assembly)
+    return audit_document(db, slug, constituency=constituency, kinds=kind or None, assembly=assembly)
 
 
 @router.get("/parliament")
 def get_parliament(
     slug: str,
-    conn: ReadConn,
+    conn: ExpensiveConn,
     assembly: Annotated[str | None, Query(max_length=16)] = None,
     contested: Annotated[list[str] | None, Query()] = None,
     joins: Annotated[str | None, Query(max_length=100_000, description="JSON Joins document")] = None,

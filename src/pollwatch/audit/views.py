@@ -56,6 +56,23 @@ def audit_constituency(
     return AuditReport(report.election, report.rule_pack, report.snapshots, kept)
 
 
+def audit_document(
+    db: Database,
+    slug: str,
+    *,
+    constituency: str | None = None,
+    kinds: Collection[str] | None = None,
+    assembly: str | None = None,
+) -> dict[str, Any]:
+    """One constituency's audit on an ordinary read connection; the whole election's under the
+    database's bound on expensive reads (it may recompute stale constituencies for up to :data:`BUDGET`)."""
+    if constituency is not None:
+        with db.reads() as conn:
+            return audit_constituency(conn, slug, constituency, kinds=kinds).as_dict()
+    with db.expensive() as conn:
+        return audit_of_election(conn, slug, kinds=kinds, assembly=assembly)
+
+
 def audit_of_election(
     conn: Connection,
     slug: str,

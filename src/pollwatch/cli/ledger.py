@@ -10,15 +10,18 @@ import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.cli.log_status import log_status
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
 from pollwatch.ledger.bundle import PhotoSource
-from pollwatch.ledger.mirror import db_fetch, dir_fetch, mirror_log, url_fetch, verify_mirror
+from pollwatch.ledger.mirror import db_fetch, dir_fetch, mirror_log, url_fetch
+from pollwatch.ledger.mirror_verify import verify_mirror
 from pollwatch.ledger.note import ALG_COSIGNATURE, ALG_ED25519, Verifier, load_signer, parse_vkey
-from pollwatch.ledger.proof import verify_receipt
+from pollwatch.ledger.proof import fetch_receipt, parse_receipt, upgrade_receipt, verify_receipt
+from pollwatch.ledger.publisher import collect_cosignatures
 from pollwatch.ledger.settings import load_settings, log_key_path
 from pollwatch.ledger.tiles import Fetch
-from pollwatch.ledger.verify import BundleReport, verify_bundle
+from pollwatch.ledger.verify import BundleReport, TrustAnchor, verify_bundle
 from pollwatch.storage import Database
 
 bundle_app = typer.Typer(help="Offline bundles of the evidence log.", no_args_is_help=True)
@@ -37,6 +40,7 @@ def register(app: typer.Typer) -> None:
     log_app.command("receipt")(log_receipt)
     log_app.command("mirror")(log_mirror)
     log_app.command("verify-mirror")(log_verify_mirror)
+    log_app.command("status")(log_status)  # cli/log_status.py
     app.add_typer(log_app, name="log")
 
 
@@ -139,8 +143,30 @@ def _photo_source(database: Database, election: str | None) -> PhotoSource | Non
     return FilesystemStore(intake_settings.load().evidence_dir) if publish else None
 
 
+WitnessKeyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness-key", help="A witness vkey you trust (repeatable); replaces the copy's own list."
+    ),
+]
+QuorumOption = Annotated[
+    int | None, typer.Option("--quorum", help="Witnesses that must have cosigned (default: all given).")
+]
+
+
+def _anchor(
+    log_key: str | None, witness_key: list[str] | None, quorum: int | None, trust: bool
+) -> TrustAnchor:
+    return TrustAnchor(
+        log_key=parse_vkey(log_key) if log_key else None,
+        witnesses=tuple(parse_vkey(v) for v in witness_key or []),
+        quorum=quorum,
+        trust_shipped_key=trust,
+    )
+
+
 def _report(report: BundleReport, fmt: OutputFormat, title: str) -> None:
-    """Print a report's named checks; exit 1 if any failed."""
+    """Print what was trusted, the named checks and what the copy lacks; exit 1 if any check failed."""
     rows = [
         {
             "check": c.name,
@@ -150,17 +176,44 @@ def _report(report: BundleReport, fmt: OutputFormat, title: str) -> None:
         }
         for c in report.checks
     ]
-    emit(rows, fmt, title=title, document={"ok": report.ok, "checks": rows})
+    trust = report.checks[0].found if report.checks else ""
+    if fmt is OutputFormat.TABLE:
+        typer.echo(f"trusted: {trust}")
+    document = {"ok": report.ok, "trusted": trust, "checks": rows, "absent": list(report.absent)}
+    emit(rows, fmt, title=title, document=document)
+    if fmt is OutputFormat.TABLE:
+        absent = report.absent
+        typer.echo("complete: nothing referenced is absent" if not absent else f"absent ({len(absent)}):")
+        for item in absent[:200]:
+            typer.echo(f"  {item}")
+        if len(absent) > 200:
+            typer.echo(f"  ... and {len(absent) - 200} more (--format json lists all)")
     if not report.ok:
         raise typer.Exit(1)
 
 
 def verify(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `pollwatch bundle export`.")],
+    log_key: Annotated[
+        str | None,
+        typer.Option("--log-key", help="The log's verifier key (vkey), obtained from the election."),
+    ] = None,
+    witness_key: WitnessKeyOption = None,
+    quorum: QuorumOption = None,
+    trust_bundle_key: Annotated[
+        bool,
+        typer.Option("--trust-bundle-key", help="Without --log-key, accept the key the bundle ships."),
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Check a bundle with no server; print named checks; exit 1 if any failed."""
-    _report(verify_bundle(bundle), fmt, f"bundle {bundle}")
+    """Check a bundle with no server against keys you hold; print named checks; exit 1 if any failed.
+
+    Without --log-key the check only shows that the bundle agrees with itself, and fails unless
+    --trust-bundle-key is given.
+    """
+    with handled():
+        anchor = _anchor(log_key, witness_key, quorum, trust_bundle_key)
+    _report(verify_bundle(bundle, anchor), fmt, f"bundle {bundle}")
 
 
 def verify_receipt_command(
@@ -175,11 +228,21 @@ def verify_receipt_command(
     entry: Annotated[
         Path | None, typer.Option("--entry", help="The entry's bytes (default: the one in the receipt).")
     ] = None,
+    upgrade_from: Annotated[
+        str | None,
+        typer.Option(
+            "--upgrade-from",
+            help="The log's URL: fetch its newest receipt for this entry (with the witnesses' cosignatures"
+            " that arrived since) and, if it verifies, save it as RECEIPT.upgraded.",
+        ),
+    ] = None,
 ) -> None:
     """Check one receipt offline: log signature, witness quorum, inclusion of the entry."""
     with handled():
         witnesses = [parse_vkey(v) for v in witness_key or []]
         text = receipt.read_text()
+        if upgrade_from is not None:
+            text = upgrade_receipt(text, fetch_receipt(upgrade_from, parse_receipt(text).index))
         data = entry.read_bytes() if entry is not None else None
         need = len(witnesses) if quorum is None else quorum
         try:
@@ -189,6 +252,10 @@ def verify_receipt_command(
         except VerificationError:
             typer.echo("receipt: FAILED", err=True)
             raise
+    if upgrade_from is not None:
+        saved = receipt.with_name(receipt.name + ".upgraded")
+        saved.write_text(text)
+        typer.echo(f"upgraded receipt saved as {saved}", err=True)
     typer.echo(
         f"receipt: passed: entry {report.index} is in {report.checkpoint.origin}"
         + f" at size {report.checkpoint.size}"
@@ -202,7 +269,7 @@ def log_checkpoint(db: DbOption = None) -> None:
         database = open_db(db)
         settings = load_settings()
         service.sign_checkpoint(database, settings)
-        service.collect_cosignatures(database, settings)
+        collect_cosignatures(database, settings)
         sys.stdout.write(service.latest_checkpoint(database, settings))
 
 
@@ -225,15 +292,24 @@ def log_mirror(
     log_key: Annotated[
         str | None, typer.Option("--log-key", help="The log's verifier key (vkey); required with --from.")
     ] = None,
+    witness_key: WitnessKeyOption = None,
+    quorum: QuorumOption = None,
     db: DbOption = None,
 ) -> None:
-    """Write or update a static tlog-tiles copy of /log/ that any web server can serve as a mirror."""
+    """Write or update a static tlog-tiles copy of /log/ that any web server can serve as a mirror.
+
+    With --witness-key, a checkpoint without --quorum valid cosignatures is refused and only the
+    cosignatures that verify are copied.
+    """
     with handled():
         fetch, key = _mirror_source(source, log_key, db)
-        summary = mirror_log(fetch, out, log_key=key)
+        witnesses = [parse_vkey(v) for v in witness_key or []]
+        summary = mirror_log(fetch, out, log_key=key, witnesses=witnesses, quorum=quorum)
+    cosigned = ", ".join(summary.cosigned_by) if witnesses else "not checked (no --witness-key)"
     typer.echo(
         f"mirror {summary.path}: size {summary.size}, {len(summary.written)} tiles written, "
-        f"{summary.kept} kept, checkpoint {'written' if summary.checkpoint_written else 'unchanged'}"
+        f"{summary.kept} kept, checkpoint {'written' if summary.checkpoint_written else 'unchanged'}; "
+        f"log key {key.name} {key.fingerprint}; cosigned by {cosigned or 'none'}"
     )
 
 
@@ -261,9 +337,14 @@ def _fetch_from(source: str) -> Fetch:
 def log_verify_mirror(
     source: Annotated[str, typer.Argument(help="Mirror directory, or the URL of a mirror or of /log.")],
     log_key: Annotated[str, typer.Option("--log-key", help="The log's verifier key (vkey).")],
+    witness_key: WitnessKeyOption = None,
+    quorum: QuorumOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Check a mirror from its files alone: signature, every tile, every entry; exit 1 if any failed."""
+    """Check a mirror from its files alone: signature, witness quorum, every tile and entry, earlier
+    checkpoints; exit 1 if any failed."""
     with handled():
         fetch, key = _fetch_from(source), parse_vkey(log_key)
-    _report(verify_mirror(fetch, log_key=key), fmt, f"mirror {source}")
+        witnesses = [parse_vkey(v) for v in witness_key or []]
+        TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
+    _report(verify_mirror(fetch, log_key=key, witnesses=witnesses, quorum=quorum), fmt, f"mirror {source}")

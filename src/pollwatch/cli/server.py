@@ -108,11 +108,14 @@ def _serve(
     console.print(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
+    from pollwatch.api.protocol import GuardedProtocol, timeouts
+
+    timeouts()  # refuse bad POLLWATCH_*_TIMEOUT settings before listening
     if workers == 1:
         app = create_app(database)
         if settings is not None:
             app.state.ledger_settings = settings
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
         return
     # Worker processes import the app themselves; they find the database through the environment.
     os.environ["POLLWATCH_DATABASE_URL"] = database.url
@@ -123,4 +126,5 @@ def _serve(
         host=host,
         port=port,
         log_level="warning",
+        http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
     )

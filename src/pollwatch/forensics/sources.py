@@ -51,7 +51,7 @@ def _consensus(copies: list[ResultSheet]) -> ResultSheet:
 
 def from_store(db: Database, slug: str) -> StationTable:
     """The Form-45 (station_count) sheets of election ``slug`` as one row per station."""
-    with db.connect() as conn:
+    with db.reads() as conn:  # the readers' own pool: never one of intake's connections
         eid, _election = structure.get_election(conn, slug)
         sheets = list_sheets(conn, eid, kind=SheetKind.STATION_COUNT)
         party_of: dict[tuple[str, int], str] = {}

@@ -5,7 +5,7 @@ Layout of a bundle directory::
     manifest.json            format, origin, size, election, photo policy
     checkpoint               latest checkpoint note with the witnesses' cosignatures
     checkpoints/<size>       every signed checkpoint up to it, with cosignatures
-    tile/<L>/<N>[.p/<W>]     hash tiles (C2SP tlog-tiles)
+    tile/<L>/<N>[.p/<W>]     hash tiles (C2SP tlog-tiles), with the partial tiles of every checkpoint
     tile/entries/<N>[.p/<W>] entry bundles (all entries)
     keys/log.vkey            the log's verifier key
     keys/witnesses.vkeys     witness verifier keys, one a line
@@ -82,7 +82,7 @@ def export_bundle(
     out.mkdir(parents=True, exist_ok=True)
     with db.connect() as conn:
         history = [c for c in store.list_checkpoints(conn) if c.size <= size]
-        _write_tiles(conn, out, size)
+        _write_tiles(conn, out, [c.size for c in history if c.size < size] + [size])
         entries = [(i, parse_leaf(d)) for i, d in store.iter_entries(conn) if i < size]
     for checkpoint in history:
         note = _with_cosignatures(checkpoint.note, checkpoint.cosignatures)
@@ -116,15 +116,21 @@ def export_bundle(
         "election": election,
         "photo_policy": "published" if photos is not None else "hashes-only",
         "photos": copied,
+        "checkpoints": [c.size for c in history],
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     return ExportSummary(out, size, len(history), len(copied), len(hashes))
 
 
-def _write_tiles(conn: Connection, out: Path, size: int) -> None:
+def _write_tiles(conn: Connection, out: Path, sizes: list[int]) -> None:
+    """Write the tiles of the latest size and the partial tiles of each older checkpoint's size.
+
+    With those, a client that reads tiles only (C2SP tlog-tiles) can rebuild every checkpoint's tree.
+    """
     reader = service.DbHashes(conn)
-    for ref in list_tiles(size):
+    refs = {ref for s in sizes for ref in list_tiles(s) if s == sizes[-1] or ref.width < TILE_WIDTH}
+    for ref in sorted(refs, key=lambda r: (r.level, r.index, r.width)):
         if ref.level == ENTRIES:
             start = ref.index * TILE_WIDTH
             data = encode_entries(store.read_entries(conn, start, start + ref.width))

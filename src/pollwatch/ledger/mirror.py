@@ -3,20 +3,19 @@
 A mirror is a directory any static web server can serve as the log's ``/log/``::
 
     checkpoint                  latest checkpoint with its cosignatures (always written last)
+    checkpoints/<size>          every checkpoint this mirror has published, and ``checkpoints/index``
     tile/<L>/<N>[.p/<W>]        hash tiles
     tile/entries/<N>[.p/<W>]    entry bundles
 
 :func:`mirror_log` brings a mirror up to date from a source (the database, the log's URL, another
 mirror): it fetches only the tiles the mirror lacks, checks them and the new checkpoint against the log
-key and against the checkpoint the mirror already holds, and only then publishes them, checkpoint last.
-:func:`verify_mirror` checks a whole mirror; :class:`pollwatch.ledger.tiles.TileHashes` over
+key, the witnesses' cosignatures against the witness keys and quorum given, and the checkpoint the mirror
+already holds, and only then publishes them, checkpoint last. Partial tiles are never deleted, so every
+checkpoint the mirror ever published can still be rebuilt from its tiles.
+:func:`pollwatch.ledger.mirror_verify.verify_mirror` checks a whole mirror;
+:class:`pollwatch.ledger.tiles.TileHashes` over
 :func:`dir_fetch` or :func:`url_fetch` gives the proof code of :mod:`pollwatch.ledger.merkle` any
 mirror's hashes.
-
->>> from pollwatch.ledger.note import Signer
->>> key = Signer.from_seed("example.org/log", bytes(32)).verifier()
->>> verify_mirror(dir_fetch(Path("no-such-mirror")), log_key=key).failed()[0].name
-'checkpoint signature'
 
 References
 ----------
@@ -32,7 +31,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +40,12 @@ from pollwatch.errors import ConflictError, Error, InputError, NotFoundError, St
 from pollwatch.ledger import service
 from pollwatch.ledger.checkpoint import Checkpoint, open_checkpoint
 from pollwatch.ledger.merkle import (
-    EMPTY_ROOT,
     HASH_SIZE,
-    append_entries,
     consistency_proof,
-    node_hash,
     tree_root,
     verify_consistency,
 )
-from pollwatch.ledger.note import Verifier
+from pollwatch.ledger.note import Note, Verifier, parse_note
 from pollwatch.ledger.settings import LogSettings
 from pollwatch.ledger.tiles import (
     ENTRIES,
@@ -59,14 +55,13 @@ from pollwatch.ledger.tiles import (
     TileHashes,
     TileRef,
     check_tile,
-    decode_entries,
     fsync_dir,
     get_tile,
     list_tiles,
     parse_tile_path,
     write_atomic,
 )
-from pollwatch.ledger.verify import BundleReport, Check
+from pollwatch.ledger.trust import TrustAnchor, cosigners, describe
 from pollwatch.storage import Database
 
 STAGING = ".pollwatch-staging"
@@ -168,9 +163,17 @@ class MirrorSummary:
     written: tuple[str, ...]
     kept: int
     checkpoint_written: bool
+    cosigned_by: tuple[str, ...] = ()
 
 
-def mirror_log(fetch: Fetch, out: Path, *, log_key: Verifier) -> MirrorSummary:
+def mirror_log(
+    fetch: Fetch,
+    out: Path,
+    *,
+    log_key: Verifier,
+    witnesses: Sequence[Verifier] = (),
+    quorum: int | None = None,
+) -> MirrorSummary:
     """Bring the mirror at ``out`` up to the source's latest checkpoint.
 
     1. open the source's checkpoint with ``log_key``; 2. refuse a mirror of another log or of a larger
@@ -178,20 +181,45 @@ def mirror_log(fetch: Fetch, out: Path, *, log_key: Verifier) -> MirrorSummary:
     hash to the checkpoint's root and that every new tile fits the tree; 5. check that the checkpoint
     extends the mirror's previous one; 6. move the staged tiles into place and fsync; 7. write the
     checkpoint, so a reader never sees a checkpoint whose tiles are missing. Nothing is published when
-    a check fails.
+    a check fails. With ``witnesses``, step 1 also requires ``quorum`` (default all) valid cosignatures
+    and keeps only the cosignature lines that verify.
     """
-    note = _text(fetch("checkpoint"))
+    note = note_text(fetch("checkpoint"))
     checkpoint = open_checkpoint(note, log_key)
+    note, cosigned = _checked_cosignatures(note, log_key, TrustAnchor(log_key, tuple(witnesses), quorum))
     with _locked(out):
         previous = _previous_checkpoint(out, log_key, checkpoint)
         tiles = _StagedTiles(fetch, out)
         try:
             new, kept = _stage_and_verify(tiles, checkpoint, previous)
             tiles.publish(new)
-            written = _write_checkpoint(out, note)
+            written = _write_checkpoint(out, note, checkpoint.size)
         finally:
             tiles.clear()
-    return MirrorSummary(out, checkpoint.size, tuple(r.path for r in new), kept, written)
+    return MirrorSummary(out, checkpoint.size, tuple(r.path for r in new), kept, written, cosigned)
+
+
+def _checked_cosignatures(note: str, log_key: Verifier, anchor: TrustAnchor) -> tuple[str, tuple[str, ...]]:
+    """Refuse a checkpoint with an invalid or too few cosignatures; drop lines of unknown signers.
+
+    Without witness keys the lines are copied unchecked (there is nothing to check them against).
+    """
+    if not anchor.witnesses:
+        return note, ()
+    valid, invalid, absent = cosigners(note, anchor.witnesses)
+    if invalid or len(valid) < anchor.need:
+        raise VerificationError(
+            "the log's checkpoint lacks the witness cosignatures required",
+            expected=f"at least {anchor.need} valid of " + ", ".join(describe(w) for w in anchor.witnesses),
+            found=f"{len(valid)} valid; invalid: {'; '.join(invalid) or 'none'}; absent: {', '.join(absent)}",
+            remedy="mirror again once the witnesses have cosigned, or lower --quorum",
+        )
+    keep = {(log_key.name, log_key.key_id)} | {
+        (w.name, w.key_id) for w in anchor.witnesses if w.name in valid
+    }
+    parsed = parse_note(note)
+    lines = tuple(s for s in parsed.signatures if (s.name, s.key_id) in keep)
+    return Note(parsed.text, lines).encode(), tuple(valid)
 
 
 def _stage_and_verify(
@@ -242,7 +270,7 @@ def _explain_mismatch(fetch: Fetch, checkpoint: Checkpoint, previous: Checkpoint
 def _previous_checkpoint(out: Path, log_key: Verifier, checkpoint: Checkpoint) -> Checkpoint | None:
     path = out / "checkpoint"
     if not path.exists():
-        if out.exists() and not {p.name for p in out.iterdir()} <= {"tile", STAGING, LOCK}:
+        if out.exists() and not {p.name for p in out.iterdir()} <= {"tile", "checkpoints", STAGING, LOCK}:
             raise InputError(
                 f"{out} is not empty and holds no mirror", remedy="mirror into a new or empty directory"
             )
@@ -266,20 +294,35 @@ def _previous_checkpoint(out: Path, log_key: Verifier, checkpoint: Checkpoint) -
     return old
 
 
-def _text(data: bytes) -> str:
+def note_text(data: bytes) -> str:
     try:
         return data.decode()
     except UnicodeDecodeError as exc:
         raise VerificationError("the checkpoint is not UTF-8 text", found=repr(data[:60])) from exc
 
 
-def _write_checkpoint(out: Path, note: str) -> bool:
+def _write_checkpoint(out: Path, note: str, size: int) -> bool:
+    """Keep the checkpoint in the history (``checkpoints/<size>`` and the index), then publish it."""
     path = out / "checkpoint"
     if path.exists() and path.read_bytes() == note.encode():
         return False
+    history = out / "checkpoints"
+    write_atomic(history / str(size), note.encode())
+    sizes = sorted({*history_sizes(dir_fetch(out)), size})
+    write_atomic(history / "index", "".join(f"{n}\n" for n in sizes).encode())
+    fsync_dir(history)
     write_atomic(path, note.encode())
     fsync_dir(out)
     return True
+
+
+def history_sizes(fetch: Fetch) -> list[int]:
+    """The sizes in ``checkpoints/index`` (none for a mirror written before it existed)."""
+    try:
+        text = note_text(fetch("checkpoints/index"))
+    except NotFoundError:
+        return []
+    return [int(line) for line in text.split() if line.isdigit() and len(line) < 20]
 
 
 class _StagedTiles:
@@ -325,71 +368,3 @@ class _StagedTiles:
 
     def clear(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def verify_mirror(fetch: Fetch, *, log_key: Verifier) -> BundleReport:
-    """Check a whole mirror (or the log itself) from its files: a report of named checks.
-
-    ``checkpoint signature``; ``tiles present``: every tile of the checkpoint's tree can be read;
-    ``tiles match the checkpoint``: the tiles hash to its root and each full tile to its hash above;
-    ``entries match tiles``: each entry bundle's leaf hashes are its level-0 tile; ``tree matches
-    checkpoint``: the root re-derived from the entries alone equals the checkpoint's root.
-    """
-    try:
-        checkpoint = open_checkpoint(_text(fetch("checkpoint")), log_key)
-    except Error as exc:
-        return BundleReport((Check("checkpoint signature", False, f"signed by {log_key.name}", exc.message),))
-    checks = [Check("checkpoint signature", True, f"signed by {log_key.name}", f"size {checkpoint.size}")]
-    tree = TileHashes(fetch, checkpoint.size)
-    missing: list[str] = []
-    bad_tiles: list[str] = []
-    bad_entries: list[str] = []
-    try:
-        check_root(tree, checkpoint)
-    except Error as exc:
-        bad_tiles.append(f"root: {exc.message}")
-    edge: list[bytes] = []
-    count = 0
-    for ref in list_tiles(checkpoint.size):
-        try:
-            data = fetch(ref.path)
-        except NotFoundError:
-            missing.append(ref.path)
-            continue
-        try:
-            check_tile(ref, data, tree)
-        except Error as exc:
-            (bad_entries if ref.level == ENTRIES else bad_tiles).append(f"{ref.path}: {exc.message}")
-        if ref.level == ENTRIES and ref.index * TILE_WIDTH == count:
-            entries = _entries_or_none(data)
-            append_entries(edge, count, entries)
-            count += len(entries)
-    checks.append(_check("tiles present", missing, "every tile of the tree", "all present", "missing"))
-    checks.append(_check("tiles match the checkpoint", bad_tiles, "hash to its root", "all match", "bad"))
-    checks.append(_check("entries match tiles", bad_entries, "leaf hashes = tile/0", "all match", "bad"))
-    root = _fold(edge)
-    derived = [] if count == checkpoint.size and root == checkpoint.root else [f"{count} entries"]
-    checks.append(_check("tree matches checkpoint", derived, "root from the entries", "equal", "differs"))
-    return BundleReport(tuple(checks))
-
-
-def _entries_or_none(data: bytes) -> list[bytes]:
-    try:
-        return decode_entries(data)
-    except VerificationError:
-        return []
-
-
-def _fold(edge: list[bytes]) -> bytes:
-    """MTH from the roots of the perfect subtrees, largest first."""
-    if not edge:
-        return EMPTY_ROOT
-    root = edge[-1]
-    for left in reversed(edge[:-1]):
-        root = node_hash(left, root)
-    return root
-
-
-def _check(name: str, problems: list[str], expected: str, ok: str, label: str) -> Check:
-    found = ok if not problems else f"{label}: " + "; ".join(problems[:5])
-    return Check(name, not problems, expected, found)

@@ -74,6 +74,15 @@ class Verifier:
         encoded = base64.b64encode(bytes([self.alg]) + self.public_key).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
+    @property
+    def fingerprint(self) -> str:
+        """``SHA256:`` and the unpadded base64 of SHA-256(algorithm byte, key): what a person compares.
+
+        Unlike the name (anyone can choose it) and the 4-byte key id, it identifies the key itself.
+        """
+        digest = hashlib.sha256(bytes([self.alg]) + self.public_key).digest()
+        return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return whether ``signature`` (64 bytes, Ed25519) is valid over ``message``."""
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 
 from pollwatch.errors import VerificationError
@@ -18,6 +19,7 @@ from pollwatch.ledger.note import Verifier
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _MAX_PROOF = 63
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ def parse_receipt(text: str) -> Receipt:
     extra = None
     if rest and rest[0].startswith("extra "):
         extra = _b64(rest.pop(0)[6:], "extra")
-    if not rest or not rest[0].startswith("index ") or not rest[0][6:].isdigit():
-        raise VerificationError("the receipt has no index line", expected="index <n>", found=repr(rest[:1]))
+    if not rest or not rest[0].startswith("index ") or not _DECIMAL.fullmatch(rest[0][6:]):
+        raise VerificationError(
+            "the receipt has no canonical index line",
+            expected="index <n in decimal without leading zeros>",
+            found=repr(rest[:1])[:80],
+        )
     index = int(rest[0][6:])
     proof = tuple(_b64(line, "proof hash") for line in rest[1:])
     if len(proof) > _MAX_PROOF:
@@ -113,3 +119,36 @@ def _b64(value: str, what: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise VerificationError(f"the receipt's {what} is not base64", found=value[:60]) from exc
+
+
+def fetch_receipt(base: str, index: int, *, timeout: float = 30.0) -> str:
+    """GET ``<base>/api/v1/receipts/<index>`` from the log (for :func:`upgrade_receipt`)."""
+    import httpx
+
+    if not base.startswith(("http://", "https://")):
+        raise VerificationError("not an http(s) URL", expected="https://host", found=base[:100])
+    try:
+        response = httpx.get(f"{base.rstrip('/')}/api/v1/receipts/{index}", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise VerificationError("could not fetch the receipt from the log", found=str(exc)[:200]) from exc
+    if response.status_code != 200:
+        raise VerificationError(
+            "the log did not answer a receipt", expected="200", found=str(response.status_code)
+        )
+    return response.text
+
+
+def upgrade_receipt(held: str, fresh: str) -> str:
+    """Return ``fresh`` if it is a receipt for the same leaf and entry as ``held``; raise otherwise.
+
+    A receipt answered at submission may lack a witness that was down then; the log's newer receipt
+    for the same entry carries the cosignatures that arrived since. The caller still verifies it.
+    """
+    old, new = parse_receipt(held), parse_receipt(fresh)
+    if new.index != old.index or (old.extra is not None and new.extra != old.extra):
+        raise VerificationError(
+            "the log answered a receipt for another entry",
+            expected=f"index {old.index} with the entry the held receipt carries",
+            found=f"index {new.index}",
+        )
+    return fresh

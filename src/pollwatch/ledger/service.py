@@ -1,4 +1,6 @@
-"""The log as a service: append in the caller's transaction, sign checkpoints, receipts, the publisher.
+"""The log as a service: append in the caller's transaction, sign checkpoints, receipts, proofs.
+
+The publisher (signing in the background and asking witnesses) is :mod:`pollwatch.ledger.publisher`.
 
 >>> from pollwatch.storage import Database
 >>> from pollwatch.ledger.records import LeafRecord
@@ -23,13 +25,12 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 
 from pollwatch.errors import ConflictError, NotFoundError, StorageError, VerificationError
-from pollwatch.ledger import witness as _witness
-from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, parse_checkpoint, verify_cosignature
+from pollwatch.ledger.checkpoint import Checkpoint, add_signatures, parse_checkpoint
 from pollwatch.ledger.merkle import (
     HASH_SIZE,
     append_entries,
@@ -43,7 +44,7 @@ from pollwatch.ledger.merkle import (
 from pollwatch.ledger.note import NoteSignature, parse_note, sign_note
 from pollwatch.ledger.proof import format_receipt
 from pollwatch.ledger.records import LeafRecord, canonical_bytes
-from pollwatch.ledger.settings import LogSettings, WitnessEndpoint, load_settings
+from pollwatch.ledger.settings import LogSettings, load_settings
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 
@@ -88,20 +89,36 @@ def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
     return list(range(first, first + len(datas)))
 
 
+Cosigner = Callable[[str, int, LogSettings, "DbHashes"], list[NoteSignature]]
+"""Asked with a freshly signed note, its size, the settings and a reader of the stored hashes (on the
+signing transaction's connection); returns the cosignature lines to attach."""
+
+
 def sign_checkpoint(
-    db: Database, settings: LogSettings | None = None, *, allow_empty: bool = False
+    db: Database,
+    settings: LogSettings | None = None,
+    *,
+    allow_empty: bool = False,
+    cosign: Cosigner | None = None,
 ) -> str | None:
     """Sign a checkpoint of the current size if the log grew; return the note, or None if unchanged.
 
     Before signing, the new tree is proved consistent with the stored latest checkpoint from the stored
     hashes, and the latest checkpoint is replaced by compare-and-swap, so two inconsistent checkpoints
-    are never signed.
+    are never signed. ``cosign`` (the publisher's witnesses) is asked before the checkpoint becomes the
+    latest one, so a receipt made from it already carries the witnesses' cosignatures. Without
+    ``cosign``, the configured witnesses are asked (:class:`pollwatch.ledger.publisher.WitnessRound`).
     """
     with db.connect() as conn:  # a cheap read first: the publisher polls often
         peek = store.get_state(conn)
     if peek.size == peek.checkpoint_size and (peek.checkpoint or not allow_empty):
         return None
     settings = settings or load_settings()
+    asked = None
+    if cosign is None and settings.witnesses:
+        from pollwatch.ledger.publisher import WitnessRound  # it imports this module
+
+        cosign = asked = WitnessRound(db)
     with db.begin() as conn:
         # No append lock while the root is computed and signed: entries below a committed size never
         # change, and the compare-and-swap below refuses the note if another signer got there first.
@@ -113,13 +130,25 @@ def sign_checkpoint(
         root = tree_root(state.size, reader)
         if state.checkpoint:
             _check_consistent(state.checkpoint, state.size, root, reader, settings.origin)
-        note = sign_note(Checkpoint(settings.origin, state.size, root).body(), [settings.signer])
+        bare = sign_note(Checkpoint(settings.origin, state.size, root).body(), [settings.signer])
+        lines = cosign(bare, state.size, settings, reader) if cosign is not None else []
+        note = add_signatures(bare, lines)
         if not store.swap_checkpoint(conn, old_size=state.checkpoint_size, new_size=state.size, note=note):
             raise ConflictError("another process replaced the latest checkpoint; retry")
-        store.insert_checkpoint(conn, size=state.size, root=root, note=note, at=dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        store.insert_checkpoint(conn, size=state.size, root=root, note=bare, at=now)
+        for line in lines:
+            store.insert_cosignature(conn, size=state.size, witness=line.name, line=line.line(), at=now)
+    if asked is not None:
+        asked.record()  # after the commit: a second writer inside it would conflict on SQLite
+    notify_signed()
+    return note
+
+
+def notify_signed() -> None:
+    """Wake the receipts waiting in this process: a checkpoint or a cosignature was stored."""
     with _signed:
         _signed.notify_all()
-    return note
 
 
 def _check_consistent(old_note: str, size: int, root: bytes, reader: DbHashes, origin: str) -> None:
@@ -156,7 +185,10 @@ def latest_checkpoint(db: Database, settings: LogSettings | None = None) -> str:
         state = store.get_state(conn)
     if state.checkpoint:
         return state.checkpoint
-    sign_checkpoint(db, settings, allow_empty=True)
+    try:
+        sign_checkpoint(db, settings, allow_empty=True)
+    except ConflictError:  # the publisher signed the first checkpoint at the same moment: read it
+        pass
     with db.connect() as conn:
         return store.get_state(conn).checkpoint
 
@@ -184,7 +216,10 @@ def get_receipt(
         if signed:
             raise StorageError("no checkpoint covers the entry after signing one")
         if time.monotonic() >= deadline:
-            sign_checkpoint(db, settings)
+            try:
+                sign_checkpoint(db, settings)
+            except ConflictError:  # the publisher signed at the same moment: its checkpoint covers it
+                pass
             signed = True
         else:
             # Woken by a checkpoint signed in this process; the timeout covers other processes.
@@ -279,144 +314,3 @@ def _check_size(conn: Connection, size: int) -> None:
     current = store.get_state(conn).size
     if not 0 <= size <= current:
         raise NotFoundError("the log is not that large", expected=f"size <= {current}", found=str(size))
-
-
-def collect_cosignatures(
-    db: Database, settings: LogSettings, *, seen: dict[str, int] | None = None
-) -> list[str]:
-    """Push the latest checkpoint to every configured witness and attach the cosignatures they return.
-
-    ``seen`` remembers the size each witness last cosigned (to build the consistency proof).
-    Returns the names of the witnesses that cosigned.
-    """
-    seen = seen if seen is not None else {}
-    with db.connect() as conn:
-        state = store.get_state(conn)
-    if not state.checkpoint or not settings.witnesses:
-        return []
-    body = parse_note(state.checkpoint).text
-    lines: list[NoteSignature] = []
-    for endpoint in settings.witnesses:
-        line = _push_one(db, endpoint, state.checkpoint, state.checkpoint_size, seen, settings)
-        if line is not None:
-            lines.append(line)
-    if not lines:
-        return []
-    now = dt.datetime.now(dt.UTC)
-    with db.begin() as conn:
-        for line in lines:
-            store.insert_cosignature(
-                conn, size=state.checkpoint_size, witness=line.name, line=line.line(), at=now
-            )
-        current = store.get_state(conn, lock=True)
-        if current.checkpoint_size == state.checkpoint_size and parse_note(current.checkpoint).text == body:
-            store.swap_checkpoint(
-                conn,
-                old_size=state.checkpoint_size,
-                new_size=state.checkpoint_size,
-                note=add_signatures(current.checkpoint, lines),
-            )
-    return [line.name for line in lines]
-
-
-def _push_one(
-    db: Database,
-    endpoint: WitnessEndpoint,
-    note: str,
-    size: int,
-    seen: dict[str, int],
-    settings: LogSettings,
-) -> NoteSignature | None:
-    old = seen.get(endpoint.url, 0)
-    for _attempt in range(2):
-        proof = _proof_for_witness(db, old, size)
-        try:
-            result = _witness.push_checkpoint(
-                endpoint.url, old_size=old, proof=proof, note=note, timeout=settings.witness_timeout
-            )
-        except _witness.WitnessConflict as conflict:
-            old = conflict.size
-            continue
-        except Exception as exc:  # a witness being down must not stop the log
-            _log.warning("witness %s did not cosign: %s", endpoint.url, exc)
-            return None
-        for line in result:
-            if line.name == endpoint.key.name and line.key_id == endpoint.key.key_id:
-                verify_cosignature(add_signatures(note, [line]), endpoint.key)
-                seen[endpoint.url] = size
-                return line
-        _log.warning("witness %s answered without its cosignature", endpoint.url)
-        return None
-    return None
-
-
-def _proof_for_witness(db: Database, old: int, size: int) -> list[bytes]:
-    if old == 0 or old >= size:
-        return []
-    with db.connect() as conn:
-        return consistency_proof(old, size, DbHashes(conn))
-
-
-class Publisher:
-    """Background thread: signs a checkpoint soon after the log grows and asks witnesses to cosign it.
-
-    ``interval`` (default 0.25 s) bounds the delay between an accepted entry and a signed checkpoint.
-    """
-
-    def __init__(self, db: Database, settings: LogSettings | None = None, *, interval: float = 0.25) -> None:
-        self.db = db
-        self._settings = settings
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._seen: dict[str, int] = {}
-        self._last_push = 0.0
-        self.retry_seconds = 5.0
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="pollwatch-publisher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    @property
-    def settings(self) -> LogSettings:
-        """The log settings, loaded (and the log key created) only once there is something to sign."""
-        if self._settings is None:
-            self._settings = load_settings()
-        return self._settings
-
-    def publish_once(self) -> bool:
-        """Sign and push one checkpoint if the log grew; return whether one was signed."""
-        try:
-            note = sign_checkpoint(self.db, self._settings)
-        except ConflictError:  # another worker process published first: nothing to do this round
-            return False
-        if note is not None or self._retry_due():
-            self._last_push = time.monotonic()
-            collect_cosignatures(self.db, self.settings, seen=self._seen)
-        return note is not None
-
-    def _retry_due(self) -> bool:
-        """Whether to ask again for missing cosignatures (a witness was down), at most every 5 s."""
-        if self._settings is None or not self._settings.witnesses:
-            return False
-        if time.monotonic() - self._last_push < self.retry_seconds:
-            return False
-        latest = latest_checkpoint(self.db, self.settings)
-        return len(parse_note(latest).signatures) < 1 + len(self.settings.witnesses)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.publish_once()
-            except Exception:  # keep publishing; the next round retries
-                _log.exception("checkpoint publication failed")
-            self._stop.wait(self.interval)

@@ -95,9 +95,18 @@ def entries_path(n: int, width: int = TILE_WIDTH) -> str:
     return f"tile/entries/{encode_index(n)}{suffix}"
 
 
+_MAX_PATH = 64
+"""Longer than any canonical tile path of a tree below 2**63 leaves (7 index groups)."""
+
+
 def parse_tile_path(path: str) -> TileRef:
-    """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]``."""
-    match = _PATH.fullmatch(path.strip("/"))
+    """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]`` in its one canonical form.
+
+    tlog-tiles gives every tile exactly one path: no leading ``x000/`` groups, no leading zeros in the
+    width, no width 256 and no extra slashes. Any other spelling (and anything too long to be a tile of
+    a real tree) is refused, so caches and mirrors never hold two copies under two names.
+    """
+    match = _PATH.fullmatch(path) if len(path) <= _MAX_PATH else None
     width = int(match.group(3)) if match and match.group(3) else TILE_WIDTH
     if match is None or not 0 < width <= TILE_WIDTH or (match.group(3) and width == TILE_WIDTH):
         raise NotFoundError(
@@ -105,7 +114,12 @@ def parse_tile_path(path: str) -> TileRef:
         )
     index = int(match.group(2).replace("x", "").replace("/", ""))
     level = ENTRIES if match.group(1) == "entries" else int(match.group(1))
-    return TileRef(level, index, width)
+    ref = TileRef(level, index, width)
+    if ref.path != path:
+        raise NotFoundError(
+            "not the canonical tile path (C2SP tlog-tiles)", expected=ref.path, found=path[:100]
+        )
+    return ref
 
 
 def available_width(ref: TileRef, size: int) -> int:

@@ -1,5 +1,9 @@
 """Verify an offline bundle with no server: a report of named checks, each passed or failed.
 
+The first check says which keys were trusted (:mod:`pollwatch.ledger.trust`): the log key and witness
+keys the verifier already holds, or, only when asked, the key the bundle ships. The report also names
+everything the bundle does not carry (:attr:`BundleReport.absent`).
+
 >>> report = BundleReport((Check("entries complete", True, "3", "3"),))
 >>> report.ok
 True
@@ -17,49 +21,29 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pollwatch.errors import Error, VerificationError
+from pollwatch.errors import Error, NotFoundError, VerificationError
 from pollwatch.ledger.bundle import FORMAT, iter_bundle_entries
-from pollwatch.ledger.checkpoint import Checkpoint, open_checkpoint, verify_cosignature
+from pollwatch.ledger.checkpoint import Checkpoint, open_checkpoint
 from pollwatch.ledger.merkle import MemoryHashes, consistency_proof, tree_root, verify_consistency
-from pollwatch.ledger.note import Verifier, parse_note, parse_vkey
+from pollwatch.ledger.note import Verifier, parse_vkey
 from pollwatch.ledger.records import LeafRecord, device_public_key, parse_leaf, signed_bytes
+from pollwatch.ledger.report import BundleReport, Check
 from pollwatch.ledger.tallies import compute_tallies
-from pollwatch.ledger.tiles import ENTRIES, available_width, hash_tile, list_tiles
+from pollwatch.ledger.tiles import ENTRIES, TileHashes, available_width, hash_tile, list_tiles
+from pollwatch.ledger.trust import TrustAnchor, anchor_check, cosigners, quorum_check
 
-
-@dataclass(frozen=True)
-class Check:
-    """One named check: whether it passed, what was expected, what was found, and details."""
-
-    name: str
-    passed: bool
-    expected: str = ""
-    found: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class BundleReport:
-    """Every check of a bundle; ``ok`` only if all passed."""
-
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-    def failed(self) -> list[Check]:
-        return [c for c in self.checks if not c.passed]
+__all__ = ["BundleReport", "Check", "TrustAnchor", "verify_bundle"]
 
 
 @dataclass
 class _Bundle:
     root: Path
     manifest: dict[str, Any]
+    anchor: TrustAnchor
     log_key: Verifier
     witnesses: list[Verifier]
     checkpoints: dict[int, tuple[str, Checkpoint | None]]
@@ -67,25 +51,39 @@ class _Bundle:
     tree: MemoryHashes
     size: int
     parsed: tuple[list[tuple[int, LeafRecord]], list[str]] | None = None
+    absent: list[str] = field(default_factory=list)
 
 
-def verify_bundle(root: Path) -> BundleReport:
-    """Run every check on the bundle at ``root`` (see docs/ledger.md for the list)."""
+def verify_bundle(root: Path, anchor: TrustAnchor | None = None) -> BundleReport:
+    """Run every check on the bundle at ``root`` against the keys of ``anchor`` (docs/ledger.md).
+
+    Without a log key in ``anchor`` the first check, ``trust anchor``, fails unless
+    ``anchor.trust_shipped_key``: the rest then only shows that the bundle agrees with itself.
+    """
+    anchor = anchor or TrustAnchor()
+    shipped = _shipped_key(root)
+    first = anchor_check(anchor, shipped=shipped)
+    key = anchor.log_key or shipped
     try:
-        bundle = _load(root)
+        if key is None:
+            raise VerificationError("no log key", expected="keys/log.vkey or a log key given")
+        bundle = _load(root, anchor, key)
     except (Error, OSError, ValueError) as exc:
         message = exc.message if isinstance(exc, Error) else str(exc)
         return BundleReport(
-            (Check("bundle readable", False, "manifest.json, keys/log.vkey, checkpoint", message),)
+            (first, Check("bundle readable", False, "manifest.json, keys/log.vkey, checkpoint", message))
         )
-    checks = [Check("bundle readable", True, FORMAT, FORMAT)]
+    checks = [first, Check("bundle readable", True, FORMAT, FORMAT)]
     steps: list[Callable[[_Bundle], list[Check]]] = [
         _check_signatures,
+        _check_checkpoint_files,
         _check_cosignatures,
+        _check_quorum,
         _check_entries_complete,
         _check_tree,
         _check_consistency,
         _check_tiles,
+        _check_checkpoint_tiles,
         _check_entries,
         _check_device_signatures,
         _check_photos,
@@ -93,18 +91,25 @@ def verify_bundle(root: Path) -> BundleReport:
     ]
     for step in steps:
         checks.extend(step(bundle))
-    return BundleReport(tuple(checks))
+    return BundleReport(tuple(checks), tuple(bundle.absent))
 
 
-def _load(root: Path) -> _Bundle:
+def _shipped_key(root: Path) -> Verifier | None:
+    try:
+        return parse_vkey((root / "keys" / "log.vkey").read_text())
+    except (Error, OSError, ValueError):
+        return None
+
+
+def _load(root: Path, anchor: TrustAnchor, log_key: Verifier) -> _Bundle:
     manifest = json.loads((root / "manifest.json").read_text())
     if manifest.get("format") != FORMAT:
         raise VerificationError("unknown bundle format", expected=FORMAT, found=str(manifest.get("format")))
-    log_key = parse_vkey((root / "keys" / "log.vkey").read_text())
     witness_file = root / "keys" / "witnesses.vkeys"
     lines = witness_file.read_text().split() if witness_file.exists() else []
-    witnesses = [parse_vkey(v) for v in lines]
-    notes = {int(p.name): p.read_text() for p in (root / "checkpoints").glob("*") if p.name.isdigit()}
+    # Trusted witness keys replace the bundle's own list; the bundle's are used only when none are given.
+    witnesses = list(anchor.witnesses) or [parse_vkey(v) for v in lines]
+    notes = {int(p.name): p.read_text() for p in (root / "checkpoints").glob("*") if _decimal(p.name)}
     notes[-1] = (root / "checkpoint").read_text()
     checkpoints: dict[int, tuple[str, Checkpoint | None]] = {}
     for key, note in notes.items():
@@ -116,7 +121,11 @@ def _load(root: Path) -> _Bundle:
     entries = list(iter_bundle_entries(root, size))
     tree = MemoryHashes()
     tree.extend_entries(entries)
-    return _Bundle(root, manifest, log_key, witnesses, checkpoints, entries, tree, size)
+    return _Bundle(root, manifest, anchor, log_key, witnesses, checkpoints, entries, tree, size)
+
+
+def _decimal(name: str) -> bool:
+    return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0")) and len(name) < 20
 
 
 def _check_signatures(b: _Bundle) -> list[Check]:
@@ -132,33 +141,78 @@ def _check_signatures(b: _Bundle) -> list[Check]:
         Check(
             "checkpoint signatures",
             not problems,
-            f"{len(b.checkpoints)} checkpoints validly signed by {b.log_key.name}",
+            f"{len(b.checkpoints)} checkpoints validly signed by {b.log_key.name} {b.log_key.fingerprint}",
             "all valid" if not problems else "invalid: " + ", ".join(sorted(problems)),
         )
     ]
 
 
 def _check_cosignatures(b: _Bundle) -> list[Check]:
+    """Every cosignature by a known witness verifies; the missing ones are named in ``absent``."""
     counted, problems = 0, []
     for key, (note, _) in sorted(b.checkpoints.items()):
-        try:
-            names = {s.name for s in parse_note(note).signatures}
-        except Error:
-            continue
-        for witness in b.witnesses:
-            if witness.name not in names:
-                continue
-            try:
-                verify_cosignature(note, witness)
-                counted += 1
-            except Error as exc:
-                problems.append(f"{'checkpoint' if key < 0 else key}: {witness.name}: {exc.message}")
+        where = "checkpoint" if key < 0 else f"checkpoints/{key}"
+        valid, invalid, absent = cosigners(note, b.witnesses)
+        counted += len(valid)
+        problems += [f"{where}: {reason}" for reason in invalid]
+        b.absent += [f"{where}: cosignature of {name}" for name in absent]
+    if not b.witnesses:
+        b.absent.append("witnesses: no witness keys given or listed, so no cosignature can be checked")
+    source = "given" if b.anchor.witnesses else "listed in the bundle (not trusted)"
     return [
         Check(
             "witness cosignatures",
             not problems,
-            "every cosignature by a listed witness verifies",
+            f"every cosignature by a witness {source} verifies",
             f"{counted} valid" + ("" if not problems else "; invalid: " + "; ".join(problems)),
+        )
+    ]
+
+
+def _check_quorum(b: _Bundle) -> list[Check]:
+    return [quorum_check(b.checkpoints[-1][0], b.anchor)]
+
+
+def _check_checkpoint_files(b: _Bundle) -> list[Check]:
+    """Every checkpoint the manifest lists is carried (a deleted file is caught, by name)."""
+    listed = [int(n) for n in b.manifest.get("checkpoints", [])]
+    carried = sorted(k for k in b.checkpoints if k >= 0)
+    missing = [f"checkpoints/{n}" for n in listed if n not in b.checkpoints]
+    b.absent += missing
+    return [
+        Check(
+            "checkpoint files",
+            not missing,
+            "every checkpoint listed in manifest.json",
+            f"{len(carried)} carried (sizes {', '.join(map(str, carried)) or 'none'})"
+            + ("" if not missing else "; missing: " + ", ".join(missing)),
+        )
+    ]
+
+
+def _check_checkpoint_tiles(b: _Bundle) -> list[Check]:
+    """Each carried checkpoint's root re-derived from the tiles alone (full tiles plus its partial ones)."""
+
+    def fetch(path: str) -> bytes:
+        try:
+            return (b.root / path).read_bytes()
+        except OSError as exc:
+            raise NotFoundError("the bundle has no such tile", found=path) from exc
+
+    bad = []
+    for checkpoint in {c.size: c for _, c in b.checkpoints.values() if c is not None}.values():
+        try:
+            if tree_root(checkpoint.size, TileHashes(fetch, checkpoint.size)) != checkpoint.root:
+                bad.append(f"{checkpoint.size}: root differs")
+        except Error as exc:
+            found = exc.problems[0].found if exc.problems else ""
+            bad.append(f"{checkpoint.size}: {exc.message} {found}".strip())
+    return [
+        Check(
+            "checkpoints from tiles",
+            not bad,
+            "every carried checkpoint's root from the hash tiles of its size",
+            "all equal" if not bad else "; ".join(sorted(bad)[:5]),
         )
     ]
 
@@ -278,16 +332,27 @@ def _check_device_signatures(b: _Bundle) -> list[Check]:
 
 
 def _check_photos(b: _Bundle) -> list[Check]:
+    """Photo files hash to their names; which photos to expect comes from the log's leaves.
+
+    The manifest's list is not signed, so the leaves decide: every referenced photo the bundle lacks is
+    named in ``absent``, and one the manifest lists but lacks fails the check.
+    """
     records, _ = _records(b)
-    referenced = {str(r.body["photo_sha256"]) for _, r in records if r.body.get("photo_sha256")}
+    election = b.manifest.get("election")
+    referenced = {
+        str(r.body["photo_sha256"])
+        for _, r in records
+        if r.body.get("photo_sha256") and election in (None, r.body.get("election"))
+    }
     folder = b.root / "photos"
     files = sorted(folder.iterdir()) if folder.exists() else []
-    bad = [p.name for p in files if hashlib.sha256(p.read_bytes()).hexdigest() != p.name]
-    stray = [p.name for p in files if p.name not in referenced]
     names = {p.name for p in files}
+    bad = [p.name for p in files if hashlib.sha256(p.read_bytes()).hexdigest() != p.name]
+    stray = [p.name for p in files if not any(p.name.startswith(sha) for sha in referenced)]
     missing = [str(sha) for sha in b.manifest.get("photos", []) if sha not in names]
     problems = [f"content differs: {n}" for n in bad] + [f"not referenced: {n}" for n in stray]
     problems += [f"listed in the manifest but missing: {n}" for n in missing]
+    b.absent += [f"photos/{sha}" for sha in sorted(referenced) if not any(n.startswith(sha) for n in names)]
     return [
         Check(
             "photos match hashes",

@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from pollwatch.ledger.note import NoteSignature, Signer, Verifier, parse_note
 SIZE_TYPE = "text/x.tlog.size"
 _MAX_BODY = 1 << 16
 _MAX_PROOF = 63
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+"""A size as tlog-witness writes it: ASCII decimal, no sign, no leading zeros, below 2**63."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,11 @@ class Witness:
 def _parse_request(request: str) -> tuple[int, list[bytes], str]:
     head, sep, note = request.partition("\n\n")
     lines = head.split("\n")
-    if not sep or not lines[0].startswith("old ") or not lines[0][4:].isdigit():
-        raise VerificationError("malformed add-checkpoint request", expected="old <size>, proof, blank, note")
+    if not sep or not _DECIMAL.fullmatch(lines[0][4:]) or not lines[0].startswith("old "):
+        raise VerificationError(
+            "malformed add-checkpoint request",
+            expected="old <size in decimal without leading zeros>, proof, blank, note",
+        )
     if len(lines) - 1 > _MAX_PROOF:
         raise VerificationError("too many proof lines", expected="<= 63")
     try:
@@ -166,7 +172,8 @@ def serve(witness: Witness, *, host: str = "127.0.0.1", port: int = 0) -> Thread
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-            if not self.path.rstrip("/").endswith("/add-checkpoint") and self.path != "/add-checkpoint":
+            # Exactly <prefix>/add-checkpoint: no trailing slash, query or empty segment (C2SP tlog-witness).
+            if not self.path.endswith("/add-checkpoint") or "?" in self.path or "//" in self.path:
                 self._send(Answer(404, "text/plain", "not found\n"))
                 return
             length = int(self.headers.get("Content-Length") or 0)

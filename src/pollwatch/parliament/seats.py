@@ -36,9 +36,9 @@ class Joins:
         """From JSON text."""
         try:
             doc = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting like [[[[...
             raise InputError(
-                "joins is not JSON",
+                "joins is not JSON (or nested deeper than a joins document can be)",
                 found=str(exc)[:200],
                 expected='{"by_label": {...}, "by_constituency": {...}}',
             ) from exc

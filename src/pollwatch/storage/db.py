@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from pollwatch import config
 from pollwatch.errors import StorageError
+from pollwatch.storage.gate import ReadGate
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,6 +42,10 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.url = config.database_url(url)
         self.engine: Engine = _create_engine(self.url)
+        self._read_engine: Engine | None = None
+        self._read_lock = threading.Lock()
+        self.gate = ReadGate.from_environment()
+        """Bounds the expensive reads of this process (:mod:`pollwatch.storage.gate`)."""
 
     @property
     def dialect(self) -> str:
@@ -107,11 +113,39 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def reads(self) -> Iterator[Connection]:
+        """A connection for public reads, from a pool of its own.
+
+        Intake, checkpoints and receipts use :meth:`begin`, :meth:`connect` and :meth:`dedicated`;
+        however many readers queue here, they never wait for, or take, one of those connections.
+        (An in-memory SQLite database has one connection only, so it is shared.)
+        """
+        with self._reads_engine().connect() as conn:
+            yield conn
+
+    @contextmanager
+    def expensive(self) -> Iterator[Connection]:
+        """A read connection held under :attr:`gate`: at most a few expensive reads at once (429 beyond)."""
+        with self.gate.slot(), self.reads() as conn:
+            yield conn
+
+    def _reads_engine(self) -> Engine:
+        with self._read_lock:
+            if self._read_engine is None:
+                memory = self.url.startswith("sqlite") and (
+                    "///" not in self.url or self.url.endswith(":memory:")
+                )
+                self._read_engine = self.engine if memory else _create_engine(self.url)
+            return self._read_engine
+
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None and self._read_engine is not self.engine:
+            self._read_engine.dispose()
 
 
 def _create_engine(url: str) -> Engine:

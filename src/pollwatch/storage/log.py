@@ -21,6 +21,7 @@ from pollwatch.storage.log_schema import (
     log_entries,
     log_hashes,
     log_state,
+    log_witness_failures,
 )
 
 _CHUNK = 500
@@ -269,3 +270,57 @@ def largest_cosigned_size(conn: Connection, *, above: int) -> int | None:
         select(func.max(log_cosignatures.c.size)).where(log_cosignatures.c.size > above)
     ).scalar_one_or_none()
     return None if size is None else int(size)
+
+
+@dataclass(frozen=True)
+class WitnessFailure:
+    """A witness that did not cosign the checkpoint of ``size``: the latest reason and how often."""
+
+    witness: str
+    size: int
+    url: str
+    reason: str
+    attempts: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+def record_witness_failure(
+    conn: Connection, *, witness: str, size: int, url: str, reason: str, at: dt.datetime
+) -> None:
+    """Record that ``witness`` failed to cosign ``size`` (one row per witness and size, counted)."""
+    table = log_witness_failures
+    key = (table.c.witness == witness) & (table.c.size == size)
+    updated = conn.execute(
+        update(table)
+        .where(key)
+        .values(url=url, reason=reason[:2000], attempts=table.c.attempts + 1, last_at=at)
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            insert(table).values(
+                witness=witness, size=size, url=url, reason=reason[:2000], attempts=1, first_at=at, last_at=at
+            )
+        )
+
+
+def list_witness_failures(conn: Connection, *, limit: int = 20) -> list[WitnessFailure]:
+    """The most recent witness failures, newest first."""
+    rows = conn.execute(
+        select(log_witness_failures).order_by(log_witness_failures.c.last_at.desc()).limit(limit)
+    )
+    return [
+        WitnessFailure(r.witness, int(r.size), r.url, r.reason, int(r.attempts), r.first_at, r.last_at)
+        for r in rows
+    ]
+
+
+def last_cosigned(conn: Connection) -> dict[str, tuple[int, dt.datetime]]:
+    """For each witness that ever cosigned: the largest size it cosigned and when that arrived."""
+    table = log_cosignatures
+    rows = conn.execute(
+        select(table.c.witness, func.max(table.c.size), func.max(table.c.received_at)).group_by(
+            table.c.witness
+        )
+    )
+    return {str(w): (int(size), at) for w, size, at in rows}

@@ -55,3 +55,16 @@ log_cosignatures = Table(
     Column("line", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+
+log_witness_failures = Table(
+    "log_witness_failures",
+    metadata,
+    Column("witness", String(255), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("url", String(1024), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+)
+"""One row per witness and checkpoint size it failed to cosign: the latest reason and how often."""
