@@ -20,6 +20,8 @@ class AuthRole(StrEnum):
     OBSERVER = "observer"
     GATEWAY = "gateway"
     """An SMS gateway: may only call the inbound-SMS webhook."""
+    OFFICIAL = "official"
+    """The election authority's uploader: submits official results (``/api/v1/records/official``)."""
     PUBLIC = "public"
 
 
@@ -65,15 +67,23 @@ def require_role(principal: Principal, roles: Sequence[AuthRole] | frozenset[Aut
 
 
 def verify_may_submit(
-    principal: Principal, *, election: str, constituency: str, station_serial: int | None
+    principal: Principal,
+    *,
+    election: str,
+    constituency: str | None,
+    station_serial: int | None,
+    roles: frozenset[AuthRole] = SUBMITTING,
+    what: str = "result sheets",
 ) -> None:
-    """Agents submit only where assigned; admins, coordinators and observers anywhere."""
-    require_role(principal, SUBMITTING, "submit result sheets")
+    """Agents submit only where assigned; the other ``roles`` anywhere."""
+    require_role(principal, roles, f"submit {what}")
     if principal.role is not AuthRole.AGENT:
         return
-    if any(a.covers(election, constituency, station_serial) for a in principal.assignments):
+    if constituency is not None and any(
+        a.covers(election, constituency, station_serial) for a in principal.assignments
+    ):
         return
-    place = constituency + ("" if station_serial is None else f" station {station_serial}")
+    place = (constituency or "(no place)") + ("" if station_serial is None else f" station {station_serial}")
     raise ForbiddenError(
         "this agent is not assigned to that station",
         where="station",

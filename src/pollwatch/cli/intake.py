@@ -21,8 +21,10 @@ from pollwatch.errors import Error, InputError, NotFoundError, Problem
 from pollwatch.intake.csvfile import parse_csv
 from pollwatch.intake.service import Accepted, Job, write_batch
 from pollwatch.model import Channel, Role
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
+from pollwatch.storage import photos as photo_store
 from pollwatch.storage import structure
+from pollwatch.storage import submitters as submitter_store
 
 RoleOption = Annotated[
     AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer or gateway.")
@@ -127,7 +129,7 @@ def submitter_device(
     with handled():
         database = open_db(db)
         with database.begin() as conn:
-            row = store.get_submitter(conn, key_id=key_id)
+            row = submitter_store.get_submitter(conn, key_id=key_id)
             if row is None:
                 raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
             device = register_device(conn, submitter_id=row.id, public_key=public_key)
@@ -157,10 +159,10 @@ def device_list(
     with handled():
         database = open_db(db)
         with database.connect() as conn:
-            row = store.get_submitter(conn, key_id=key_id)
+            row = submitter_store.get_submitter(conn, key_id=key_id)
             if row is None:
                 raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
-            devices = store.list_submitter_devices(conn, row.id)
+            devices = device_store.list_submitter_devices(conn, row.id)
     if fmt is not OutputFormat.TABLE:
         rows = [
             {"fingerprint": d.fingerprint, "public_key": d.public_key, "registered": d.created_at.isoformat(),
@@ -205,9 +207,9 @@ def submit_csv(
     with handled():
         database = open_db(db)
         with database.begin() as conn:
-            row = store.get_submitter(conn, key_id=submitter)
+            row = submitter_store.get_submitter(conn, key_id=submitter)
             if row is None and submitter == OPERATOR:
-                row = store.create_submitter(conn, key_id=OPERATOR, role="admin", organisation="")
+                row = submitter_store.create_submitter(conn, key_id=OPERATOR, role="admin", organisation="")
             if row is None:
                 raise NotFoundError("no such submitter", where="--submitter", found=submitter)
             principal = principal_for(conn, row)
@@ -252,6 +254,6 @@ def photo_policy(
         with database.begin() as conn:
             election_id, _ = structure.get_election(conn, election)
             if publish is not None:
-                store.set_publish_photos(conn, election_id, publish)
-            current = store.get_publish_photos(conn, election_id)
+                photo_store.set_publish_photos(conn, election_id, publish)
+            current = photo_store.get_publish_photos(conn, election_id)
     typer.echo(f"{election}: photos {'published' if current else 'not published (hashes only)'}")
