@@ -48,7 +48,11 @@ async def list_record_kinds() -> list[KindInfo]:
     for name in sorted(kinds.names()):
         kind = kinds.get_kind(name)
         roles = sorted(r.value for r in kind.roles)
-        out.append(KindInfo(name=name, leaf_type=kind.leaf_type, roles=roles, json_schema=kind.schema.model_json_schema()))
+        out.append(
+            KindInfo(
+                name=name, leaf_type=kind.leaf_type, roles=roles, json_schema=kind.schema.model_json_schema()
+            )
+        )
     return out
 
 
@@ -87,7 +91,9 @@ async def post_record_batch(request: Request, kind: str, receipt: bool = False) 
         except InputError as exc:
             problems += exc.problems
     if problems:
-        raise InputError("some records of the batch are not valid; nothing was written", problems=problems[:100])
+        raise InputError(
+            "some records of the batch are not valid; nothing was written", problems=problems[:100]
+        )
     jobs = [Job(record=r, principal=principal, channel=Channel.API) for r in parsed]
     outcomes = await asyncio.gather(*(st.writer.submit_async(j) for j in jobs), return_exceptions=True)
     results = []
@@ -106,7 +112,9 @@ def _array(raw: bytes) -> list[Any]:
     try:
         items = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError("the body is not JSON", expected="a JSON array of records", found=str(exc)[:100]) from exc
+        raise InputError(
+            "the body is not JSON", expected="a JSON array of records", found=str(exc)[:100]
+        ) from exc
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         found = type(items).__name__ if not isinstance(items, list) else f"{len(items)} items"
         raise InputError(f"a batch is a JSON array of 1 to {MAX_BATCH} records", where="body", found=found)
