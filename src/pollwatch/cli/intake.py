@@ -27,7 +27,7 @@ from pollwatch.storage import structure
 from pollwatch.storage import submitters as submitter_store
 
 RoleOption = Annotated[
-    AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer or gateway.")
+    AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer, gateway or official.")
 ]
 OrgOption = Annotated[str, typer.Option("--org", help="Party or observer organisation.")]
 ElectionOpt = Annotated[str, typer.Option("--election", help="Election slug the assignments apply to.")]

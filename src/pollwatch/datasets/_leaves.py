@@ -72,7 +72,7 @@ class _Files:
         self.root = root
         self.paths = sorted(paths)
         self.by_name = {p.name: p for p in reversed(self.paths)}
-        self.hashes: dict[Path, str] = {}
+        self.hashes: dict[Path, tuple[str, str]] = {}
 
     def find(self, name: object) -> Path | None:
         if isinstance(name, str) and name in self.by_name:
@@ -84,9 +84,10 @@ class _Files:
     def source(self, path: Path | None, row: int) -> dict[str, object]:
         if path is None:
             return {"file": "", "sha256": "", "row": row}
-        if path not in self.hashes:
-            self.hashes[path] = _sha256(path)
-        return {"file": str(path.relative_to(self.root)), "sha256": self.hashes[path], "row": row}
+        known = self.hashes.get(path)
+        if known is None:
+            known = self.hashes[path] = (str(path.relative_to(self.root)), _sha256(path))
+        return {"file": known[0], "sha256": known[1], "row": row}
 
 
 def _sha256(path: Path) -> str:
