@@ -107,3 +107,39 @@ def test_official_result_over_http_is_a_sheet_row_and_an_official_leaf(
     )
     assert refused.status_code == 403
     assert len(_leaves(tiny_db)) == 2
+
+
+def test_photo_record_commits_to_a_hash_of_ones_own_sheet_and_lets_the_bytes_follow(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    sheet = client.post(
+        "/api/v1/sheets?receipt=false", json=sheet_payload("photo-sheet-1"), headers=bearer(tokens["agent"])
+    )
+    leaf = sheet.json()["leaf_index"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (9, 9, 9)).save(buffer, "JPEG")
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    photo = {"election": SLUG, "submission_id": "photo-rec-001", "role": "agent", "photo_sha256": digest,
+             "sheets": [leaf]}  # fmt: skip
+    answer = client.post("/api/v1/records/photo?receipt=false", json=photo, headers=bearer(tokens["agent"]))
+    assert answer.status_code == 201, answer.json()
+    logged = _leaves(tiny_db)[answer.json()["leaf_index"]]
+    assert (logged["type"], logged["photo_sha256"], logged["sheets"]) == ("photo", digest, [leaf])
+    upload = client.put(
+        f"/api/v1/photos/{digest}", content=buffer.getvalue(), headers=bearer(tokens["agent"])
+    )
+    assert upload.status_code == 200, upload.json()
+    # another submitter may not attach photos to the agent's sheet; a short hash is malformed
+    other = {**photo, "submission_id": "photo-rec-002", "role": "observer"}
+    refused = client.post("/api/v1/records/photo", json=other, headers=bearer(tokens["observer"]))
+    assert (refused.status_code, refused.json()["error"]["problems"][0]["where"]) == (422, "sheets.0")
+    short = {**photo, "submission_id": "photo-rec-003", "photo_sha256": digest[:16]}
+    malformed = client.post("/api/v1/records/photo", json=short, headers=bearer(tokens["agent"]))
+    assert malformed.status_code == 422
+    assert "photo_sha256" in [p["where"] for p in malformed.json()["error"]["problems"]]
+    assert len(_leaves(tiny_db)) == 2

@@ -75,15 +75,16 @@ def verify_may_submit(
     roles: frozenset[AuthRole] = SUBMITTING,
     what: str = "result sheets",
 ) -> None:
-    """Agents submit only where assigned; the other ``roles`` anywhere."""
+    """Agents submit only where assigned; the other ``roles`` anywhere.
+
+    ``constituency`` None: the record has no place of its own (its kind checks what it may name).
+    """
     require_role(principal, roles, f"submit {what}")
-    if principal.role is not AuthRole.AGENT:
+    if principal.role is not AuthRole.AGENT or constituency is None:
+        return  # a record without a place (a photo of one's own sheets) checks ownership itself
+    if any(a.covers(election, constituency, station_serial) for a in principal.assignments):
         return
-    if constituency is not None and any(
-        a.covers(election, constituency, station_serial) for a in principal.assignments
-    ):
-        return
-    place = (constituency or "(no place)") + ("" if station_serial is None else f" station {station_serial}")
+    place = constituency + ("" if station_serial is None else f" station {station_serial}")
     raise ForbiddenError(
         "this agent is not assigned to that station",
         where="station",

@@ -2,7 +2,7 @@
 
 >>> from pollwatch.intake import kinds
 >>> sorted(kinds.names())
-['official', 'sheet']
+['official', 'photo', 'sheet']
 >>> kinds.get_kind("official").leaf_type
 'official'
 """
@@ -14,6 +14,7 @@ from typing import Any
 from pollwatch.errors import NotFoundError
 from pollwatch.intake.kinds.base import RecordKind
 from pollwatch.intake.kinds.official import OfficialKind
+from pollwatch.intake.kinds.photo import PhotoKind
 from pollwatch.intake.kinds.sheet import SheetKindPlugin
 from pollwatch.ledger import records
 
@@ -66,5 +67,6 @@ def names() -> list[str]:
 
 register(SheetKindPlugin())
 register(OfficialKind())
+register(PhotoKind())
 
 __all__ = ["RecordKind", "get_kind", "kind_of", "names", "register", "unregister"]
