@@ -114,7 +114,7 @@ class OfficialKind:
             "captured_at": signer.captured_at, "photo_sha256": rec.photo_sha256,
         }  # fmt: skip
         checks, details = run_checks(batch, ctx, body)
-        sheet = result_sheet(job, ctx, form=form, submitter_key=signer.submitter_key)
+        sheet = result_sheet(job, ctx, form=form, submitter_key=signer.submitter_key, label=rec.label)
         extra: dict[str, Any] = {
             "submission_id": rec.submission_id,
             "checks": list(checks),

@@ -27,7 +27,6 @@ from pollwatch.model import (
     Provenance,
     ResultSheet,
     Role,
-    SheetKind,
     StationNumber,
     Totals,
 )
@@ -103,7 +102,9 @@ def run_checks(
     return tuple(f.name for f in failures), details
 
 
-def result_sheet(job: Job, ctx: places.StationContext, *, form: str, submitter_key: str) -> ResultSheet:
+def result_sheet(
+    job: Job, ctx: places.StationContext, *, form: str, submitter_key: str, label: str = ""
+) -> ResultSheet:
     """The sheet row of a record with the sheet fields (kind, constituency, votes, totals)."""
     rec = job.record
     return ResultSheet(
@@ -124,7 +125,7 @@ def result_sheet(job: Job, ctx: places.StationContext, *, form: str, submitter_k
         ),
         station=None if ctx.station_number is None else StationNumber(ctx.station_number),
         station_serial=ctx.station_serial,
-        label=getattr(rec, "label", ""),
+        label=label,
     )
 
 
@@ -177,7 +178,7 @@ def resolve_place(batch: Batch, election_id: int, rec: Any) -> places.StationCon
     """The constituency and station a record with sheet fields reports on, and its ballot; or an
     InputError naming the field (station, constituency, votes.<position>)."""
     problems = ProblemList()
-    level = SheetKind(rec.kind).level.value
+    level = rec.kind.level.value
     if level == "station" and rec.station is None:
         problems.add("a station-level sheet needs its station", where="station", expected="a station serial")
     if level == "constituency" and rec.station is not None:
