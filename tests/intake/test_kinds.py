@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,3 +247,26 @@ def test_an_unknown_kind_is_not_found(toy_client: TestClient, tokens: dict[str, 
     response = toy_client.post("/api/v1/records/ghost", json={}, headers=bearer(tokens["admin"]))
     assert response.status_code == 404
     assert response.json()["error"]["problems"][0]["where"] == "kind"
+
+
+def test_toy_kind_through_the_cli_all_or_nothing(toy_db: Database, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pollwatch.cli.main import app
+
+    url = str(toy_db.engine.url.render_as_string(hide_password=False))
+    good = [{"election": SLUG, "submission_id": f"toy-cli-{n:03d}", "role": "admin", "constituency": "NA-1",
+             "text": f"cli {n}"} for n in range(2)]  # fmt: skip
+    lines = tmp_path / "notes.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in good))
+    done = CliRunner().invoke(app, ["submit-records", "toy", str(lines), "--db", url, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert [r["kind"] for r in json.loads(done.output)] == ["toy", "toy"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps([{**good[0], "submission_id": "toy-cli-new"}, {**good[1], "constituency": "NA-77"}])
+    )
+    refused = CliRunner().invoke(app, ["submit-records", "toy", str(bad), "--db", url])
+    assert refused.exit_code == 1
+    assert "row 2 constituency" in refused.output
+    assert list_toy_notes(toy_db) == ["cli 0", "cli 1"]

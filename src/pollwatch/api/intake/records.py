@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from pollwatch.api.intake.sheets import MAX_BATCH, BatchAccepted, BatchItem, SheetAccepted, answer
 from pollwatch.api.intake.state import caller, read_body, state
-from pollwatch.errors import Error, InputError, Problem
+from pollwatch.errors import Error, InputError
 from pollwatch.intake import kinds
+from pollwatch.intake.records import parse_record, parse_records
 from pollwatch.intake.service import Accepted, Job
 from pollwatch.model import Channel
 
@@ -82,18 +82,10 @@ async def post_record_batch(request: Request, kind: str, receipt: bool = False) 
     st = state(request)
     found = kinds.get_kind(kind)
     principal = await caller(request)
-    items = _array(await read_body(request, st.settings.max_body_bytes * 16))
-    problems: list[Problem] = []
-    parsed = []
-    for n, item in enumerate(items):
-        try:
-            parsed.append(parse_record(found.schema, json.dumps(item).encode(), prefix=f"[{n}]."))
-        except InputError as exc:
-            problems += exc.problems
-    if problems:
-        raise InputError(
-            "some records of the batch are not valid; nothing was written", problems=problems[:100]
-        )
+    raw = await read_body(request, st.settings.max_body_bytes * 16)
+    if not raw.lstrip().startswith(b"["):
+        raise InputError("a batch is a JSON array of records", where="body", expected="[...]")
+    parsed = parse_records(found.schema, raw, limit=MAX_BATCH)
     jobs = [Job(record=r, principal=principal, channel=Channel.API) for r in parsed]
     outcomes = await asyncio.gather(*(st.writer.submit_async(j) for j in jobs), return_exceptions=True)
     results = []
@@ -106,35 +98,3 @@ async def post_record_batch(request: Request, kind: str, receipt: bool = False) 
             raise outcome
     accepted = sum(1 for r in results if r.accepted is not None)
     return BatchAccepted(accepted=accepted, refused=len(results) - accepted, results=results)
-
-
-def _array(raw: bytes) -> list[Any]:
-    try:
-        items = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            "the body is not JSON", expected="a JSON array of records", found=str(exc)[:100]
-        ) from exc
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        found = type(items).__name__ if not isinstance(items, list) else f"{len(items)} items"
-        raise InputError(f"a batch is a JSON array of 1 to {MAX_BATCH} records", where="body", found=found)
-    return items
-
-
-def parse_record(schema: type[BaseModel], raw: bytes, *, prefix: str = "") -> Any:
-    """Parse a JSON body with a kind's schema, naming every problem by its field (422, nothing written)."""
-    try:
-        return schema.model_validate_json(raw)
-    except ValidationError as exc:
-        raise InputError(
-            "the record is not valid; nothing was written",
-            problems=[
-                Problem(
-                    str(e["msg"]),
-                    where=prefix + (".".join(str(p) for p in e["loc"]) or "body"),
-                    expected=str(e["type"]),
-                    found=repr(e.get("input"))[:120],
-                )
-                for e in exc.errors()
-            ],
-        ) from exc
