@@ -22,6 +22,7 @@ from pollwatch.intake.service import Accepted, Job, write_batch, write_one
 from pollwatch.intake.testing import SLUG, bearer, create_tiny_election
 from pollwatch.intake.writer import Writer, _Item
 from pollwatch.ledger.records import parse_leaf, signed_bytes
+from pollwatch.model import Channel
 from pollwatch.storage import Database
 from pollwatch.storage import log as logstore
 from pollwatch.storage import submissions as submission_store
@@ -270,3 +271,19 @@ def test_toy_kind_through_the_cli_all_or_nothing(toy_db: Database, tmp_path: Pat
     assert refused.exit_code == 1
     assert "row 2 constituency" in refused.output
     assert list_toy_notes(toy_db) == ["cli 0", "cli 1"]
+
+
+def test_job_keeps_the_sheet_constructor_and_takes_any_record(toy_db: Database) -> None:
+    from pollwatch.intake.format import SheetSubmission
+    from pollwatch.intake.testing import sheet_payload
+
+    principal = _principal(toy_db)
+    sheet = SheetSubmission.model_validate(sheet_payload("job-sheet-01", role="observer"))
+    by_keyword = Job(sub=sheet, principal=principal, channel=Channel.SMS, received_at=None)
+    assert (by_keyword.sub, by_keyword.record, by_keyword.channel) == (sheet, sheet, Channel.SMS)
+    assert Job(sheet, principal, Channel.API).sub is sheet
+    toy = Job(record=_note("job-toy-0001"), principal=principal)
+    with pytest.raises(TypeError, match="not a sheet"):
+        _ = toy.sub
+    with pytest.raises(TypeError, match="one record"):
+        Job(sheet, principal, record=_note("job-toy-0002"))
