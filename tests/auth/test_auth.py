@@ -23,8 +23,8 @@ from pollwatch.auth import (
 from pollwatch.auth.devices import public_key_of
 from pollwatch.errors import AuthError, ConflictError, ForbiddenError, VerificationError
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
 from pollwatch.storage import intake_schema as ti
+from pollwatch.storage import submitters as submitter_store
 
 
 def test_token_is_stored_only_as_its_hash(db: Database) -> None:
@@ -49,9 +49,9 @@ def test_bad_credentials_are_401(sqlite_db: Database, header: str | None) -> Non
 def test_revoked_token_stops_working(sqlite_db: Database) -> None:
     with sqlite_db.begin() as conn:
         key_id, token = create_submitter(conn, role=AuthRole.OBSERVER)
-        row = store.get_submitter(conn, key_id=key_id)
+        row = submitter_store.get_submitter(conn, key_id=key_id)
         assert row is not None
-        store.revoke_tokens(conn, row.id)
+        submitter_store.revoke_tokens(conn, row.id)
     with sqlite_db.connect() as conn, pytest.raises(AuthError, match="revoked"):
         authenticate(conn, f"Bearer {token}")
 

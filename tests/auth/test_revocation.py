@@ -21,8 +21,9 @@ from pollwatch.auth.devices import fingerprint, public_key_of
 from pollwatch.auth.revocation import device_fingerprint
 from pollwatch.errors import AuthError, ConflictError, ForbiddenError, InputError, NotFoundError
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
 from pollwatch.storage import intake_schema as ti
+from pollwatch.storage import submitters as submitter_store
 
 
 def _agent_with_device(db: Database, organisation: str = "PartyA") -> tuple[str, str, str, int]:
@@ -30,7 +31,7 @@ def _agent_with_device(db: Database, organisation: str = "PartyA") -> tuple[str,
     public = device_key_id(public_key_of(Ed25519PrivateKey.generate()))
     with db.begin() as conn:
         key_id, token = create_submitter(conn, role=AuthRole.AGENT, organisation=organisation, name="A B")
-        row = store.get_submitter(conn, key_id=key_id)
+        row = submitter_store.get_submitter(conn, key_id=key_id)
         assert row is not None
         register_device(conn, submitter_id=row.id, public_key=public)
     return key_id, token, device_fingerprint(public), row.id
@@ -49,7 +50,7 @@ def test_revoke_submitter_shuts_out_every_token_and_keeps_the_rows(db: Database)
     assert (done.key_id, done.role, done.organisation, done.tokens_revoked) == (key_id, "agent", "PartyA", 1)
     assert (_count(db, ti.submitters), _count(db, ti.tokens)) == before
     with db.connect() as conn:
-        assert store.count_active_tokens(conn, submitter_id) == 0
+        assert submitter_store.count_active_tokens(conn, submitter_id) == 0
         with pytest.raises(AuthError, match="revoked"):
             authenticate(conn, f"Bearer {token}")
 
@@ -75,8 +76,8 @@ def test_revoke_device_marks_only_that_key(db: Database) -> None:
         done = revoke_device(conn, first, by=None)
     assert done.already_revoked is False
     with db.connect() as conn:
-        devices = {d.fingerprint: d.revoked for d in store.list_submitter_devices(conn, submitter_id)}
-        owners = store.list_device_owners(conn, {first, device_fingerprint(second)})
+        devices = {d.fingerprint: d.revoked for d in device_store.list_submitter_devices(conn, submitter_id)}
+        owners = device_store.list_device_owners(conn, {first, device_fingerprint(second)})
     assert devices == {first: True, device_fingerprint(second): False}
     assert owners == {device_fingerprint(second): submitter_id}  # what signed-sheet checks consult
 
@@ -153,6 +154,6 @@ def test_revoke_as_principal_checks_permission_before_writing(db: Database) -> N
     with db.begin() as conn, pytest.raises(ForbiddenError, match="own organisation"):
         revoke_device(conn, fp, by=outsider)
     with db.connect() as conn:
-        assert store.count_active_tokens(conn, submitter_id) == 1
+        assert submitter_store.count_active_tokens(conn, submitter_id) == 1
         assert authenticate(conn, f"Bearer {token}").key_id == key_id
-        assert store.list_device_owners(conn, {fp}) == {fp: submitter_id}
+        assert device_store.list_device_owners(conn, {fp}) == {fp: submitter_id}

@@ -14,7 +14,7 @@ from pollwatch.auth.devices import fingerprint, public_key_of
 from pollwatch.cli.main import app
 from pollwatch.errors import AuthError
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
 
 runner = CliRunner()
 
@@ -73,7 +73,7 @@ def test_device_list_then_revoke_by_fingerprint(url: str) -> None:
     assert [d["revoked"] for d in json.loads(as_json.stdout)] == [True]
     db = Database(url)
     with db.connect() as conn:
-        assert store.list_device_owners(conn, {fingerprint(public)}) == {}
+        assert device_store.list_device_owners(conn, {fingerprint(public)}) == {}
     db.dispose()
 
 

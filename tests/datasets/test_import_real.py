@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from pollwatch.datasets import import_dataset, read
+from pollwatch.ledger.records import parse_leaf
 from pollwatch.model import SheetKind
 from pollwatch.storage import Database
+from pollwatch.storage import log as logstore
 from pollwatch.storage import schema as t
 from pollwatch.storage.findings import list_findings
 from pollwatch.storage.sheets import list_sheets
@@ -39,9 +41,16 @@ def test_import_pakistan_2024_group(db: Database, tmp_path: Path) -> None:
         assert len(form45) == 342
         assert form45[0].provenance.organisation == "PTI (form45.com)"
         assert len(list_findings(conn, election_id)) == len(parsed.findings)
+    with db.connect() as conn:  # one official leaf per stored sheet, none more on a re-import
+        assert logstore.count_entries(conn) == len(parsed.sheets)
+        form45_leaf = parse_leaf(logstore.read_entries(conn, len(parsed.sheets) - 1, len(parsed.sheets))[0])
+    assert form45_leaf.body["source"]["file"].startswith("form45/")
+    assert form45_leaf.body["station"] is not None
     again = import_dataset(db, "pakistan-2024", data)
     assert again.status == "already imported"
     assert _count(db, t.sheets) == len(parsed.sheets)
+    with db.connect() as conn:
+        assert logstore.count_entries(conn) == len(parsed.sheets)
 
 
 _KEPT = ("NA-46", "NA-47", "PK-79", "PS-100")

@@ -24,8 +24,8 @@ from pollwatch.ledger.note import parse_vkey
 from pollwatch.ledger.records import parse_leaf
 from pollwatch.ledger.service import get_consistency_proof
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
 from pollwatch.storage import log as logstore
+from pollwatch.storage import submissions as submission_store
 
 pytestmark = pytest.mark.slow
 TOTAL = 3000
@@ -135,7 +135,7 @@ def test_sigkill_midway_loses_no_acknowledged_sheet(served: tuple[str, dict[str,
     db = Database(url)
     vkey = parse_vkey((Path(env["POLLWATCH_HOME"]) / "keys" / "log.vkey").read_text().strip())
     with db.connect() as conn:
-        stored = {sid: index for _, sid, index in store.list_submission_keys(conn)}
+        stored = {sid: index for _, sid, index in submission_store.list_submission_keys(conn)}
         for submission_id, index in acked.items():  # 1. every acknowledged sheet is there, at its leaf
             assert stored.get(submission_id) == index, submission_id
             leaf = parse_leaf(logstore.read_entries(conn, index, index + 1)[0])

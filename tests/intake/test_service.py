@@ -12,8 +12,9 @@ from pollwatch.intake.service import Accepted, Job, write_batch, write_one
 from pollwatch.intake.testing import create_tiny_election, sheet_payload
 from pollwatch.model import Channel, SheetKind
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
 from pollwatch.storage import log as logstore
+from pollwatch.storage import submissions as submission_store
+from pollwatch.storage import submitters as submitter_store
 from pollwatch.storage.sheets import list_sheets
 
 KEY_ID = "sub-service-test"
@@ -21,7 +22,7 @@ KEY_ID = "sub-service-test"
 
 def _job(db: Database, submission_id: str, **kw: object) -> Job:
     with db.connect() as conn:
-        row = store.get_submitter(conn, key_id=KEY_ID)
+        row = submitter_store.get_submitter(conn, key_id=KEY_ID)
         assert row is not None
         principal = principal_for(conn, row)
     payload = sheet_payload(submission_id, role="observer", **kw)  # type: ignore[arg-type]
@@ -32,7 +33,9 @@ def _job(db: Database, submission_id: str, **kw: object) -> Job:
 def observer_db(db: Database) -> Database:
     create_tiny_election(db)
     with db.begin() as conn:
-        store.create_submitter(conn, key_id=KEY_ID, role=AuthRole.OBSERVER.value, organisation="Watch")
+        submitter_store.create_submitter(
+            conn, key_id=KEY_ID, role=AuthRole.OBSERVER.value, organisation="Watch"
+        )
     return db
 
 
@@ -48,7 +51,7 @@ def test_batch_writes_sheets_leaves_and_submissions_together(observer_db: Databa
     assert isinstance(outcomes[6], InputError)
     with observer_db.connect() as conn:
         assert logstore.count_entries(conn) == 5
-        assert store.count_submissions(conn) == 5
+        assert submission_store.count_submissions(conn) == 5
         sheets = list_sheets(conn, 1, kind=SheetKind.STATION_COUNT)
     assert len(sheets) == 5
     assert sheets[0].provenance.role.value == "observer"
@@ -56,7 +59,7 @@ def test_batch_writes_sheets_leaves_and_submissions_together(observer_db: Databa
     assert sheets[0].form == "Form-45"
     assert sheets[0].extra["submission_id"] == accepted[0].submission_id
     with observer_db.connect() as conn:  # the submissions table links each sheet row to its leaf
-        rows = [store.get_submission(conn, KEY_ID, a.submission_id) for a in accepted[:5]]
+        rows = [submission_store.get_submission(conn, KEY_ID, a.submission_id) for a in accepted[:5]]
     assert [(r.sheet_id, r.leaf_index) for r in rows if r] == [
         (a.sheet_id, a.leaf_index) for a in accepted[:5]
     ]
@@ -111,9 +114,10 @@ def test_two_writers_on_one_database_interleave_without_losing_or_clashing(obser
     assert all(a.leaf_index == first[a.submission_id].leaf_index for a in outcomes)
     with observer_db.connect() as conn:
         assert logstore.count_entries(conn) == 120
-        assert store.count_submissions(conn) == 120
+        assert submission_store.count_submissions(conn) == 120
         stored = {
-            a.submission_id: store.get_submission(conn, KEY_ID, a.submission_id) for a in first.values()
+            a.submission_id: submission_store.get_submission(conn, KEY_ID, a.submission_id)
+            for a in first.values()
         }
     assert {(r.sheet_id, r.leaf_index) for r in stored.values() if r} == {
         (a.sheet_id, a.leaf_index) for a in first.values()

@@ -22,8 +22,8 @@ from pollwatch.intake.testing import SLUG, bearer, create_tiny_election, sheet_p
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.settings import load_settings
 from pollwatch.storage import Database, structure
-from pollwatch.storage import intake as intake_store
 from pollwatch.storage import log as logstore
+from pollwatch.storage import photos as photo_store
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_submit_receipt_bundle_verify(client: TestClient, sqlite_db: Database, t
 
     with sqlite_db.begin() as conn:
         election_id, _ = structure.get_election(conn, SLUG)
-        intake_store.set_publish_photos(conn, election_id, True)
+        photo_store.set_publish_photos(conn, election_id, True)
     out = tmp_path / "bundle"
     result = CliRunner().invoke(
         cli, ["bundle", "export", str(out), "--election", SLUG, "--db", sqlite_db.url]

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection
 
 from pollwatch.errors import ConflictError, InputError, VerificationError
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
 
 
 def device_key_id(public_key: bytes) -> str:
@@ -69,7 +69,7 @@ def register_device(conn: Connection, *, submitter_id: int, public_key: str) -> 
     """Register a device key for a submitter; return its key id (what signed sheets carry)."""
     raw = parse_public_key(public_key)
     fp = fingerprint(raw)
-    existing = store.get_device_key(conn, fp)
+    existing = device_store.get_device_key(conn, fp)
     if existing is not None and existing.revoked:
         raise ConflictError(
             "that device key was revoked; a revoked key is never registered again",
@@ -81,10 +81,12 @@ def register_device(conn: Connection, *, submitter_id: int, public_key: str) -> 
         if existing.owner.id == submitter_id:
             return device_key_id(raw)
         raise ConflictError("that device key is registered to another submitter", where="public_key")
-    store.create_device_key(conn, submitter_id=submitter_id, fingerprint=fp, public_key=device_key_id(raw))
+    device_store.create_device_key(
+        conn, submitter_id=submitter_id, fingerprint=fp, public_key=device_key_id(raw)
+    )
     return device_key_id(raw)
 
 
 def device_owner(conn: Connection, key_id: str) -> int | None:
     """The submitter id a device key belongs to (None if unknown or revoked)."""
-    return store.get_device_owner(conn, fingerprint(parse_public_key(key_id)))
+    return device_store.get_device_owner(conn, fingerprint(parse_public_key(key_id)))

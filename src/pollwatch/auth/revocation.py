@@ -15,7 +15,8 @@ from pollwatch.auth.devices import fingerprint as fingerprint_of
 from pollwatch.auth.devices import parse_public_key
 from pollwatch.auth.roles import Principal, verify_may_revoke
 from pollwatch.errors import InputError, NotFoundError
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
+from pollwatch.storage import submitters as submitter_store
 
 FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
@@ -43,7 +44,7 @@ class DeviceRevoked:
 
 def revoke_submitter(conn: Connection, key_id: str, *, by: Principal | None) -> SubmitterRevoked:
     """Revoke every token of the submitter ``key_id``; ``by`` None is the operator at the console."""
-    row = store.get_submitter(conn, key_id=key_id)
+    row = submitter_store.get_submitter(conn, key_id=key_id)
     if row is None:
         raise NotFoundError(
             "no submitter has this key id; nothing was revoked",
@@ -53,8 +54,8 @@ def revoke_submitter(conn: Connection, key_id: str, *, by: Principal | None) -> 
         )
     if by is not None:
         verify_may_revoke(by, role=row.role, organisation=row.organisation, owner_id=row.id)
-    active = store.count_active_tokens(conn, row.id)
-    store.revoke_tokens(conn, row.id)
+    active = submitter_store.count_active_tokens(conn, row.id)
+    submitter_store.revoke_tokens(conn, row.id)
     return SubmitterRevoked(row.id, row.key_id, row.role, row.organisation, active)
 
 
@@ -76,7 +77,7 @@ def device_fingerprint(text: str) -> str:
 def revoke_device(conn: Connection, fingerprint: str, *, by: Principal | None) -> DeviceRevoked:
     """Revoke one device key; ``by`` None is the operator at the console."""
     fp = device_fingerprint(fingerprint)
-    device = store.get_device_key(conn, fp)
+    device = device_store.get_device_key(conn, fp)
     if device is None:
         raise NotFoundError(
             "no device key has this fingerprint; nothing was revoked",
@@ -87,5 +88,5 @@ def revoke_device(conn: Connection, fingerprint: str, *, by: Principal | None) -
     owner = device.owner
     if by is not None:
         verify_may_revoke(by, role=owner.role, organisation=owner.organisation, owner_id=owner.id)
-    changed = store.revoke_device_key(conn, fp)
+    changed = device_store.revoke_device_key(conn, fp)
     return DeviceRevoked(fp, device.public_key, owner.key_id, already_revoked=not changed)

@@ -20,6 +20,8 @@ class AuthRole(StrEnum):
     OBSERVER = "observer"
     GATEWAY = "gateway"
     """An SMS gateway: may only call the inbound-SMS webhook."""
+    OFFICIAL = "official"
+    """The election authority's uploader: submits official results (``/api/v1/records/official``)."""
     PUBLIC = "public"
 
 
@@ -65,12 +67,21 @@ def require_role(principal: Principal, roles: Sequence[AuthRole] | frozenset[Aut
 
 
 def verify_may_submit(
-    principal: Principal, *, election: str, constituency: str, station_serial: int | None
+    principal: Principal,
+    *,
+    election: str,
+    constituency: str | None,
+    station_serial: int | None,
+    roles: frozenset[AuthRole] = SUBMITTING,
+    what: str = "result sheets",
 ) -> None:
-    """Agents submit only where assigned; admins, coordinators and observers anywhere."""
-    require_role(principal, SUBMITTING, "submit result sheets")
-    if principal.role is not AuthRole.AGENT:
-        return
+    """Agents submit only where assigned; the other ``roles`` anywhere.
+
+    ``constituency`` None: the record has no place of its own (its kind checks what it may name).
+    """
+    require_role(principal, roles, f"submit {what}")
+    if principal.role is not AuthRole.AGENT or constituency is None:
+        return  # a record without a place (a photo of one's own sheets) checks ownership itself
     if any(a.covers(election, constituency, station_serial) for a in principal.assignments):
         return
     place = constituency + ("" if station_serial is None else f" station {station_serial}")

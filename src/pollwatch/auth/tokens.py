@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 from pollwatch.auth.roles import Assignment, AuthRole, Principal
 from pollwatch.errors import AuthError, ConflictError
-from pollwatch.storage import intake as store
+from pollwatch.storage import assignments as assignment_store
+from pollwatch.storage import submitters as submitter_store
 
 TOKEN_PREFIX = "pw_"
 
@@ -36,21 +37,21 @@ def create_submitter(
     label: str = "",
 ) -> tuple[str, str]:
     """Register a submitter with one token; return (key id, token secret). The secret is not stored."""
-    if phone is not None and store.phone_in_use(conn, phone):
+    if phone is not None and submitter_store.phone_in_use(conn, phone):
         raise ConflictError(
             "that phone number is already registered", where="phone", remedy="register it once"
         )
-    row = store.create_submitter(
+    row = submitter_store.create_submitter(
         conn, key_id=new_key_id(), role=role.value, organisation=organisation, name=name, phone=phone,
         address=address,
     )  # fmt: skip
     for a in assignments:
-        store.create_assignment(
+        assignment_store.create_assignment(
             conn, submitter_id=row.id, election=a.election, constituency=a.constituency,
             station_serial=a.station_serial,
         )  # fmt: skip
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    store.create_token(conn, submitter_id=row.id, token_sha256=hash_token(secret), label=label)
+    submitter_store.create_token(conn, submitter_id=row.id, token_sha256=hash_token(secret), label=label)
     return row.key_id, secret
 
 
@@ -77,15 +78,16 @@ def authenticate(conn: Connection, authorization: str | None) -> Principal:
 
 
 def principal_for_secret(conn: Connection, secret: str) -> Principal:
-    row = store.get_token_submitter(conn, hash_token(secret))
+    row = submitter_store.get_token_submitter(conn, hash_token(secret))
     if row is None:
         raise AuthError("unknown or revoked API token", where="Authorization", remedy="ask for a new token")
     return principal_for(conn, row)
 
 
-def principal_for(conn: Connection, row: store.SubmitterRow) -> Principal:
+def principal_for(conn: Connection, row: submitter_store.SubmitterRow) -> Principal:
     assignments = tuple(
-        Assignment(a.election, a.constituency, a.station_serial) for a in store.list_assignments(conn, row.id)
+        Assignment(a.election, a.constituency, a.station_serial)
+        for a in assignment_store.list_assignments(conn, row.id)
     )
     return Principal(row.id, row.key_id, AuthRole(row.role), row.organisation, assignments)
 

@@ -1,4 +1,4 @@
-"""CLI commands of evidence intake: tokens, submitters, device keys, revocation, CSV, photo policy."""
+"""CLI commands of evidence intake: tokens, submitters, device keys, revocation, CSV, records, photos."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from pollwatch.auth import (
     Assignment,
     AuthRole,
+    Principal,
     create_submitter,
     register_device,
     revoke_device,
@@ -32,11 +33,13 @@ from pollwatch.errors import Error, InputError, NotFoundError, Problem
 from pollwatch.intake.csvfile import parse_csv
 from pollwatch.intake.service import Accepted, Job, write_batch
 from pollwatch.model import Channel, Role
-from pollwatch.storage import intake as store
-from pollwatch.storage import structure
+from pollwatch.storage import Database, structure
+from pollwatch.storage import devices as device_store
+from pollwatch.storage import photos as photo_store
+from pollwatch.storage import submitters as submitter_store
 
 RoleOption = Annotated[
-    AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer or gateway.")
+    AuthRole, typer.Option("--role", help="admin, coordinator, agent, observer, gateway or official.")
 ]
 OrgOption = Annotated[str, typer.Option("--org", help="Party or observer organisation.")]
 ElectionOpt = Annotated[str, typer.Option("--election", help="Election slug the assignments apply to.")]
@@ -64,6 +67,7 @@ def register(app: typer.Typer) -> None:
     device.command("revoke")(device_revoke)
     app.add_typer(device, name="device")
     app.command("submit-csv")(submit_csv)
+    app.command("submit-records")(submit_records)
     app.command("photo-policy", cls=AliasCommand)(photo_policy)
 
 
@@ -138,7 +142,7 @@ def submitter_device(
     with handled():
         database = open_db(db)
         with database.begin() as conn:
-            row = store.get_submitter(conn, key_id=key_id)
+            row = submitter_store.get_submitter(conn, key_id=key_id)
             if row is None:
                 raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
             device = register_device(conn, submitter_id=row.id, public_key=public_key)
@@ -168,10 +172,10 @@ def device_list(
     with handled():
         database = open_db(db)
         with database.connect() as conn:
-            row = store.get_submitter(conn, key_id=key_id)
+            row = submitter_store.get_submitter(conn, key_id=key_id)
             if row is None:
                 raise NotFoundError("no such submitter", where="KEY_ID", found=key_id)
-            devices = store.list_submitter_devices(conn, row.id)
+            devices = device_store.list_submitter_devices(conn, row.id)
     if fmt is not OutputFormat.TABLE:
         rows = [
             {"fingerprint": d.fingerprint, "public_key": d.public_key, "registered": d.created_at.isoformat(),
@@ -211,43 +215,83 @@ def submit_csv(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Validate, store and log every sheet of a CSV in one transaction (all or nothing)."""
-    from pollwatch.auth.tokens import principal_for
-
     with handled():
         database = open_db(db)
-        with database.begin() as conn:
-            row = store.get_submitter(conn, key_id=submitter)
-            if row is None and submitter == OPERATOR:
-                row = store.create_submitter(conn, key_id=OPERATOR, role="admin", organisation="")
-            if row is None:
-                raise NotFoundError("no such submitter", where="--submitter", found=submitter)
-            principal = principal_for(conn, row)
+        principal = _principal(database, submitter)
         role = Role.ADMIN if principal.role is AuthRole.ADMIN else Role(principal.role.value)
         subs = parse_csv(file.read_bytes(), role=role, organisation=principal.organisation, election=election)
-        jobs = [Job(s, principal, Channel.CSV) for s in subs]
-        with database.begin() as conn:
-            outcomes = write_batch(conn, jobs)
-            accepted = [o for o in outcomes if isinstance(o, Accepted)]
-            errors = [(n, o) for n, o in enumerate(outcomes) if isinstance(o, Error)]
-            if errors:
-                conn.rollback()
-                raise InputError(
-                    f"{len(errors)} rows were refused; nothing was written",
-                    problems=[
-                        Problem(
-                            e.message,
-                            where=f"row {n + 2}" + (f" {e.problems[0].where}" if e.problems else ""),
-                            expected=e.problems[0].expected if e.problems else "",
-                            found=e.problems[0].found if e.problems else "",
-                        )
-                        for n, e in errors[:50]
-                    ],
-                )
+        accepted = _write_all(database, [Job(s, principal, Channel.CSV) for s in subs], first_row=2)
     rows = [
         {"submission_id": a.submission_id, "leaf_index": a.leaf_index, "checks": ",".join(a.checks)}
         for a in accepted
     ]
     emit(rows, fmt, title=f"{len(rows)} sheets accepted")
+
+
+def submit_records(
+    kind: Annotated[str, typer.Argument(help="Record kind: official, sheet, photo, ...")],
+    file: Annotated[
+        Path, typer.Argument(help="A JSON array of records, or one JSON record per line.", exists=True)
+    ],
+    submitter: Annotated[
+        str, typer.Option(help="Submit as this key id (default: the CLI operator).")
+    ] = OPERATOR,
+    db: DbOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Validate, store and log records of any kind in one transaction (all or nothing)."""
+    from pollwatch.intake import kinds
+    from pollwatch.intake.records import parse_records
+
+    with handled():
+        found = kinds.get_kind(kind)
+        records = parse_records(found.schema, file.read_bytes())
+        database = open_db(db)
+        principal = _principal(database, submitter)
+        jobs = [Job(record=r, principal=principal, channel=Channel.IMPORT) for r in records]
+        accepted = _write_all(database, jobs, first_row=1)
+    rows = [
+        {"submission_id": a.submission_id, "kind": a.kind, "leaf_index": a.leaf_index,
+         "checks": ",".join(a.checks), "duplicate": a.duplicate}
+        for a in accepted
+    ]  # fmt: skip
+    emit(rows, fmt, title=f"{len(rows)} {kind} records accepted")
+
+
+def _principal(database: Database, submitter: str) -> Principal:
+    """The principal of a submitter key id; the CLI operator (an admin) is created on first use."""
+    from pollwatch.auth.tokens import principal_for
+
+    with database.begin() as conn:
+        row = submitter_store.get_submitter(conn, key_id=submitter)
+        if row is None and submitter == OPERATOR:
+            row = submitter_store.create_submitter(conn, key_id=OPERATOR, role="admin", organisation="")
+        if row is None:
+            raise NotFoundError("no such submitter", where="--submitter", found=submitter)
+        return principal_for(conn, row)
+
+
+def _write_all(database: Database, jobs: list[Job], *, first_row: int) -> list[Accepted]:
+    """Write every job in one transaction, or none: each refusal is listed by its row."""
+    with database.begin() as conn:
+        outcomes = write_batch(conn, jobs)
+        accepted = [o for o in outcomes if isinstance(o, Accepted)]
+        errors = [(n, o) for n, o in enumerate(outcomes) if isinstance(o, Error)]
+        if errors:
+            conn.rollback()
+            raise InputError(
+                f"{len(errors)} rows were refused; nothing was written",
+                problems=[
+                    Problem(
+                        e.message,
+                        where=f"row {n + first_row}" + (f" {e.problems[0].where}" if e.problems else ""),
+                        expected=e.problems[0].expected if e.problems else "",
+                        found=e.problems[0].found if e.problems else "",
+                    )
+                    for n, e in errors[:50]
+                ],
+            )
+    return accepted
 
 
 def photo_policy(
@@ -265,6 +309,6 @@ def photo_policy(
         with database.begin() as conn:
             election_id, _ = structure.get_election(conn, election)
             if publish is not None:
-                store.set_publish_photos(conn, election_id, publish)
-            current = store.get_publish_photos(conn, election_id)
+                photo_store.set_publish_photos(conn, election_id, publish)
+            current = photo_store.get_publish_photos(conn, election_id)
     typer.echo(f"{election}: photos {'published' if current else 'not published (hashes only)'}")

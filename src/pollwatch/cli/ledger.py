@@ -134,12 +134,12 @@ def _photo_source(database: Database, election: str | None) -> PhotoSource | Non
         return None
     from pollwatch.evidence import FilesystemStore
     from pollwatch.intake import settings as intake_settings
-    from pollwatch.storage import intake as intake_store
+    from pollwatch.storage import photos as photo_store
     from pollwatch.storage import structure
 
     with database.connect() as conn:
         election_id, _ = structure.get_election(conn, election)
-        publish = intake_store.get_publish_photos(conn, election_id)
+        publish = photo_store.get_publish_photos(conn, election_id)
     return FilesystemStore(intake_settings.load().evidence_dir) if publish else None
 
 

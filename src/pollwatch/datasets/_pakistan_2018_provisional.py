@@ -66,7 +66,7 @@ def _provisional_sheet(
         polled=raw.required_integer("votesPolled"),
         registered=raw.required_integer("registeredVoters"),
     )
-    extra: dict[str, object] = {"snapshot": "2018-07-29", "file": RAW_FILE}
+    extra: dict[str, object] = {"snapshot": "2018-07-29", "file": RAW_FILE, "row": raw.line}
     for key in ("femaleTurnout", "maleTurnout"):
         if raw.values.get(key, "").strip():
             extra[key] = raw.values[key].strip()

@@ -13,6 +13,7 @@ from pollwatch.datasets import _registry as registry
 from pollwatch.datasets import generic
 from pollwatch.datasets._dataset import Dataset
 from pollwatch.datasets._files import content_sha256
+from pollwatch.datasets._leaves import append_official_leaves
 from pollwatch.errors import ConflictError
 from pollwatch.model import Election
 from pollwatch.storage import Database, structure
@@ -122,6 +123,12 @@ def _import_one(
         dependents = _delete_dependents(conn, election_id, name)
         delete_source(conn, election_id, source)
     _write(conn, election_id, dataset, progress)
+    # Every stored sheet is logged as an official leaf naming its file and row; an unchanged
+    # re-import returned above, so it appends nothing. A reload appends the new figures (the old
+    # leaves stay: the log is append-only).
+    progress(f"{name}: log", 0, len(dataset.sheets))
+    append_official_leaves(conn, dataset, root, paths)
+    progress(f"{name}: log", len(dataset.sheets), len(dataset.sheets))
     counts = {**dataset.counts(), "findings_by_kind": dataset.findings_by_kind()}
     record_import(conn, election_id, source, content_sha256=sha, counts=counts)
     status = IMPORTED if previous is None else RELOADED

@@ -180,7 +180,7 @@ def _final_sheet(contest: _Contest, ballot: list[tuple[Candidate, Row]]) -> Resu
         ),
         provenance=official_provenance(NAME, _ORG),
         label=FINAL_LABEL,
-        extra={"snapshot": "2018-09-04", "file": _FINAL},
+        extra={"snapshot": "2018-09-04", "file": _FINAL, "row": first.line},
     )
 
 

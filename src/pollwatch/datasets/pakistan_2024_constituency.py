@@ -314,6 +314,8 @@ def _final_sheet(
 ) -> ResultSheet:
     votes: dict[CandidateKey, int] = {}
     extra: dict[str, Any] = {"file": _CANDIDATES}
+    if rows:  # where the sheet's figures begin in that file
+        extra["row"] = rows[0].line
     for i, row in enumerate(rows):
         if _is_others(row):
             extra["others_votes"] = extra.get("others_votes", 0) + row.required_integer("votes")

@@ -34,6 +34,8 @@ MAX_ENTRY_BYTES = 65_535
 """tlog-tiles entry bundles prefix each entry with a big-endian uint16 length."""
 
 TYPES = frozenset({"sheet", "official", "incident", "correction", "photo"})
+"""The built-in leaf types; a record kind registered later adds its own (:func:`register_type`)."""
+_registered: set[str] = set()
 
 PERSONAL_FIELDS = frozenset(
     {
@@ -65,7 +67,8 @@ SERVER_FIELDS = ("signature", "received_at", "checks")
 """Fields a submitting device does not sign: the server adds them."""
 
 SIGNATURE_DOMAIN = b"pollwatch-sheet-signature/v1\n"
-"""Prefix of the signed message, so a sheet signature can never be replayed as another kind of signature."""
+"""Prefix of the signed message, so a sheet signature can never be replayed as another kind of signature.
+A record of another leaf type signs under ``pollwatch-<type>-signature/v1\\n``."""
 
 _RESERVED = frozenset({"v", "type"})
 
@@ -191,15 +194,79 @@ def sheet_record(
     return LeafRecord(type="sheet", body=body)
 
 
-def signed_bytes(body: Mapping[str, Any]) -> bytes:
-    """Return the bytes a submitting device signs with Ed25519 for a sheet body.
+def signed_bytes(body: Mapping[str, Any], record_type: str = "sheet") -> bytes:
+    """Return the bytes a submitting device signs with Ed25519 for a record body.
 
-    The message is ``pollwatch-sheet-signature/v1\\n`` followed by the RFC 8785 encoding of the body
-    without ``signature``, ``received_at`` and ``checks`` (dropped here if present).
+    The message is ``pollwatch-<type>-signature/v1\\n`` (``pollwatch-sheet-signature/v1\\n`` for a
+    sheet) followed by the RFC 8785 encoding of the body without ``signature``, ``received_at`` and
+    ``checks`` (dropped here if present).
     """
     unsigned = {k: v for k, v in body.items() if k not in SERVER_FIELDS and k not in _RESERVED}
     _check_keys(unsigned, "body")
-    return SIGNATURE_DOMAIN + canonical_json(unsigned)
+    domain = (
+        SIGNATURE_DOMAIN if record_type == "sheet" else f"pollwatch-{record_type}-signature/v1\n".encode()
+    )
+    return domain + canonical_json(unsigned)
+
+
+def register_type(record_type: str) -> None:
+    """Make a leaf type loggable (a record kind registered outside the built-in ones)."""
+    if not record_type.isidentifier() or record_type in _RESERVED:
+        raise InputError("a leaf type is a lowercase identifier", found=repr(record_type))
+    _registered.add(record_type)
+
+
+def official_record(
+    *,
+    election: str,
+    submission_id: str,
+    kind: str,
+    form: str,
+    label: str,
+    constituency: str,
+    station: str | None,
+    votes: Mapping[str, int],
+    totals: Mapping[str, int | None],
+    submitter_key: str,
+    role: str,
+    organisation: str,
+    source: Mapping[str, Any],
+    received_at: str,
+    checks: Sequence[str],
+    captured_at: str | None = None,
+    photo_sha256: str | None = None,
+    signature: str | None = None,
+) -> LeafRecord:
+    """Build the leaf record of one official result sheet (Form-47/48/49, an official Form-45 upload).
+
+    The keys are those of :func:`sheet_record` where they apply, plus ``label`` (the snapshot or
+    version) and ``source``: ``{"file": <dataset-relative path>, "sha256": <file SHA-256>, "row":
+    <1-based row>}`` for an imported file, ``{"url": ..., "sha256": ...}`` for a download. ``role`` is
+    ``import`` (loaded by an operator) or ``official`` (uploaded by the authority's token).
+    """
+    body: dict[str, Any] = {
+        "election": election,
+        "submission_id": submission_id,
+        "kind": kind,
+        "form": form,
+        "label": label,
+        "constituency": constituency,
+        "station": station,
+        "votes": {str(k): int(v) for k, v in votes.items()},
+        "totals": {str(k): (None if v is None else int(v)) for k, v in totals.items()},
+        "submitter_key": submitter_key,
+        "role": role,
+        "organisation": organisation,
+        "source": dict(source),
+        "captured_at": captured_at,
+        "received_at": received_at,
+        "photo_sha256": photo_sha256,
+        "signature": signature,
+        "checks": sorted(checks),
+    }
+    if signature is not None:
+        device_public_key(submitter_key)
+    return LeafRecord(type="official", body=body)
 
 
 def device_public_key(submitter_key: str) -> bytes:
@@ -220,8 +287,9 @@ def device_public_key(submitter_key: str) -> bytes:
 
 
 def _check_record(record: LeafRecord) -> None:
-    if record.type not in TYPES:
-        raise InputError("unknown log entry type", expected=", ".join(sorted(TYPES)), found=repr(record.type))
+    if record.type not in TYPES and record.type not in _registered:
+        known = ", ".join(sorted(TYPES | _registered))
+        raise InputError("unknown log entry type", expected=known, found=repr(record.type))
     reserved = _RESERVED & set(record.body)
     if reserved:
         raise InputError(

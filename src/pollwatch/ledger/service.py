@@ -70,15 +70,21 @@ class DbHashes:
             raise StorageError("a stored log hash is missing", found=f"storage index {exc.args[0]}") from exc
 
 
-def append(conn: Connection, records: Sequence[LeafRecord]) -> list[int]:
+def append(
+    conn: Connection, records: Sequence[LeafRecord], *, encoded: Sequence[bytes] | None = None
+) -> list[int]:
     """Append records to the log inside the caller's transaction; return their leaf indices.
 
     The records and their hashes commit (durably) or roll back with the caller's other writes.
-    Concurrent appenders are serialised by the log state row.
+    Concurrent appenders are serialised by the log state row. ``encoded``: the records'
+    :func:`canonical_bytes`, when the caller already made them (the intake core does, to refuse a
+    record alone).
     """
     if not records:
         return []
-    datas = [canonical_bytes(r) for r in records]
+    datas = list(encoded) if encoded is not None else [canonical_bytes(r) for r in records]
+    if len(datas) != len(records):
+        raise ValueError("encoded must hold one entry per record")
     first = store.reserve(conn, len(datas))
     # The right edge of the tree (<= log2(n) stored hashes) is all an append needs to read.
     edge = DbHashes(conn).read_hashes(edge_indexes(first))

@@ -17,7 +17,7 @@ from pollwatch.errors import NotFoundError, VerificationError
 from pollwatch.evidence import add_evidence, check_sha256, sniff_type
 from pollwatch.evidence import thumbnail as make_thumbnail
 from pollwatch.storage import Database
-from pollwatch.storage import intake as store
+from pollwatch.storage import photos as photo_store
 
 router = APIRouter(tags=["intake"])
 
@@ -33,10 +33,12 @@ def store_photo(st: IntakeState, data: bytes, expected: str | None) -> str:
             "the photo does not match the sheet's photo hash", expected=expected, found=digest
         )
     with st.db.begin() as conn:
-        if store.get_photo(conn, digest) is None:
+        if photo_store.get_photo(conn, digest) is None:
             link_prefixed_sheets(conn, digest)
-        store.record_photo(conn, sha256=digest, media_type=info.media_type, size=len(data), width=info.width,
-                           height=info.height)  # fmt: skip
+        photo_store.record_photo(
+            conn, sha256=digest, media_type=info.media_type, size=len(data), width=info.width,
+            height=info.height,
+        )  # fmt: skip
     return digest
 
 
@@ -46,7 +48,7 @@ def link_prefixed_sheets(conn: Connection, digest: str) -> None:
     from pollwatch.ledger.records import LeafRecord
 
     by_election: dict[str, list[int]] = {}
-    for slug, index in store.list_prefix_references(conn, digest):
+    for slug, index in photo_store.list_prefix_references(conn, digest):
         by_election.setdefault(slug, []).append(index)
     records = [
         LeafRecord("photo", {"election": slug, "photo_sha256": digest, "sheets": indices})
@@ -103,7 +105,7 @@ router.add_api_route(
 
 def _referenced(db: Database, sha256: str) -> bool:
     with db.connect() as conn:
-        return bool(store.photo_referenced(conn, sha256))
+        return bool(photo_store.photo_referenced(conn, sha256))
 
 
 @router.get(
@@ -131,8 +133,8 @@ async def get_photo(request: Request, sha256: str, thumbnail: bool = False) -> R
 
 def _photo_meta(db: Database, sha256: str) -> tuple[dict[str, Any], bool]:
     with db.connect() as conn:
-        meta = store.get_photo(conn, sha256)
+        meta = photo_store.get_photo(conn, sha256)
         if meta is None:
             raise NotFoundError("no such photo", where="sha256", found=sha256)
-        elections = store.photo_referenced(conn, sha256)
-        return meta, any(store.get_publish_photos(conn, e) for e in elections)
+        elections = photo_store.photo_referenced(conn, sha256)
+        return meta, any(photo_store.get_publish_photos(conn, e) for e in elections)

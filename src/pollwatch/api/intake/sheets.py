@@ -54,6 +54,8 @@ class SheetAccepted(BaseModel):
     receipt: str | None = None
     receipt_url: str
     photo_sha256: str | None = None
+    kind: str = "sheet"
+    """The record kind (``sheet``, ``official``, ...)."""
 
 
 class CsvAccepted(BaseModel):
@@ -214,6 +216,7 @@ async def answer(
         receipt=text,
         receipt_url=f"/api/v1/receipts/{accepted.leaf_index}",
         photo_sha256=photo,
+        kind=accepted.kind,
     )
 
 

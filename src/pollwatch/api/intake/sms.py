@@ -17,7 +17,8 @@ from pollwatch.intake.format import SheetSubmission
 from pollwatch.intake.service import Job
 from pollwatch.model import Channel, Role
 from pollwatch.storage import Database, structure
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
+from pollwatch.storage import submitters as submitter_store
 
 router = APIRouter(tags=["intake"])
 
@@ -63,14 +64,16 @@ def _sms_submission(db: Database, message: SmsInbound, slug: str | None) -> tupl
             "the gateway did not say which election", where="election", remedy="configure ?election="
         )
     with db.connect() as conn:
-        row = store.get_submitter(conn, phone=normalise_phone(message.sender))
+        row = submitter_store.get_submitter(conn, phone=normalise_phone(message.sender))
         if row is None:
             raise AuthError("this number is not registered", remedy="ask your coordinator to register it")
-        if store.count_active_tokens(conn, row.id) == 0:  # revoked: a lost phone must not keep reporting
+        if (
+            submitter_store.count_active_tokens(conn, row.id) == 0
+        ):  # revoked: a lost phone must not keep reporting
             raise AuthError("this number's registration was revoked", remedy="ask your coordinator")
         sender = principal_for(conn, row)
         _, election = structure.get_election(conn, slug)
-        device = store.get_latest_device_key(conn, row.id)
+        device = device_store.get_latest_device_key(conn, row.id)
     parsed = sms.parse_sms(
         message.text, election=slug, rule_pack=election.rule_pack, role=Role(model_role(sender)),
         organisation=sender.organisation, submitter_key=sender.key_id, device_key=device,

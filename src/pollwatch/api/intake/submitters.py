@@ -22,7 +22,8 @@ from pollwatch.auth.devices import fingerprint, parse_public_key
 from pollwatch.auth.roles import SUBMITTING
 from pollwatch.auth.tokens import normalise_phone
 from pollwatch.storage import Database, structure
-from pollwatch.storage import intake as store
+from pollwatch.storage import devices as device_store
+from pollwatch.storage import photos as photo_store
 
 router = APIRouter(tags=["intake"])
 
@@ -114,7 +115,8 @@ class DeviceKey(BaseModel):
 def get_device_keys(conn: ReadConn) -> list[DeviceKey]:
     """Public keys with role and organisation only, so anyone can check signed sheets."""
     return [
-        DeviceKey(**{k: v for k, v in d.items() if k != "fingerprint"}) for d in store.list_device_keys(conn)
+        DeviceKey(**{k: v for k, v in d.items() if k != "fingerprint"})
+        for d in device_store.list_device_keys(conn)
     ]
 
 
@@ -137,7 +139,7 @@ async def put_photo_policy(request: Request, election: str, policy: PhotoPolicy)
     def _set() -> None:
         with st.db.begin() as conn:
             election_id, _ = structure.get_election(conn, election)
-            store.set_publish_photos(conn, election_id, policy.publish_photos)
+            photo_store.set_publish_photos(conn, election_id, policy.publish_photos)
 
     await run_in_threadpool(_set)
     return policy
@@ -148,4 +150,4 @@ async def put_photo_policy(request: Request, election: str, policy: PhotoPolicy)
 )
 def get_photo_policy(conn: ReadConn, election: str) -> PhotoPolicy:
     election_id, _ = structure.get_election(conn, election)
-    return PhotoPolicy(publish_photos=store.get_publish_photos(conn, election_id))
+    return PhotoPolicy(publish_photos=photo_store.get_publish_photos(conn, election_id))

@@ -1,0 +1,188 @@
+"""What a record kind supplies to the submission core, and what the core lends it while it works.
+
+A kind is one module: its pydantic input schema (fields of :class:`RecordBase` plus its own), where a
+record is (for assignments), how it is resolved and validated against the store, its signed body and
+leaf, and its storage rows. Everything else (roles, device signature, idempotency, replay, the
+personal-data walk, the log append in the same transaction, the receipt) is the core's, once for all
+kinds (:func:`pollwatch.intake.service.write_batch`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import Connection
+
+from pollwatch.auth.roles import AuthRole
+from pollwatch.intake.checks import Capacity, booth_capacity
+from pollwatch.intake.format import PhotoHash
+from pollwatch.ledger.records import LeafRecord
+from pollwatch.model import Role
+from pollwatch.storage import structure
+
+if TYPE_CHECKING:
+    from pollwatch.intake.service import Job
+
+SubmissionId = Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+RowIds = list[tuple[int | None, int | None]]
+"""(record id, sheet id) of each record a kind stored, in order."""
+CONTEXT_TTL = 60.0
+"""Seconds a cached place or ballot is trusted (structure barely changes on the night)."""
+
+
+class RecordBase(BaseModel):
+    """The fields every record kind's input has: the core reads only these."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    election: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    submission_id: SubmissionId = Field(
+        description="Client-generated id (e.g. a UUID); a retry with the same id is idempotent."
+    )
+    role: Role = Field(description="Capacity of the submitter; must match the token's role.")
+    organisation: Annotated[str, StringConstraints(max_length=200)] = ""
+    captured_at: dt.datetime | None = Field(
+        None, description="When the record was made on the device (ISO 8601 with time zone)."
+    )
+    photo_sha256: PhotoHash | None = None
+    device_key: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, description="ed25519:<base64 public key> of the signing device, with ``signature``."
+    )
+    signature: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+    @field_validator("captured_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("captured_at needs a time zone (e.g. 2024-02-08T17:30:00Z)")
+        return value
+
+
+class RecordInput(Protocol):
+    """What the core reads of any record (a :class:`RecordBase`, or the older ``SheetSubmission``)."""
+
+    @property
+    def election(self) -> str: ...
+    @property
+    def submission_id(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def organisation(self) -> str: ...
+    @property
+    def captured_at(self) -> dt.datetime | None: ...
+    @property
+    def photo_sha256(self) -> str | None: ...
+    @property
+    def device_key(self) -> str | None: ...
+    @property
+    def signature(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a record is, for the assignment check: a constituency code and station serial, or neither."""
+
+    constituency: str | None = None
+    station_serial: int | None = None
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who the leaf names as submitter (the device key when signed) and the capture time it carries."""
+
+    submitter_key: str
+    captured_at: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A kind's result for one record: the signed body, its flags, and what its storage rows need.
+
+    ``body`` is the leaf body without the fields the server adds (``signature``, ``received_at``,
+    ``checks``): exactly what a device signs. ``state`` is the kind's own (the core never reads it).
+    """
+
+    election_id: int
+    body: Mapping[str, Any]
+    checks: tuple[str, ...] = ()
+    state: Any = None
+
+
+@dataclass(frozen=True)
+class ElectionInfo:
+    id: int
+    rule_pack: str
+    capacity: Capacity | None
+
+
+@dataclass
+class Cache:
+    """Elections and places, reused across batches (structure barely changes on the night).
+
+    ``kinds`` holds each kind's own cache, by kind name.
+    """
+
+    elections: dict[str, ElectionInfo] = field(default_factory=dict)
+    contexts: dict[tuple[int, str, int | None], tuple[float, Any]] = field(default_factory=dict)
+    constituencies: dict[tuple[int, str], tuple[float, Any]] = field(default_factory=dict)
+    kinds: dict[str, dict[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """One ``write_batch`` call as a kind sees it: the connection, the caches, lookups made for the batch."""
+
+    conn: Connection
+    cache: Cache
+    found: dict[str, Any] = field(default_factory=dict)
+    """Each kind's batch lookups (its ``prefetch`` fills them), by kind name."""
+    now: float = field(default_factory=time.monotonic)
+
+    def election(self, slug: str) -> ElectionInfo:
+        """The election of this slug (NotFoundError if unknown), cached."""
+        info = self.cache.elections.get(slug)
+        if info is None:
+            election_id, election = structure.get_election(self.conn, slug)
+            info = ElectionInfo(election_id, election.rule_pack, booth_capacity(election.rule_pack))
+            self.cache.elections[slug] = info
+        return info
+
+
+class RecordKind(Protocol):
+    """A plug-in record kind (see the module docstring); register it with ``kinds.register``."""
+
+    name: ClassVar[str]
+    """The kind's name: ``submissions.kind``, the ``/api/v1/records/{kind}`` path segment."""
+    leaf_type: ClassVar[str]
+    """The leaf ``type`` its records enter the log as."""
+    schema: ClassVar[type[BaseModel]]
+    """Its pydantic input model (a :class:`RecordBase` subclass, or any model with those fields)."""
+    roles: ClassVar[frozenset[AuthRole]]
+    """Token roles that may submit it (agents, in addition, only where assigned)."""
+
+    def place(self, record: Any) -> Place:
+        """Where the record is, from its fields alone (for the assignment check)."""
+        ...
+
+    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
+        """Look up what the batch's records of this kind need, at once (into ``batch.found``)."""
+        ...
+
+    def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
+        """Resolve and validate one record (raising an Error naming the field) and build its body."""
+        ...
+
+    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
+        """The leaf record: the body plus the server's fields."""
+        ...
+
+    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
+        """Insert the kind's storage rows (before the log append, so the log lock is held briefly);
+        return (record id, sheet id) per record, in order. The leaf index is in ``submissions``."""
+        ...
