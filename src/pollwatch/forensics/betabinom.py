@@ -155,7 +155,10 @@ class _Binned:
         safe = np.where(concave, det, 1.0)
         du = np.where(concave, -(hvv * gu - huv * gv) / safe, gu / (np.abs(huu) + w + 1e-12))
         dv = np.where(concave, -(huu * gv - huv * gu) / safe, gv / (np.abs(hvv) + w + 1e-12))
-        return np.clip(du, -1.0, 1.0), np.clip(dv, -1.0, 1.0)
+        # Shorten the step as a whole (at most 1 in log space): clipping each coordinate on its own
+        # would turn the step and can make it point downhill along the ridge alpha/beta = const.
+        shrink = 1 / np.maximum(1.0, np.maximum(np.abs(du), np.abs(dv)))
+        return du * shrink, dv * shrink
 
 
 def _trigamma(x: FloatArray) -> FloatArray:
