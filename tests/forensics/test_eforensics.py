@@ -47,7 +47,8 @@ def test_fit_recovers_the_vignettes_simulated_mixture() -> None:
     assert result.params.iota_m == pytest.approx(0.3, abs=0.03)
     assert result.params.chi_m == pytest.approx(0.85, abs=0.03)
     assert result.flagged
-    assert result.named_units and result.named_units[0]["unit"].startswith("U")
+    assert result.named_units
+    assert result.named_units[0]["unit"].startswith("U")
 
 
 def test_clean_simulation_puts_no_weight_on_fraud() -> None:
@@ -60,7 +61,8 @@ def test_reported_loglik_is_scipys_and_a_maximum() -> None:
     # Reference: the mixture likelihood written with scipy.stats.binom, an independent code path,
     # evaluated at our estimate and re-maximised by Nelder-Mead from it.
     table = _simulate((0.85, 0.1, 0.05), n_units=200, seed=5)
-    assert table.registered is not None and table.given is not None
+    assert table.registered is not None
+    assert table.given is not None
     n, a, w = table.registered, table.registered - table.given, table.leader_votes
     params, loglik, _ = fit(n, a, w)
 

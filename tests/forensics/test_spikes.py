@@ -142,7 +142,8 @@ def test_spikes_invented_shares_flagged_and_named(clean_table: StationTable) -> 
     assert result.flagged
     assert 0.6 in result.spike_bins
     named = {u["unit"] for u in result.units_in_spikes}
-    assert named and named <= set(clean_table.codes)
+    assert named
+    assert named <= set(clean_table.codes)
     assert all(u["share"] is not None for u in result.units_in_spikes)
 
 

@@ -105,7 +105,9 @@ def _class_loglik(x: FloatArray, n: FloatArray, a: FloatArray, w: FloatArray) ->
     return out
 
 
-def _fit(n: FloatArray, a: FloatArray, w: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+def _fit(
+    n: FloatArray, a: FloatArray, w: FloatArray, start: FloatArray
+) -> tuple[FloatArray, FloatArray, float]:
     """EM from ``start``: (transformed parameters, pi, log-likelihood with binomial coefficients)."""
     coef = float((_log_choose(n, a) + _log_choose(n, w)).sum())
     x, pi, previous = start.copy(), np.array([0.8, 0.15, 0.05]), -np.inf
@@ -116,13 +118,16 @@ def _fit(n: FloatArray, a: FloatArray, w: FloatArray, start: FloatArray) -> tupl
         resp = np.exp(lj - norm)
         loglik = float(norm.sum())
         pi = resp.mean(axis=1)
-        x = optimize.minimize(
-            lambda z: -float((resp * _class_loglik(z, n, a, w)).sum()), x, method="L-BFGS-B"
-        ).x
+        x = optimize.minimize(_weighted, x, args=(resp, n, a, w), method="L-BFGS-B").x
         if abs(loglik - previous) < 1e-9 * abs(loglik + coef):
             break
         previous = loglik
     return x, pi, loglik + coef
+
+
+def _weighted(x: FloatArray, resp: FloatArray, n: FloatArray, a: FloatArray, w: FloatArray) -> float:
+    """The M-step's objective: minus the class-weighted log-likelihood."""
+    return -float((resp * _class_loglik(x, n, a, w)).sum())
 
 
 def _log_choose(n: FloatArray, k: FloatArray) -> FloatArray:
