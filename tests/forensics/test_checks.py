@@ -107,3 +107,24 @@ def test_cross_race_reports_mismatched_ballots() -> None:
 def test_cross_race_needs_the_same_stations() -> None:
     with pytest.raises(InputError, match="same stations"):
         cross_race(tiny_table([[1, 2]]), tiny_table([[1, 2], [3, 4]]))
+
+
+def test_html_report_links_flagged_units_to_their_pages() -> None:
+    from pollwatch.forensics import run_battery
+    from pollwatch.reports import render_report
+
+    base = tiny_table([[50, 40], [60, 50], [10, 10]], registered=[100, 100, 15])
+    table = StationTable(
+        name="linked",
+        candidates=base.candidates,
+        votes=base.votes,
+        valid=base.valid,
+        invalid=base.invalid,
+        registered=base.registered,
+        given=base.given,
+        codes=("NA-1/1", "NA-1/2", "NA-2/7"),
+        links=("/s/1", "/s/2", "/s/7"),
+    )
+    html = render_report(table, run_battery(table, replicates=20, only=("turnout-over-100",)))
+    assert '<a href="/s/7">NA-2/7</a>' in html
+    assert "/s/1" not in html
