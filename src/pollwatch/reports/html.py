@@ -47,7 +47,9 @@ fraud alone. Every test below states its null, its caveats and how often it flag
 {% if s.skipped %}<p class="skip">Skipped: {{ s.skipped }}</p>{% else %}
 {% if s.poor %}<p class="warn">{{ s.calibration }}</p>{% else %}<p>{{ s.calibration }}</p>{% endif %}
 <table>{% for k, v in s.fields %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
-{% if s.units %}<p><b>Units named by this test</b></p><ul>{% for u in s.units %}<li>{% if u.link %}<a href="{{ u.link }}">{{ u.unit }}</a>{% else %}{{ u.unit }}{% endif %}: {{ u.figures }}</li>{% endfor %}</ul>{% endif %}
+{% if s.units %}<p><b>Units named by this test</b></p><ul>{% for u in s.units %}
+<li>{% if u.link %}<a href="{{ u.link }}">{{ u.unit }}</a>{% else %}{{ u.unit }}{% endif %}:
+{{ u.figures }}</li>{% endfor %}</ul>{% endif %}
 {% for fig in s.figures %}<figure><img alt="{{ s.test }} plot" src="{{ fig }}"></figure>{% endfor %}
 <p><b>Caveats</b></p><ul>{% for c in s.caveats %}<li>{{ c }}</li>{% endfor %}</ul>
 <p><b>References</b></p><ul>{% for r in s.references %}<li>{{ r }}</li>{% endfor %}</ul>
