@@ -54,7 +54,7 @@ class BetaBinomialMixture:
 
     def posterior(self, n: IntArray, y: IntArray) -> FloatArray:
         """Responsibility of each component (rows) for each unit (columns)."""
-        return e_step(_Counts.create(n, y), self.weights, self.alpha, self.beta)[0]
+        return _e_step(_Counts.create(n, y), self.weights, self.alpha, self.beta)[0]
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class _Counts:
         return by(self.iy, self.uy.size), by(self.ir, self.ur.size), by(self.in_, self.un.size)
 
 
-def e_step(counts: _Counts, weights: FloatArray, a: FloatArray, b: FloatArray) -> tuple[FloatArray, float]:
+def _e_step(counts: _Counts, weights: FloatArray, a: FloatArray, b: FloatArray) -> tuple[FloatArray, float]:
     """Responsibilities ((components, units)) and the log-likelihood without binomial coefficients."""
     lj = counts.log_bb(a, b)
     lj += np.log(weights)[:, None]
@@ -213,7 +213,7 @@ def fit_mixture(
         a, b = _m_step(_Binned.create(counts, resp), a, b, steps=8 if it == 1 else 1)
         weights = np.clip(resp.mean(axis=1), 1e-12, None)
         weights /= weights.sum()
-        resp, loglik = e_step(counts, weights, a, b)
+        resp, loglik = _e_step(counts, weights, a, b)
         if abs(loglik - previous) <= tol * abs(loglik):
             break
         previous = loglik
