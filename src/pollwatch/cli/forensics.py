@@ -240,7 +240,7 @@ def calibrate_command(
         Path | None, typer.Option("--json", help="Also write the machine-readable calibration here.")
     ] = None,
     elections: Annotated[int, typer.Option(help="Clean synthetic elections.")] = 20,
-    power_elections: Annotated[int, typer.Option(help="Synthetic elections per manipulation rung.")] = 10,
+    power_elections: Annotated[int, typer.Option(help="Synthetic elections per manipulation rung.")] = 20,
     stations: Annotated[int, typer.Option(help="Stations per synthetic election.")] = 5000,
     replicates: ReplicatesOption = 200,
     seed: SeedOption = 1000,
