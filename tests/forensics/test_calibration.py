@@ -116,3 +116,41 @@ def test_ladders_cover_the_station_level_manipulations() -> None:
         ManipulationKind.ROUNDED_TURNOUT,
         ManipulationKind.COPIED_NUMBERS,
     }
+
+
+NOMINAL_LEVEL = {
+    "integer-percentages": 0.001,  # Kobak et al.: above the 99.9th percentile of the null
+    "spikes": 0.01,
+    "second-digit": 0.01,
+    "last-digit": 0.01,
+    "round-heaping": 0.001,
+    "copied-numbers": 0.05,
+    "turnout-over-100": 0.0,
+    "regressions": 0.0,
+}
+"""Each test's false-positive rate by its own definition (the null's quantile it compares with)."""
+
+
+@pytest.mark.slow
+def test_false_positive_rates_hold_on_fresh_clean_elections() -> None:
+    # Independent of the calibration code: fresh seeds (never used by `calibrate`), and the bound is
+    # the larger of the published rate and the test's nominal level; 8 elections may exceed the rate
+    # by binomial chance, so the allowance is the binomial 99.9th percentile.
+    from scipy import stats
+
+    data = read(ROOT / "docs" / "forensics.md")
+    settings = data["settings"]
+    flags = dict.fromkeys(data["clean_synthetic"], 0)
+    elections = 8
+    for seed in range(800_001, 800_001 + elections):
+        config = SynthConfig(
+            seed=seed, n_stations=settings["stations"], n_constituencies=settings["constituencies"]
+        )
+        for result in run_battery(
+            from_synthetic(generate(config)), replicates=settings["replicates"], seed=battery_seed(seed)
+        ):
+            flags[result.test] = flags.get(result.test, 0) + bool(result.flagged)
+    for test, (k, n) in data["clean_synthetic"].items():
+        rate = max(k / n, NOMINAL_LEVEL.get(test, 0.0), 0.005)
+        allowed = stats.binom.ppf(0.999, elections, rate)
+        assert flags[test] <= allowed, f"{test} flagged {flags[test]}/{elections} clean elections"

@@ -37,6 +37,51 @@ def test_turnout_over_100_lists_units() -> None:
     assert r.flagged_units == (1, 2)
 
 
+def test_flagged_units_are_named_by_code_with_their_figures() -> None:
+    base = tiny_table([[50, 40], [60, 50], [10, 10]], registered=[100, 100, 15])
+    table = StationTable(
+        name="named",
+        candidates=base.candidates,
+        votes=base.votes,
+        valid=base.valid,
+        invalid=base.invalid,
+        registered=base.registered,
+        given=base.given,
+        codes=("NA-1/1", "NA-1/2", "NA-2/7"),
+        links=("/s/1", "/s/2", "/s/7"),
+    )
+    out = turnout_over_100(table).summary()["first_flagged_units"]
+    assert [u["unit"] for u in out] == ["NA-1/2", "NA-2/7"]
+    assert out[1] == {
+        "unit": "NA-2/7",
+        "registered": 15,
+        "ballots": 20,
+        "valid": 20,
+        "leader_votes": 10,
+        "share": 0.5,
+        "turnout": 1.3333,
+        "link": "/s/7",
+    }
+
+
+def test_copied_groups_are_named_by_code(clean_table: StationTable) -> None:
+    votes = clean_table.votes.copy()
+    votes[100:105] = votes[7]
+    table = StationTable(
+        name="copies",
+        candidates=clean_table.candidates,
+        votes=votes,
+        valid=votes.sum(axis=1),
+        invalid=np.zeros(clean_table.n, dtype=np.int64),
+        registered=clean_table.registered,
+        codes=clean_table.codes,
+    )
+    summary = copied_numbers(table).summary()
+    group = [clean_table.codes[i] for i in (7, 100, 101, 102, 103, 104)]
+    assert group in summary["copied_groups"]
+    assert {u["unit"] for u in summary["first_flagged_units"]} >= set(group)
+
+
 def test_round_heaping_flags_fives() -> None:
     rng = np.random.default_rng(0)
     lead = 5 * rng.integers(30, 200, 500)
@@ -62,3 +107,24 @@ def test_cross_race_reports_mismatched_ballots() -> None:
 def test_cross_race_needs_the_same_stations() -> None:
     with pytest.raises(InputError, match="same stations"):
         cross_race(tiny_table([[1, 2]]), tiny_table([[1, 2], [3, 4]]))
+
+
+def test_html_report_links_flagged_units_to_their_pages() -> None:
+    from pollwatch.forensics import run_battery
+    from pollwatch.reports import render_report
+
+    base = tiny_table([[50, 40], [60, 50], [10, 10]], registered=[100, 100, 15])
+    table = StationTable(
+        name="linked",
+        candidates=base.candidates,
+        votes=base.votes,
+        valid=base.valid,
+        invalid=base.invalid,
+        registered=base.registered,
+        given=base.given,
+        codes=("NA-1/1", "NA-1/2", "NA-2/7"),
+        links=("/s/1", "/s/2", "/s/7"),
+    )
+    html = render_report(table, run_battery(table, replicates=20, only=("turnout-over-100",)))
+    assert '<a href="/s/7">NA-2/7</a>' in html
+    assert "/s/1" not in html

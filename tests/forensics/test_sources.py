@@ -27,3 +27,21 @@ def test_from_store_matches_the_generator(db: Database) -> None:
     # Parties are columns in the store table; their totals equal the generator's station sums.
     assert int(t.valid.sum()) == int(e.votes.sum())
     assert int(t.registered.sum()) == int(e.registered.sum())  # type: ignore[union-attr]
+
+
+def test_from_store_names_stations_and_knows_where_parties_stand(db: Database) -> None:
+    e = generate(SynthConfig(seed=4, n_stations=90, n_constituencies=3, n_candidates=3))
+    store(db, e, slug="synth-names")
+    t = from_store(db, "synth-names")
+    assert t.stands is not None
+    assert len(t.codes) == t.n
+    assert len(set(t.codes)) == t.n  # one code per station
+    con, _, serial = t.codes[0].partition("/")
+    assert con in e.constituency_codes
+    assert serial.isdigit()
+    assert t.links[0] == f"/api/v1/elections/synth-names/constituencies/{con}/stations"
+    # A party stands at a station exactly when its constituency has a candidate of that party.
+    for row, code in enumerate(t.codes):
+        c = e.constituency_codes.index(code.partition("/")[0])
+        parties = {p or "IND" for p in e.candidate_parties[c]}
+        assert {t.candidates[j] for j in np.flatnonzero(t.stands[row])} == parties & set(t.candidates)

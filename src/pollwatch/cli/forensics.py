@@ -126,6 +126,27 @@ def spikes_command(
         _print(spikes(table, resamples=replicates, seed=seed, kernel=kernel), fmt)
 
 
+@forensics_app.command("eforensics")
+def eforensics_command(
+    dataset: DatasetOption = None,
+    data_dir: DataDirOption = None,
+    election: ElectionOption = None,
+    db: DbOption = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 20,
+    seed: SeedOption = 1,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Fit the eforensics mixture (no, incremental, extreme fraud) by maximum likelihood (Mebane et al.)."""
+    from pollwatch.forensics.eforensics import eforensics
+
+    with handled():
+        table = _table(dataset, data_dir, election, db)
+        result = eforensics(table, bootstrap=bootstrap, seed=seed)
+        summary = result.summary()
+        rows = [{"field": k, "value": _cell(v)} for k, v in summary.items()]
+        emit(rows, fmt, title=f"eforensics: {result.dataset}", document=summary)
+
+
 for _name in TESTS:
     if _name not in ("integer-percentages", "spikes"):
         forensics_app.command(_name)(_generic(_name))
@@ -219,7 +240,7 @@ def calibrate_command(
         Path | None, typer.Option("--json", help="Also write the machine-readable calibration here.")
     ] = None,
     elections: Annotated[int, typer.Option(help="Clean synthetic elections.")] = 20,
-    power_elections: Annotated[int, typer.Option(help="Synthetic elections per manipulation rung.")] = 10,
+    power_elections: Annotated[int, typer.Option(help="Synthetic elections per manipulation rung.")] = 20,
     stations: Annotated[int, typer.Option(help="Stations per synthetic election.")] = 5000,
     replicates: ReplicatesOption = 200,
     seed: SeedOption = 1000,

@@ -20,6 +20,7 @@ from pollwatch.forensics.checks import (
     turnout_over_100,
 )
 from pollwatch.forensics.digits import DigitKind, digit_kinds, digits
+from pollwatch.forensics.eforensics import eforensics
 from pollwatch.forensics.fingerprint import fingerprint
 from pollwatch.forensics.integer import NullMode, Weighting, integer_percentages
 from pollwatch.forensics.klimek import klimek
@@ -49,6 +50,7 @@ __all__ = [
     "cross_race",
     "digit_kinds",
     "digits",
+    "eforensics",
     "fingerprint",
     "integer_percentages",
     "klimek",

@@ -73,7 +73,7 @@ LADDERS: dict[ManipulationKind, tuple[Rung, ...]] = {
 class CalibrationSettings:
     elections: int = 20
     """Synthetic clean elections for the false-positive rate."""
-    power_elections: int = 10
+    power_elections: int = 20
     """Synthetic elections per rung of each ladder."""
     stations: int = 5000
     constituencies: int = 50

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from pollwatch.errors import InputError
-from pollwatch.forensics.result import as_dict
+from pollwatch.forensics.result import as_dict, name_units
 from pollwatch.forensics.table import IntArray, StationTable
 
 
@@ -32,6 +32,7 @@ class CheckResult:
     rule: str
     units_checked: int
     flagged_units: tuple[int, ...]
+    """Row positions in the table (for code); readers get ``named_units``."""
     groups: tuple[tuple[int, ...], ...]
     statistic: float
     p_value: float | None
@@ -39,11 +40,17 @@ class CheckResult:
     null: str
     caveats: tuple[str, ...]
     references: tuple[str, ...]
+    named_units: tuple[dict[str, Any], ...] = ()
+    """The first 20 flagged units by their code, with their figures (see ``result.name_units``)."""
+    named_groups: tuple[tuple[str, ...], ...] = ()
+    """Copied-number groups by unit code."""
 
     def summary(self) -> dict[str, Any]:
-        out = as_dict(self, drop=("flagged_units", "groups"))
+        out = as_dict(self, drop=("flagged_units", "groups", "named_units", "named_groups"))
         out["flagged_count"] = len(self.flagged_units)
-        out["first_flagged_units"] = list(self.flagged_units[:20])
+        out["first_flagged_units"] = [dict(u) for u in self.named_units]
+        if self.named_groups:
+            out["copied_groups"] = [list(g) for g in self.named_groups[:20]]
         return out
 
 
@@ -118,6 +125,8 @@ def copied_numbers(
             "understate honest coincidences in strongly regional elections.",
         ),
         references=("Behrens (2022), EPSA; github.com/Lion-Be/undervoting_irregularities",),
+        named_units=name_units(table, units),
+        named_groups=tuple(tuple(table.code(i) for i in g) for g in dupes),
     )
 
 
@@ -140,6 +149,7 @@ def turnout_over_100(table: StationTable) -> CheckResult:
             "Voters added on the day (certificates, mobile voters) can push some systems over 100 % legally.",
         ),
         references=("FORENSICS.md 0: plausibility gates",),
+        named_units=name_units(table, bad),
     )
 
 
@@ -200,4 +210,8 @@ def cross_race(first: StationTable, second: StationTable, *, tolerance: int = 0)
         null="every voter receives one ballot per race, so counts agree",
         caveats=("Voters entitled to only one of the races (postal, out-of-district) create honest gaps.",),
         references=("Behrens (2022), EPSA; github.com/Lion-Be/undervoting_irregularities",),
+        named_units=tuple(
+            {**unit, "ballots_other_race": int(b[row])}
+            for unit, row in zip(name_units(first, bad), bad.tolist(), strict=False)
+        ),
     )

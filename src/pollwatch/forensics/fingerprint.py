@@ -57,9 +57,10 @@ class FingerprintResult:
 
 
 def rates(table: StationTable) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(turnout, leader share of valid votes, registered) for units with voters and valid votes."""
+    """(turnout, leader share of valid votes, registered) for units with voters and valid votes where
+    the leader stands."""
     reg, given = table.require_turnout("fingerprint")
-    keep = (reg > 0) & (table.valid > 0) & (given <= reg)
+    keep = (reg > 0) & (table.valid > 0) & (given <= reg) & table.leader_stands
     if keep.sum() < 10:
         raise DataError("the fingerprint needs at least 10 units with voters", found=str(int(keep.sum())))
     turnout = given[keep] / reg[keep]
@@ -70,7 +71,7 @@ def rates(table: StationTable) -> tuple[FloatArray, FloatArray, FloatArray]:
 def log_vote_rate(table: StationTable) -> FloatArray:
     """ln((valid - W) / W) for units where the winner has some but not all votes [1]_."""
     w, valid = table.leader_votes, table.valid
-    ok = (w > 0) & (w < valid)
+    ok = (w > 0) & (w < valid) & table.leader_stands
     return np.asarray(np.log((valid[ok] - w[ok]) / w[ok]))
 
 

@@ -110,7 +110,8 @@ def inclusion(table: StationTable, *, min_voters: int = 100, max_pct: float = 99
     with np.errstate(divide="ignore", invalid="ignore"):
         turnout = 100 * given.astype(np.float64) / voters
         share = 100 * table.leader_votes.astype(np.float64) / received
-    return np.asarray((received > 0) & (voters >= min_voters) & (turnout <= max_pct) & (share <= max_pct))
+    ok = (received > 0) & (voters >= min_voters) & (turnout <= max_pct) & (share <= max_pct)
+    return np.asarray(ok & table.leader_stands)  # no share where the leader is not on the ballot
 
 
 def _weights(table: StationTable, keep: BoolArray, weighting: Weighting) -> FloatArray:

@@ -60,6 +60,12 @@ def _strings(table: pa.Table, column: str) -> list[str]:
     return [str(x) for x in table.column(column).to_pylist()]
 
 
+def _join(table: pa.Table, *columns: str, sep: str = "/") -> tuple[str, ...]:
+    """One code per row from the source's own identifying columns."""
+    parts = [_strings(table, c) for c in columns]
+    return tuple(sep.join(p.strip() for p in row) for row in zip(*parts, strict=True))
+
+
 def _cols(table: pa.Table, *needles: str, exclude: tuple[str, ...] = ()) -> list[str]:
     return [
         c for c in table.column_names if any(n in c for n in needles) and not any(e in c for e in exclude)
@@ -113,6 +119,7 @@ def load_russia(year: str, data_dir: Path) -> StationTable:
         region=codes,
         region_names=regions,
         leader=leader,
+        codes=_join(table, "region", "tik", "uik"),
         notes=(
             "Russian CEC protocols scraped by S. Shpilkin / I. Shukshin "
             "(github.com/dkobak/elections @8003707)",
@@ -144,7 +151,11 @@ def load_rozenas(part: str, data_dir: Path) -> StationTable:
         registered=n,
         given=t,
         leader=0,
-        notes=("spikes 1.1 (CRAN, GPL>=2) example data; v is the analysed party's votes, t the turnout",),
+        codes=tuple(f"{part} row {i + 1}" for i in range(n.size)),
+        notes=(
+            "spikes 1.1 (CRAN, GPL>=2) example data; v is the analysed party's votes, t the turnout; "
+            "the package ships no station codes, so units are named by their row in its data",
+        ),
     )
 
 
@@ -156,12 +167,16 @@ def load_uganda(part: str, data_dir: Path) -> StationTable:
         names = table.column_names
         cands = names[names.index("REGISTERED VOTERS") + 1 : names.index("VALID")]
         reg, valid, invalid, region = "REGISTERED VOTERS", "VALID", "INVALID", "DISTRICT NAME"
+        unit_codes = _join(table, "DISTRICT NAME", "Original_Station_ID_2011", "PS NAME")
     elif part in ("2016", "2021"):
         table = _read(folder / f"uedp_{part}_stations.csv.gz")
         names = table.column_names
         start = names.index("F_31.up") + 1 if part == "2016" else names.index("Reg.Voters") + 1
         cands = names[start : names.index("V.Votes")]
         reg, valid, invalid, region = "Reg.Voters", "V.Votes", "Inv.Votes", "Dist_name_previous"
+        unit_codes = _join(
+            table, "Dist_name_previous", "Original_Station_ID_previous", "Station_string_previous"
+        )
     else:
         raise NotFoundError(f"no part {part!r} in uganda-uedp", expected="2011, 2016, 2021", found=part)
     keep = _ints(table, "NON_REP") == 0
@@ -178,6 +193,7 @@ def load_uganda(part: str, data_dir: Path) -> StationTable:
         given=valid_a + invalid_a,
         region=codes,
         region_names=regions,
+        codes=unit_codes,
         notes=(
             "EC Uganda results via IRI UEDP (github.com/bt-IRI/UEDP @d365e2f); turnout = valid + invalid",
         ),
@@ -192,6 +208,12 @@ def load_venezuela(part: str, data_dir: Path) -> StationTable:
     table = _read(data_dir / "venezuela-2024-actas" / "resultadosconvzla_v1_2024.csv.gz")
     names = table.column_names
     state = next(c for c in names if c.endswith("Estado"))
+    places = _join(table, state, "Municipio", "Parroquia")
+    seen: dict[str, int] = {}
+    unit_codes = []
+    for place in places:  # v1 has no acta number: the n-th acta of its parish
+        seen[place] = seen.get(place, 0) + 1
+        unit_codes.append(f"{place} #{seen[place]}")
     votes = _matrix(table, ["egu", "nm", "otros"])
     codes, regions = encode_regions(_strings(table, state))
     return StationTable(
@@ -203,6 +225,7 @@ def load_venezuela(part: str, data_dir: Path) -> StationTable:
         region=codes,
         region_names=regions,
         unit="acta",
+        codes=tuple(unit_codes),
         notes=(
             "not official CNE data; authenticity unverified "
             "(github.com/zentraedi/2024-vzla-elections @325d2f4)",
@@ -228,6 +251,7 @@ def load_albania(part: str, data_dir: Path) -> StationTable:
         given=ballots,
         region=codes,
         region_names=regions,
+        codes=_join(table, "Prefectures", "Communes", "Precincts"),
         notes=("EFToolkit @ca7b585 inst/extdata/Albania2013.csv (GPL-3 package; CEC data)",),
     )
 
@@ -257,6 +281,7 @@ def load_austria(part: str, data_dir: Path) -> StationTable:
         region=codes,
         region_names=regions,
         unit="municipality",
+        codes=tuple(f"{g.lstrip('G')} {n}" for g, n in zip(gkz, _strings(table, "Gebietsname"), strict=True)),
         notes=(
             "data.gv.at via github.com/ippon1/Nationalratswahl-Austria-Ergebnisse @2ca4bb0; "
             "postal votes excluded",
@@ -280,6 +305,7 @@ def load_dc2010(part: str, data_dir: Path) -> StationTable:
         given=valid,
         leader=0,
         unit="precinct",
+        codes=tuple(_strings(table, "precinct")),
         notes=("eforensics_public @3017de5 data/dc2010.rda (MIT)",),
     )
 

@@ -53,3 +53,29 @@ def empirical_p(observed: float, draws: np.ndarray[Any, Any], *, upper: bool = T
     """One-sided Monte Carlo p-value with the +1 correction (Davison & Hinkley 1997, eq. 4.11)."""
     extreme = np.count_nonzero(draws >= observed) if upper else np.count_nonzero(draws <= observed)
     return float((extreme + 1) / (draws.size + 1))
+
+
+def name_units(table: Any, rows: Any, *, limit: int = 20) -> tuple[dict[str, Any], ...]:
+    """The first ``limit`` units of ``rows`` by their code, with the figures a reader checks first.
+
+    Each entry: ``unit`` (the source's code), ``registered``, ``ballots`` (turnout numerator),
+    ``valid``, ``leader_votes``, the leader's ``share`` of valid votes and ``turnout`` (when known),
+    and ``link`` to the unit's page where the table has one.
+    """
+    out = []
+    for row in [int(r) for r in np.asarray(rows).ravel()[:limit]]:
+        entry: dict[str, Any] = {"unit": table.code(row)}
+        if table.registered is not None:
+            entry["registered"] = int(table.registered[row])
+        if table.given is not None:
+            entry["ballots"] = int(table.given[row])
+        entry["valid"] = int(table.valid[row])
+        entry["leader_votes"] = int(table.leader_votes[row])
+        valid = int(table.valid[row])
+        entry["share"] = round(entry["leader_votes"] / valid, 4) if valid else None
+        if table.registered is not None and table.given is not None and table.registered[row] > 0:
+            entry["turnout"] = round(int(table.given[row]) / int(table.registered[row]), 4)
+        if table.links:
+            entry["link"] = table.links[row]
+        out.append(entry)
+    return tuple(out)

@@ -36,6 +36,10 @@ def from_synthetic(e: SyntheticElection, *, name: str = "") -> StationTable:
         given=(valid + e.rejected).astype(np.int64),
         region=codes,
         region_names=regions,
+        codes=tuple(
+            f"{e.constituency_codes[c]}/{num}"
+            for c, num in zip(e.constituency.tolist(), e.station_numbers, strict=True)
+        ),
         notes=(f"synthetic election, seed {e.config.seed}, {len(e.config.manipulations)} manipulation(s)",),
     )
 
@@ -89,9 +93,17 @@ def _table(
     parties = sorted({party_of.get((s.constituency, int(c)), _INDEPENDENT) for s in chosen for c in s.votes})
     col = {p: i for i, p in enumerate(parties)}
     votes = np.zeros((len(keys), len(parties)), dtype=np.int64)
+    stands = np.zeros((len(keys), len(parties)), dtype=np.bool_)
+    on_ballot: dict[str, set[str]] = defaultdict(set)
+    for (con, _order), party in party_of.items():
+        on_ballot[con].add(party)
     for row, s in enumerate(chosen):
         for cand, n in s.votes.items():
-            votes[row, col[party_of.get((s.constituency, int(cand)), _INDEPENDENT)]] += n
+            party = party_of.get((s.constituency, int(cand)), _INDEPENDENT)
+            votes[row, col[party]] += n
+            stands[row, col[party]] = True
+        for party in on_ballot[s.constituency] & col.keys():
+            stands[row, col[party]] = True
     valid = votes.sum(axis=1)
     invalid = np.asarray([s.totals.rejected or 0 for s in chosen], dtype=np.int64)
     registered = np.asarray(
@@ -116,5 +128,11 @@ def _table(
         given=given,
         region=codes,
         region_names=regions,
-        notes=("station-count sheets from pollwatch's store; one consensus copy per station",),
+        codes=tuple(f"{con}/{serial}" for con, serial in keys),
+        links=tuple(f"/api/v1/elections/{slug}/constituencies/{con}/stations" for con, _ in keys),
+        stands=stands,
+        notes=(
+            "station-count sheets from pollwatch's store; one consensus copy per station; a party's "
+            "shares are analysed only where it fields a candidate",
+        ),
     )

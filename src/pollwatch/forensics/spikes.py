@@ -17,6 +17,7 @@ References
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from pollwatch.errors import DataError
-from pollwatch.forensics.betabinom import BetaBinomialMixture, Predictive, select_mixture
-from pollwatch.forensics.result import as_dict, empirical_p
+from pollwatch.forensics.betabinom import BetaBinomialMixture, Posterior, select_mixture
+from pollwatch.forensics.result import as_dict, empirical_p, name_units
 from pollwatch.forensics.table import BoolArray, FloatArray, IntArray, StationTable
 
 REFERENCES = (
@@ -59,6 +60,9 @@ class SpikesResult:
     null_fraud_mean: float
     null_fraud_q99: float
     spike_bins: tuple[float, ...]
+    stations_in_spikes: int
+    """Stations whose share lies in a spike bin (the ``units_in_spikes`` name the first 20)."""
+    units_in_spikes: tuple[dict[str, Any], ...]
     components_turnout: int
     components_votes: int
     bandwidth: float
@@ -119,23 +123,30 @@ def exact_density(shares: FloatArray, *, bw: float, grid: int) -> FloatArray:
     return scaled
 
 
-def fraud_pct(observed: FloatArray, mean: FloatArray, peak: FloatArray) -> tuple[float, BoolArray]:
-    """100 x the summed excess share in bins where ``observed`` exceeds every resample ([1]_, step 4-5)."""
-    spike = observed > peak
-    excess = np.maximum(0.0, observed / observed.sum() - mean / mean.sum())
-    return float(100 * excess[spike].sum()), spike
+def share_bins(shares: FloatArray, grid: int) -> FloatArray:
+    """Share of units in each of ``grid`` bins centred on the density grid, right-closed as R's ``cut``."""
+    # Bin j is (j - 1/2, j + 1/2] / (grid - 1), the lowest one closed: j = ceil(x (grid - 1) - 1/2).
+    idx = np.clip(np.ceil(shares * (grid - 1) - 0.5), 0, grid - 1).astype(np.intp)
+    return np.bincount(idx, minlength=grid) / max(shares.size, 1)
 
 
-def _null_fraud(dens: FloatArray, mean: FloatArray) -> FloatArray:
-    """fraud_pct of each resample judged against all the others: the statistic's own null."""
+def fraud_pct(observed: FloatArray, peak: FloatArray, obs_bins: FloatArray, mean_bins: FloatArray) -> float:
+    """100 x the excess share of units in bins whose observed density tops every resample [1]_ [2]_."""
+    excess = np.maximum(0.0, obs_bins - mean_bins)
+    return float(100 * excess[observed > peak].sum())
+
+
+def _null_fraud(dens: FloatArray, bins: FloatArray) -> FloatArray:
+    """fraud_pct of each resample judged against all the others: the statistic's own null (ours)."""
     order = np.argsort(dens, axis=0)
     top, second = order[-1], order[-2]
     cols = np.arange(dens.shape[1])
     first_v, second_v = dens[top, cols], dens[second, cols]
+    total, others = bins.sum(axis=0), max(dens.shape[0] - 1, 1)
     out = np.empty(dens.shape[0])
     for j in range(dens.shape[0]):
-        others = np.where(top == j, second_v, first_v)
-        out[j] = fraud_pct(dens[j], mean, others)[0]
+        peak = np.where(top == j, second_v, first_v)
+        out[j] = fraud_pct(dens[j], peak, bins[j], (total - bins[j]) / others)
     return out
 
 
@@ -147,20 +158,50 @@ def _density(shares: FloatArray, kernel: Kernel, bw: float, grid: int) -> FloatA
     )
 
 
-def _clean(table: StationTable) -> tuple[IntArray, IntArray, IntArray]:
+def _clean(table: StationTable) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """(registered, turnout, votes, row index) of the units the test can use."""
     n, t = table.require_turnout("spikes")
     v = table.leader_votes
-    keep: BoolArray = (n > 0) & (t > 0) & (t <= n) & (v >= 0) & (v <= t)
+    keep: BoolArray = (n > 0) & (t > 0) & (t <= n) & (v >= 0) & (v <= t) & table.leader_stands
     if keep.sum() < 50:
         raise DataError(
-            "spikes needs at least 50 stations with 0 < turnout <= registered", found=str(int(keep.sum()))
+            "spikes needs at least 50 stations with 0 < turnout <= registered where the leader stands",
+            found=str(int(keep.sum())),
         )
-    return n[keep], t[keep], v[keep]
+    rows = np.flatnonzero(keep)
+    return n[keep], t[keep], v[keep], rows
 
 
-def _fit(n: IntArray, y: IntArray, rng: np.random.Generator, seed: int) -> BetaBinomialMixture:
-    pick = rng.choice(n.size, size=min(n.size, 10_000), replace=False)
-    return select_mixture(n[pick], y[pick], seed=seed)
+@dataclass(frozen=True)
+class _Resampler:
+    n: IntArray
+    post_t: Posterior
+    post_v: Posterior
+    kernel: Kernel
+    bw: float
+    grid: int
+
+    def one(self, seed: np.random.SeedSequence) -> tuple[FloatArray, FloatArray]:
+        """Density and bin shares of one resample [2]_: turnout, then votes out of the new turnout."""
+        rng = np.random.default_rng(seed)
+        t_star = self.post_t.draw(self.n, rng)
+        v_star = self.post_v.draw(t_star, rng)
+        shares = np.divide(v_star, t_star, out=np.zeros(t_star.size), where=t_star > 0)
+        return _density(shares, self.kernel, self.bw, self.grid), share_bins(shares, self.grid)
+
+    def run(self, resamples: int, seed: int, workers: int) -> tuple[FloatArray, FloatArray]:
+        """Every resample from its own spawned seed, so the result does not depend on ``workers``."""
+        seeds = np.random.SeedSequence(seed).spawn(resamples)
+        dens, bins = np.empty((resamples, self.grid)), np.empty((resamples, self.grid))
+
+        def block(rows: range) -> None:
+            for r in rows:
+                dens[r], bins[r] = self.one(seeds[r])
+
+        chunks = [range(i, resamples, max(workers, 1)) for i in range(max(workers, 1))]
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            list(pool.map(block, chunks))  # numpy's samplers release the GIL
+        return dens, bins
 
 
 def spikes(
@@ -172,69 +213,71 @@ def spikes(
     seed: int = 1,
     kernel: Kernel | str = Kernel.R_DENSITY,
     alpha: float = 0.01,
+    workers: int = 2,
 ) -> SpikesResult:
     """Run the resampled kernel density test on the leader's share of ballots cast [1]_ [2]_.
 
-    Steps: (1) fit beta-binomial mixtures to turnout | electorate and votes | turnout by EM, growing the
-    number of components until successive fits agree; (2) resample each station ``resamples`` times
-    from its posterior; (3) estimate the share density on ``grid`` points with bandwidth ``bw`` for the
-    data and every resample; (4) in bins where the observed density exceeds every resample, sum the
-    observed share minus the mean resampled share; (5) report that sum as a percentage of stations.
-    The p-value (not in the package) judges each resample against the others in the same way, which
-    gives the null distribution of ``fraud_pct`` itself: with R resamples about 1000/R grid bins exceed
-    the maximum by chance alone, so "any spike" is not evidence; a ``fraud_pct`` above the null is.
+    Steps, as published: (1) fit beta-binomial mixtures to turnout | electorate and votes | turnout by
+    EM on every station, growing the number of components from 1 to 5 until successive fitted
+    densities correlate at 0.99 or more; (2) resample every station ``resamples`` times: a component
+    from its posterior, p ~ Beta(y + alpha, n - y + beta), a count ~ Bin (turnout out of the
+    electorate, then votes out of the resampled turnout); (3) estimate the share density on ``grid``
+    points with bandwidth ``bw`` for the data and every resample; (4) in the bins where the observed
+    density exceeds every resample, sum the observed share of stations minus the mean resampled share
+    (bins of width 1/(grid - 1) centred on the grid points); (5) report 100 x that sum.
+    The p-value is our addition, not the package's: each resample judged against the others in the
+    same way gives the null distribution of ``fraud_pct`` itself (with R resamples about 1000/R grid
+    bins top the maximum by chance alone, so "any spike" is not evidence; a ``fraud_pct`` above the
+    null is). Only stations where the analysed party stands are used (a 0 % "peak" of stations where
+    it fields no candidate is not a spike).
     """
     kernel = Kernel(kernel)
-    n, t, v = _clean(table)
-    rng = np.random.default_rng(seed)
-    fit_t, fit_v = _fit(n, t, rng, seed), _fit(t, v, rng, seed)
-    pred_t, pred_v = Predictive.create(fit_t, n, t), Predictive.create(fit_v, t, v)
-    observed = _density(v / t, kernel, bw, grid)
-    dens = np.empty((resamples, grid))
-    fixed_t = pred_t.moments(n)
-    for r in range(resamples):
-        t_star = pred_t.draw(n, rng, fixed=fixed_t)
-        v_star = pred_v.draw(t_star, rng)
-        ok = t_star > 0
-        dens[r] = _density(v_star[ok] / t_star[ok], kernel, bw, grid)
+    n, t, v, rows = _clean(table)
+    fit_t, fit_v = select_mixture(n, t), select_mixture(t, v)
+    sampler = _Resampler(n, Posterior.create(fit_t, n, t), Posterior.create(fit_v, t, v), kernel, bw, grid)
+    shares = v / t
+    observed = _density(shares, kernel, bw, grid)
+    dens, bins = sampler.run(resamples, seed, workers)
     return _result(
         table,
-        n.size,
+        rows,
+        shares,
         observed,
         dens,
+        bins,
         fits=(fit_t, fit_v),
-        bw=bw,
-        resamples=resamples,
-        seed=seed,
-        kernel=kernel,
-        alpha=alpha,
+        settings=(bw, resamples, seed, kernel, alpha),
     )
 
 
 def _result(
     table: StationTable,
-    stations: int,
+    rows: IntArray,
+    shares: FloatArray,
     observed: FloatArray,
     dens: FloatArray,
+    bins: FloatArray,
     *,
     fits: tuple[BetaBinomialMixture, BetaBinomialMixture],
-    bw: float,
-    resamples: int,
-    seed: int,
-    kernel: Kernel,
-    alpha: float,
+    settings: tuple[float, int, int, Kernel, float],
 ) -> SpikesResult:
+    bw, resamples, seed, kernel, alpha = settings
     grid_x = np.linspace(0, 1, observed.size)
     mean, peak = dens.mean(axis=0), dens.max(axis=0)
-    fraud, spike = fraud_pct(observed, mean, peak)
-    null = _null_fraud(dens, mean)
+    obs_bins = share_bins(shares, observed.size)
+    fraud = fraud_pct(observed, peak, obs_bins, bins.mean(axis=0))
+    spike = observed > peak
+    null = _null_fraud(dens, bins)
     p_value = empirical_p(fraud, null)
+    in_spike = spike[np.clip(np.rint(shares * (observed.size - 1)).astype(np.int64), 0, observed.size - 1)]
     return SpikesResult(
         test="spikes",
         dataset=table.name,
-        stations=stations,
+        stations=int(rows.size),
         fraud_pct=fraud,
         spike_bins=tuple(float(x) for x in np.round(grid_x[spike], 4)),
+        stations_in_spikes=int(in_spike.sum()),
+        units_in_spikes=name_units(table, rows[in_spike], limit=20),
         components_turnout=fits[0].components,
         components_votes=fits[1].components,
         bandwidth=bw,

@@ -20,7 +20,11 @@ class StationTable:
 
     ``registered`` and ``given`` (ballots issued, the turnout numerator) are ``None`` where the source
     does not publish them; ``invalid`` is zeros when it has no such column. ``leader`` is the index of
-    the analysed candidate (by default the one with the most votes).
+    the analysed candidate (by default the one with the most votes). ``codes`` names every unit the
+    way its source does (``NA-41/12``, ``Адыгея/ТИК 3/УИК 7``), so results can say which stations they
+    flag; ``links`` (optional) is each unit's page. ``stands`` (units x candidates, optional) says
+    whether a candidate or party is on the ballot at a unit: where it is not, its 0 votes are not a
+    share (a party grouped nationally fields no candidate in some constituencies).
     """
 
     name: str
@@ -35,6 +39,9 @@ class StationTable:
     leader: int = -1
     unit: str = "station"
     notes: tuple[str, ...] = field(default=())
+    codes: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    stands: BoolArray | None = None
 
     def __post_init__(self) -> None:
         n = self.votes.shape[0]
@@ -50,6 +57,11 @@ class StationTable:
                 raise DataError(
                     f"{self.name}: {label} has the wrong length", expected=str(n), found=str(arr.shape)
                 )
+        for label in ("codes", "links"):
+            if getattr(self, label) and len(getattr(self, label)) != n:
+                raise DataError(f"{self.name}: one {label[:-1]} per unit", expected=str(n), found="other")
+        if self.stands is not None and self.stands.shape != self.votes.shape:
+            raise DataError(f"{self.name}: stands must match votes", expected=str(self.votes.shape))
         if self.leader < 0 and len(self.candidates):
             object.__setattr__(self, "leader", int(np.argmax(self.votes.sum(axis=0))))
 
@@ -65,6 +77,17 @@ class StationTable:
     @property
     def leader_votes(self) -> IntArray:
         return self.votes[:, self.leader]
+
+    @property
+    def leader_stands(self) -> BoolArray:
+        """Units where the analysed candidate or party is on the ballot (all, when not known)."""
+        if self.stands is None:
+            return np.ones(self.n, dtype=np.bool_)
+        return np.asarray(self.stands[:, self.leader], dtype=np.bool_)
+
+    def code(self, row: int) -> str:
+        """The unit's own code; ``row N`` (1-based) only for tables built without codes."""
+        return self.codes[row] if self.codes else f"row {row + 1}"
 
     @property
     def leader_name(self) -> str:
@@ -100,6 +123,9 @@ class StationTable:
             leader=self.leader,
             unit=self.unit,
             notes=self.notes,
+            codes=tuple(np.asarray(self.codes, dtype=object)[mask]) if self.codes else (),
+            links=tuple(np.asarray(self.links, dtype=object)[mask]) if self.links else (),
+            stands=None if self.stands is None else self.stands[mask],
         )
 
 

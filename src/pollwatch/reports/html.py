@@ -47,6 +47,9 @@ fraud alone. Every test below states its null, its caveats and how often it flag
 {% if s.skipped %}<p class="skip">Skipped: {{ s.skipped }}</p>{% else %}
 {% if s.poor %}<p class="warn">{{ s.calibration }}</p>{% else %}<p>{{ s.calibration }}</p>{% endif %}
 <table>{% for k, v in s.fields %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
+{% if s.units %}<p><b>Units named by this test</b></p><ul>{% for u in s.units %}
+<li>{% if u.link %}<a href="{{ u.link }}">{{ u.unit }}</a>{% else %}{{ u.unit }}{% endif %}:
+{{ u.figures }}</li>{% endfor %}</ul>{% endif %}
 {% for fig in s.figures %}<figure><img alt="{{ s.test }} plot" src="{{ fig }}"></figure>{% endfor %}
 <p><b>Caveats</b></p><ul>{% for c in s.caveats %}<li>{{ c }}</li>{% endfor %}</ul>
 <p><b>References</b></p><ul>{% for r in s.references %}<li>{{ r }}</li>{% endfor %}</ul>
@@ -79,6 +82,16 @@ def _fields(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _units(summary: dict[str, Any]) -> list[dict[str, str]]:
+    """Units a test names (code, figures, link to the unit's page where there is one)."""
+    out = []
+    for key in ("first_flagged_units", "units_in_spikes", "named_units"):
+        for unit in summary.get(key) or []:
+            figures = ", ".join(f"{k} {v}" for k, v in unit.items() if k not in ("unit", "link"))
+            out.append({"unit": str(unit["unit"]), "figures": figures, "link": str(unit.get("link", ""))})
+    return out
+
+
 def render_report(table: StationTable, results: Sequence[ForensicResult | Skipped]) -> str:
     """The report as one HTML string with PNG plots embedded as data URIs."""
     sections = []
@@ -93,6 +106,7 @@ def render_report(table: StationTable, results: Sequence[ForensicResult | Skippe
                 "calibration": cal,
                 "poor": cal.startswith("POORLY"),
                 "fields": [] if isinstance(r, Skipped) else _fields(r.summary()),
+                "units": [] if isinstance(r, Skipped) else _units(r.summary()),
                 "figures": [plots.png_data_uri(f) for f in _figures(table, r)],
                 "caveats": r.caveats,
                 "references": r.references,
