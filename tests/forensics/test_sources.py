@@ -7,6 +7,7 @@ import numpy as np
 from pollwatch.forensics import from_store, from_synthetic
 from pollwatch.storage import Database
 from pollwatch.synth import SynthConfig, generate, store
+from pollwatch.tally.projector import Projector
 
 
 def test_from_synthetic_keeps_the_sheets() -> None:
@@ -22,6 +23,7 @@ def test_from_synthetic_keeps_the_sheets() -> None:
 def test_from_store_matches_the_generator(db: Database) -> None:
     e = generate(SynthConfig(seed=3, n_stations=120, n_constituencies=3, n_candidates=3))
     store(db, e, slug="synth-fx")
+    Projector(db).catch_up()  # the store's tables come from the results projections
     t = from_store(db, "synth-fx")
     assert t.n == 120
     # Parties are columns in the store table; their totals equal the generator's station sums.
@@ -32,6 +34,7 @@ def test_from_store_matches_the_generator(db: Database) -> None:
 def test_from_store_names_stations_and_knows_where_parties_stand(db: Database) -> None:
     e = generate(SynthConfig(seed=4, n_stations=90, n_constituencies=3, n_candidates=3))
     store(db, e, slug="synth-names")
+    Projector(db).catch_up()
     t = from_store(db, "synth-names")
     assert t.stands is not None
     assert len(t.codes) == t.n

@@ -15,9 +15,9 @@ import numpy as np
 from pollwatch.errors import NotFoundError
 from pollwatch.forensics.table import StationTable, encode_regions
 from pollwatch.model import ResultSheet, Role, SheetKind
-from pollwatch.storage import Database, structure
-from pollwatch.storage.sheets import list_sheets
+from pollwatch.storage import Database
 from pollwatch.synth import SyntheticElection
+from pollwatch.tally.views import best_input
 
 _INDEPENDENT = "IND"
 
@@ -54,21 +54,14 @@ def _consensus(copies: list[ResultSheet]) -> ResultSheet:
 
 
 def from_store(db: Database, slug: str) -> StationTable:
-    """The Form-45 (station_count) sheets of election ``slug`` as one row per station."""
+    """Election ``slug`` as one row per reported station: each station's best figure under the
+    reconciliation rule, read from the results projections (never the whole sheet store)."""
     with db.reads() as conn:  # the readers' own pool: never one of intake's connections
-        eid, _election = structure.get_election(conn, slug)
-        sheets = list_sheets(conn, eid, kind=SheetKind.STATION_COUNT)
-        party_of: dict[tuple[str, int], str] = {}
-        region_of: dict[str, str] = {}
-        registered_of: dict[tuple[str, int], int] = {}
-        for summary in structure.list_constituencies(conn, eid):
-            con = summary.constituency
-            cid, _ = structure.get_constituency(conn, eid, con.code)
-            region_of[con.code] = con.region or ""
-            for cand in structure.list_candidates(conn, cid):
-                party_of[(con.code, int(cand.ballot_order))] = cand.party or _INDEPENDENT
-            for st in structure.list_stations(conn, cid):
-                registered_of[(con.code, st.serial)] = st.registered.total or 0
+        inp = best_input(conn, slug)
+    sheets = [s for s in inp.sheets if s.kind is SheetKind.STATION_COUNT]
+    party_of = {(str(k.constituency), int(k.ballot_order)): k.party or _INDEPENDENT for k in inp.candidates}
+    region_of = {str(c.code): c.region or "" for c in inp.constituencies}
+    registered_of = {(str(st.constituency), st.serial): st.registered.total or 0 for st in inp.stations}
     by_station: dict[tuple[str, int], list[ResultSheet]] = defaultdict(list)
     for sheet in sheets:
         if sheet.station_serial is not None:
