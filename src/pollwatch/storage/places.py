@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, tuple_
 
 from pollwatch.model import CandidateKey
 from pollwatch.storage import schema as t
@@ -99,8 +99,9 @@ _STATIONS = select(
     t.stations.c.id, t.stations.c.constituency_id, t.stations.c.serial, t.stations.c.number,
     t.stations.c.registered_total, t.stations.c.booths_total,
 ).where(
-    t.stations.c.constituency_id.in_(bindparam("ids", expanding=True)),
-    t.stations.c.serial.in_(bindparam("serials", expanding=True)),
+    # The (constituency, serial) pairs themselves: a batch spread over many constituencies and serials
+    # must not fetch their cross product (a night's batch of 500 fetched most of the nation's stations).
+    tuple_(t.stations.c.constituency_id, t.stations.c.serial).in_(bindparam("pairs", expanding=True)),
 )  # fmt: skip
 
 
@@ -136,9 +137,10 @@ def list_station_contexts(
     known.update(list_constituency_contexts(conn, election_id, codes - set(known)))
     by_id = {c.id: c for code, c in known.items() if code in codes}
     out: dict[tuple[str, int | None], StationContext] = {}
-    serials = sorted({serial for _, serial in places if serial is not None})
-    if serials and by_id:
-        for r in conn.execute(_STATIONS, {"ids": list(by_id), "serials": serials}):
+    ids = {code: c.id for code, c in known.items() if code in codes}
+    pairs = sorted({(ids[code], serial) for code, serial in places if serial is not None and code in ids})
+    if pairs:
+        for r in conn.execute(_STATIONS, {"pairs": pairs}):
             c = by_id[int(r.constituency_id)]
             out[(c.code, int(r.serial))] = StationContext(
                 election_id, c.id, int(r.id), int(r.serial), r.number, r.registered_total, r.booths_total,
