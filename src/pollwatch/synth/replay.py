@@ -19,8 +19,8 @@ from pollwatch.intake.service import Accepted, Cache, Job, write_batch
 from pollwatch.intake.writer import Writer
 from pollwatch.ledger.note import parse_note
 from pollwatch.storage import Database
-from pollwatch.storage import intake as intake_store
 from pollwatch.storage import log as log_store
+from pollwatch.storage import submissions as submission_store
 from pollwatch.synth.submissions import Entry, Form, Night
 
 Progress = Callable[[str, int, int], None]
@@ -78,7 +78,7 @@ def first_unwritten(db: Database, night: Night) -> int:
             mid = (lo + hi) // 2
             entry = night.entries[mid]
             key = (night.identities[night.submitter_of(entry)].principal.key_id, night.submission_id(entry))
-            found, _ = intake_store.list_submissions(conn, {key}, set())
+            found, _ = submission_store.list_submissions(conn, {key}, set())
             if found:
                 lo = mid + 1
             else:

@@ -19,7 +19,7 @@ from pollwatch.auth import Assignment, AuthRole, Principal, create_submitter, re
 from pollwatch.auth.devices import device_key_id, fingerprint, public_key_of
 from pollwatch.auth.tokens import principal_for, principal_for_secret
 from pollwatch.model import Role
-from pollwatch.storage import intake as intake_store
+from pollwatch.storage import devices as device_store
 
 OFFICIAL_ORGANISATION = "Election commission"
 _AUTH_ROLE = {Role.AGENT: AuthRole.AGENT, Role.OBSERVER: AuthRole.OBSERVER, Role.OFFICIAL: AuthRole.ADMIN}
@@ -59,7 +59,7 @@ def register_submitters(
     for w in wanted:
         device = device_private_key(seed=seed, slug=slug, role=w.role, organisation=w.organisation)
         public = public_key_of(device)
-        existing = intake_store.get_device_key(conn, fingerprint(public))
+        existing = device_store.get_device_key(conn, fingerprint(public))
         if existing is not None:
             principal = principal_for(conn, existing.owner)
         else:
