@@ -39,6 +39,8 @@ from pollwatch.synth import (
 )
 from pollwatch.synth.store import GENERATED_SOURCE
 from pollwatch.tally import ResultsInput
+from pollwatch.tally.projector import Projector
+from pollwatch.tally.views import live_tally
 
 KINDS = ManipulationKind
 SLUG = "night-5"
@@ -111,6 +113,16 @@ def test_bundle_of_the_night_verifies_with_signatures_and_cosignatures(db: Datab
     assert checks["device signatures"].found == f"{result.sheets} checked"
     # One cosigned checkpoint, found twice: as the latest and under checkpoints/<size>.
     assert checks["witness cosignatures"].found == "2 valid"
+    # The bundle's tallies, recomputed offline from the leaves, are the server's for every constituency.
+    Projector(db).catch_up()
+    with db.connect() as conn:
+        served = {t.code: t for t in live_tally(conn, SLUG).constituencies()}
+    offline = json.loads((tmp_path / "bundle" / "tallies.json").read_text())["constituencies"]
+    assert set(offline) == set(served)
+    for code, t in served.items():
+        by_position = {str(c["position"]): c["votes"] for c in t.candidate_votes() if c["votes"]}
+        assert {k: v for k, v in offline[code]["votes"].items() if v} == by_position, code
+        assert offline[code]["stations"] == t.stations_reported, code
 
 
 def test_audit_finds_exactly_the_altered_totals(db: Database) -> None:
