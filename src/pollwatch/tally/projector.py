@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,17 +118,25 @@ class Projector:
             if end <= start:
                 return 0
             entries = log_store.read_entries(conn, start, end)
-            self._apply(conn, start, entries)
+            self._apply(conn, [(start, entries)], start + len(entries) - 1)
             store.set_cursor(conn, NAME, start + len(entries))
             return len(entries)
 
-    def rebuild(self, *, batch: int = 50_000) -> int:
-        """Drop every projection row, then replay the whole log; return the leaves applied."""
+    def rebuild(self, *, chunk: int = 20_000) -> int:
+        """Drop every projection row, then replay the whole log in one transaction; return the leaves
+        applied. Every station's copies are gathered first, so each station row is written once."""
+        self._lookups = _Lookups()
         with self.db.begin() as conn:
             store.lock_cursor(conn, NAME)
             store.clear(conn, NAME)
-        self._lookups = _Lookups()
-        return self.catch_up(batch=batch)
+            size = log_store.get_state(conn).size
+            if size:
+                chunks = (
+                    (a, log_store.read_entries(conn, a, min(size, a + chunk))) for a in range(0, size, chunk)
+                )
+                self._apply(conn, chunks, size - 1)
+            store.set_cursor(conn, NAME, size)
+        return size
 
     def notify(self) -> None:
         """New leaves were committed: apply them now rather than at the next poll."""
@@ -159,31 +167,31 @@ class Projector:
                 self._wake.wait(self.interval)
                 self._wake.clear()
 
-    def _apply(self, conn: Connection, start: int, entries: Sequence[bytes]) -> None:
+    def _apply(self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int) -> None:
+        """Apply leaves (chunks of consecutive entries, each from its first index) up to index ``last``."""
         versions: Counter[int] = Counter()
         elections: dict[int, int] = {}
-        touched: dict[int, list[_Copy]] = {}
-        others: list[dict[str, Any]] = []
-        for offset, data in enumerate(entries):
-            copy = self._copy(conn, start + offset, data)
-            if copy is None:
-                continue
-            versions[copy.constituency_id] += 1
-            elections[copy.constituency_id] = copy.election_id
-            if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
-                touched.setdefault(copy.constituency_id, []).append(copy)
-            else:
-                others.append(
-                    {"leaf_index": copy.index, "election_id": copy.election_id,
-                     "constituency_id": copy.constituency_id, "type": copy.type, "body": dict(copy.body)}
-                )  # fmt: skip
-        store.insert_other_results(conn, others)
-        self._lookups.load_places(conn, set(touched))
         by_key: dict[str, list[_Copy]] = {}
-        for cid, copies in touched.items():
-            for copy in copies:
-                by_key.setdefault(self._station_key(cid, copy.body), []).append(copy)
-        last = start + len(entries) - 1
+        for start, entries in chunks:
+            others: list[dict[str, Any]] = []
+            touched: list[_Copy] = []
+            for offset, data in enumerate(entries):
+                copy = self._copy(conn, start + offset, data)
+                if copy is None:
+                    continue
+                versions[copy.constituency_id] += 1
+                elections[copy.constituency_id] = copy.election_id
+                if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
+                    touched.append(copy)
+                else:
+                    others.append(
+                        {"leaf_index": copy.index, "election_id": copy.election_id,
+                         "constituency_id": copy.constituency_id, "type": copy.type, "body": dict(copy.body)}
+                    )  # fmt: skip
+            store.insert_other_results(conn, others)
+            self._lookups.load_places(conn, {c.constituency_id for c in touched})
+            for copy in touched:
+                by_key.setdefault(self._station_key(copy.constituency_id, copy.body), []).append(copy)
         deltas = self._stations(conn, by_key, last)
         _constituency_rows(conn, versions, elections, deltas, last)
 
