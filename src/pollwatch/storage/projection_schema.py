@@ -39,7 +39,9 @@ station_results = Table(
     Column("copies", JSON, nullable=False),
     Column("updated_index", BigInteger, nullable=False),
     Index(None, "constituency_id", "serial"),
-    Index(None, "election_id", "state"),
+    Index(None, "constituency_id", "id"),
+    Index(None, "election_id", "state", "id"),
+    Index(None, "election_id", "id"),
 )
 """One row per station with at least one count copy: its reconciliation state, best figure, every copy."""
 

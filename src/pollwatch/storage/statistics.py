@@ -21,7 +21,10 @@ from pollwatch.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-TABLES = ("submissions", "sheets", "sheet_votes", "log_entries", "log_hashes")
+TABLES = (
+    "submissions", "sheets", "sheet_votes", "log_entries", "log_hashes",
+    "station_results", "constituency_results", "other_results",
+)  # fmt: skip
 MIN_GROWTH = 1_000
 MIN_SECONDS = 10.0
 

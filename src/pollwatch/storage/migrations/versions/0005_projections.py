@@ -48,7 +48,15 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_station_results_constituency_id_serial"), "station_results", ["constituency_id", "serial"]
     )
-    op.create_index(op.f("ix_station_results_election_id_state"), "station_results", ["election_id", "state"])
+    # Pages of stations come in id order: per constituency, per election, per state (keyset pagination
+    # must not scan the nation's rows for one constituency's page).
+    op.create_index(
+        op.f("ix_station_results_constituency_id_id"), "station_results", ["constituency_id", "id"]
+    )
+    op.create_index(
+        op.f("ix_station_results_election_id_state_id"), "station_results", ["election_id", "state", "id"]
+    )
+    op.create_index(op.f("ix_station_results_election_id_id"), "station_results", ["election_id", "id"])
     op.create_table(
         "other_results",
         sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
