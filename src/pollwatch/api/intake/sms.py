@@ -13,7 +13,7 @@ from pollwatch.auth import AuthRole, Principal, require_role
 from pollwatch.auth.tokens import normalise_phone, principal_for
 from pollwatch.errors import AuthError, Error, InputError
 from pollwatch.intake import sms
-from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.format import SheetSubmission, Visible
 from pollwatch.intake.service import Job
 from pollwatch.model import Channel, Role
 from pollwatch.storage import Database, structure
@@ -28,9 +28,9 @@ class SmsInbound(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    sender: Annotated[str, StringConstraints(min_length=3, max_length=32)]
+    sender: Annotated[str, StringConstraints(min_length=3, max_length=32), Visible]
     text: Annotated[str, StringConstraints(max_length=20_000)]
-    election: Annotated[str, StringConstraints(max_length=64)] | None = None
+    election: Annotated[str, StringConstraints(max_length=64), Visible] | None = None
 
 
 class SmsReply(BaseModel):

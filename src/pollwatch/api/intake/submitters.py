@@ -21,6 +21,7 @@ from pollwatch.auth import (
 from pollwatch.auth.devices import fingerprint, parse_public_key
 from pollwatch.auth.roles import SUBMITTING
 from pollwatch.auth.tokens import normalise_phone
+from pollwatch.intake.format import NoNul, Visible
 from pollwatch.storage import Database, structure
 from pollwatch.storage import devices as device_store
 from pollwatch.storage import photos as photo_store
@@ -34,12 +35,12 @@ class SubmitterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: AuthRole
-    organisation: Annotated[str, StringConstraints(max_length=200)] = ""
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    election: Annotated[str, StringConstraints(max_length=64)] = ""
-    constituencies: list[Annotated[str, StringConstraints(max_length=32)]] = []
-    stations: list[Annotated[str, StringConstraints(pattern=r"^[^:]{1,32}:[0-9]{1,6}$")]] = Field(
+    organisation: Annotated[str, StringConstraints(max_length=200), Visible] = ""
+    name: Annotated[str, StringConstraints(max_length=200), NoNul] = ""
+    phone: Annotated[str, StringConstraints(max_length=32), Visible] | None = None
+    election: Annotated[str, StringConstraints(max_length=64), Visible] = ""
+    constituencies: list[Annotated[str, StringConstraints(max_length=32), Visible]] = []
+    stations: list[Annotated[str, StringConstraints(pattern=r"^[^:]{1,32}:[0-9]{1,6}$"), Visible]] = Field(
         [], description="CONSTITUENCY:SERIAL stations an agent may report on"
     )
 

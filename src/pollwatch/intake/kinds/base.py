@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from pollwatch.auth.roles import AuthRole
 from pollwatch.intake.checks import Capacity, booth_capacity
-from pollwatch.intake.format import PhotoHash
+from pollwatch.intake.format import PhotoHash, Visible
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.model import Role
 from pollwatch.storage import structure
@@ -40,20 +40,20 @@ class RecordBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    election: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    election: Annotated[str, StringConstraints(min_length=1, max_length=64), Visible]
     submission_id: SubmissionId = Field(
         description="Client-generated id (e.g. a UUID); a retry with the same id is idempotent."
     )
     role: Role = Field(description="Capacity of the submitter; must match the token's role.")
-    organisation: Annotated[str, StringConstraints(max_length=200)] = ""
+    organisation: Annotated[str, StringConstraints(max_length=200), Visible] = ""
     captured_at: dt.datetime | None = Field(
         None, description="When the record was made on the device (ISO 8601 with time zone)."
     )
     photo_sha256: PhotoHash | None = None
-    device_key: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    device_key: Annotated[str, StringConstraints(max_length=64), Visible] | None = Field(
         None, description="ed25519:<base64 public key> of the signing device, with ``signature``."
     )
-    signature: Annotated[str, StringConstraints(max_length=128)] | None = None
+    signature: Annotated[str, StringConstraints(max_length=128), Visible] | None = None
 
     @field_validator("captured_at")
     @classmethod
