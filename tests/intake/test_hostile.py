@@ -42,3 +42,44 @@ def test_free_text_keeps_printable_unicode(client: TestClient, tokens: dict[str,
     body = {"role": "agent", "organisation": "PartyA", "name": "علی خان\nline two"}
     response = client.post("/api/v1/submitters", json=body, headers=bearer(tokens["admin"]))
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("votes", [{"1": 10, "01": 20}, {"2": 1, "002": 1}])
+def test_duplicate_ballot_positions_are_422(
+    client: TestClient, tokens: dict[str, str], votes: dict[str, int]
+) -> None:
+    body = {**sheet_payload("dup-position-1", role="admin"), "votes": votes}
+    response = client.post("/api/v1/sheets?receipt=false", json=body, headers=bearer(tokens["admin"]))
+    assert response.status_code == 422, response.text
+    assert "given twice" in response.text
+
+
+def test_duplicate_positions_in_csv_are_refused(client: TestClient, tokens: dict[str, str]) -> None:
+    text = "submission_id,election,constituency,station,c1,c01\ndup-csv-0001,tiny-2026,NA-1,1,10,20\n"
+    response = client.post("/api/v1/sheets/csv", content=text.encode(),
+                           headers={**bearer(tokens["admin"]), "content-type": "text/csv"})  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert "given twice" in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/api/v1/sheets?receipt=false", '{"votes": {"1": 5}, "votes": {"1": 50}}'),
+        ("/api/v1/sheets/batch", '[{"election": "a", "election": "b"}]'),
+        ("/api/v1/records/sheet?receipt=false", '{"role": "admin", "role": "agent"}'),
+        ("/api/v1/records/sheet/batch", '[{"votes": {"1": 5, "1": 6}}]'),
+    ],
+)
+def test_duplicate_json_keys_are_422(client: TestClient, tokens: dict[str, str], path: str, raw: str) -> None:
+    headers = {**bearer(tokens["admin"]), "content-type": "application/json"}
+    response = client.post(path, content=raw.encode(), headers=headers)
+    assert response.status_code == 422, response.text
+    assert "same key twice" in response.text
+
+
+def test_phone_that_is_not_a_number_is_422(client: TestClient, tokens: dict[str, str]) -> None:
+    body = {"role": "agent", "organisation": "PartyA", "phone": "call me"}
+    response = client.post("/api/v1/submitters", json=body, headers=bearer(tokens["admin"]))
+    assert response.status_code == 422, response.text
+    assert "phone" in response.text

@@ -118,7 +118,17 @@ class SheetSubmission(BaseModel):
             raise ValueError("at least one candidate's votes are needed")
         if len(value) > 400:
             raise ValueError("at most 400 candidates")
-        return value
+        return refuse_duplicate_positions(value)
+
+
+def refuse_duplicate_positions(votes: dict[str, int]) -> dict[str, int]:
+    """Refuse two keys naming one ballot position (``"1"`` and ``"01"``): which count is meant?"""
+    seen: dict[int, str] = {}
+    for key in votes:
+        if int(key) in seen:
+            raise ValueError(f"ballot position {int(key)} is given twice (as {seen[int(key)]!r} and {key!r})")
+        seen[int(key)] = key
+    return votes
 
 
 def iso(moment: dt.datetime) -> str:

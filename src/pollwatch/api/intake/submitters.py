@@ -20,7 +20,7 @@ from pollwatch.auth import (
 )
 from pollwatch.auth.devices import fingerprint, parse_public_key
 from pollwatch.auth.roles import SUBMITTING
-from pollwatch.auth.tokens import normalise_phone
+from pollwatch.auth.tokens import parse_phone
 from pollwatch.intake.format import NoNul, Visible
 from pollwatch.storage import Database, structure
 from pollwatch.storage import devices as device_store
@@ -71,7 +71,7 @@ def _create_submitter(db: Database, item: SubmitterIn) -> tuple[str, str]:
     for spec in item.stations:
         code, _, serial = spec.rpartition(":")
         assignments.append(Assignment(item.election, code, int(serial)))
-    phone = normalise_phone(item.phone) if item.phone else None
+    phone = parse_phone(item.phone) if item.phone else None
     with db.begin() as conn:
         return create_submitter(conn, role=item.role, organisation=item.organisation, name=item.name,
                                 phone=phone, assignments=assignments)  # fmt: skip

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import Connection
 
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ForbiddenError
 from pollwatch.intake.checks import default_form
-from pollwatch.intake.format import TOTAL_FIELDS, Count, TotalsIn, Visible
+from pollwatch.intake.format import TOTAL_FIELDS, Count, TotalsIn, Visible, refuse_duplicate_positions
 from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
 from pollwatch.intake.kinds.sheet import (
     insert_sheets,
@@ -71,7 +71,10 @@ class OfficialSubmission(RecordBase):
     )
     constituency: Annotated[str, StringConstraints(min_length=1, max_length=32), Visible]
     station: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")] | None = None
-    votes: dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")], Count] = Field(min_length=1)
+    votes: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")], Count],
+        AfterValidator(refuse_duplicate_positions),
+    ] = Field(min_length=1)
     totals: TotalsIn = TotalsIn()
     source: SourceIn
     role: Role = Role.OFFICIAL
