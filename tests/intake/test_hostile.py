@@ -83,3 +83,31 @@ def test_phone_that_is_not_a_number_is_422(client: TestClient, tokens: dict[str,
     response = client.post("/api/v1/submitters", json=body, headers=bearer(tokens["admin"]))
     assert response.status_code == 422, response.text
     assert "phone" in response.text
+
+
+@pytest.mark.parametrize(
+    "captured_at",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00",  # overflow once in UTC
+     "2030-01-01T00:00:00Z", "2026-02-06T12:00:00Z", "1999-02-08T12:00:00Z"],  # implausible
+)  # fmt: skip
+def test_implausible_captured_at_is_422_naming_field(
+    client: TestClient, tokens: dict[str, str], captured_at: str
+) -> None:
+    body = {**sheet_payload("when-0001", role="admin"), "captured_at": captured_at}
+    response = client.post("/api/v1/sheets?receipt=false", json=body, headers=bearer(tokens["admin"]))
+    assert response.status_code == 422, response.text
+    assert "captured_at" in response.text
+
+
+def test_capture_on_the_eve_of_polling_day_is_accepted(client: TestClient, tokens: dict[str, str]) -> None:
+    body = {**sheet_payload("when-0002", role="admin"), "captured_at": "2026-02-07T12:00:00Z"}
+    response = client.post("/api/v1/sheets?receipt=false", json=body, headers=bearer(tokens["admin"]))
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sheets/batch", "/api/v1/sheets", "/api/v1/records/sheet/batch"])
+def test_deep_nesting_is_4xx(client: TestClient, tokens: dict[str, str], path: str) -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    headers = {**bearer(tokens["admin"]), "content-type": "application/json"}
+    response = client.post(path, content=raw, headers=headers)
+    assert 400 <= response.status_code < 500, response.text

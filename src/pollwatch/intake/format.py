@@ -36,6 +36,18 @@ def refuse_nul(value: str) -> str:
     return value
 
 
+def aware_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time with a zone, in UTC; refuse one without a zone or out of range once in UTC (year 1, 9999)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("captured_at needs a time zone (e.g. 2024-02-08T17:30:00Z)")
+    try:
+        return value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("captured_at is out of range once converted to UTC") from exc
+
+
 Visible = AfterValidator(refuse_hidden)
 """Add to an identifier's or code's ``Annotated`` type: control and invisible characters are a 422."""
 NoNul = AfterValidator(refuse_nul)
@@ -104,12 +116,7 @@ class SheetSubmission(BaseModel):
     signature: Annotated[str, StringConstraints(max_length=128), Visible] | None = None
     supersedes: Annotated[int, Field(strict=True, ge=0, le=2**53 - 1)] | None = None
 
-    @field_validator("captured_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("captured_at needs a time zone (e.g. 2024-02-08T17:30:00Z)")
-        return value
+    _aware = field_validator("captured_at")(aware_utc)
 
     @field_validator("votes")
     @classmethod

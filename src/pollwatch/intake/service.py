@@ -33,7 +33,15 @@ from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ConflictError, Error, ForbiddenError, InputError, ProblemList, StorageError
 from pollwatch.intake import kinds
 from pollwatch.intake.format import SheetSubmission, iso
-from pollwatch.intake.kinds.base import Batch, Cache, Draft, RecordInput, RecordKind, Signer
+from pollwatch.intake.kinds.base import (
+    Batch,
+    Cache,
+    Draft,
+    RecordInput,
+    RecordKind,
+    Signer,
+    verify_captured_at,
+)
 from pollwatch.ledger import records
 from pollwatch.ledger import service as ledger_service
 from pollwatch.model import Channel
@@ -224,7 +232,8 @@ def _same_content(stored: str, new: str, submission_id: str) -> None:
 def _prepare(batch: Batch, job: Job, known: _Known) -> _Prepared | Accepted:
     rec: RecordInput = job.record
     kind = _kind(job)
-    batch.election(rec.election)  # an unknown election is refused before anything else
+    info = batch.election(rec.election)  # an unknown election is refused before anything else
+    verify_captured_at(rec.captured_at, info=info, received_at=job.received_at)
     _check_role(rec, job.principal)
     place = kind.place(rec)
     verify_may_submit(
