@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -111,3 +113,48 @@ def test_deep_nesting_is_4xx(client: TestClient, tokens: dict[str, str], path: s
     headers = {**bearer(tokens["admin"]), "content-type": "application/json"}
     response = client.post(path, content=raw, headers=headers)
     assert 400 <= response.status_code < 500, response.text
+
+
+BODY_ROUTES = [
+    ("/api/v1/sms/inbound?election=tiny-2026", "gateway", {"sender": "+923001234567", "text": "PW"}),
+    ("/api/v1/submitters", "admin", {"role": "observer", "organisation": "FAFEN"}),
+    ("/api/v1/devices", "agent", {"public_key": "ed25519:" + "A" * 44}),
+]
+
+
+@pytest.mark.parametrize(("path", "role", "body"), BODY_ROUTES)
+def test_anonymous_body_is_refused_before_it_is_validated(
+    client: TestClient, path: str, role: str, body: dict[str, str]
+) -> None:
+    response = client.post(path, content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize(("path", "role", "body"), BODY_ROUTES)
+def test_body_over_the_cap_is_413_even_when_valid(
+    client: TestClient, tokens: dict[str, str], path: str, role: str, body: dict[str, str]
+) -> None:
+    raw = json.dumps(body).encode() + b" " * 300_000  # valid JSON, over POLLWATCH_MAX_BODY_BYTES
+    headers = {**bearer(tokens[role]), "content-type": "application/json"}
+    response = client.post(path, content=raw, headers=headers)
+    assert response.status_code == 413, response.text
+
+
+@pytest.mark.parametrize(("path", "role", "body"), BODY_ROUTES)
+def test_hand_read_bodies_refuse_duplicate_keys(
+    client: TestClient, tokens: dict[str, str], path: str, role: str, body: dict[str, str]
+) -> None:
+    key, value = next(iter(body.items()))
+    raw = json.dumps(body)[:-1] + f", {json.dumps(key)}: {json.dumps(value)}}}"
+    headers = {**bearer(tokens[role]), "content-type": "application/json"}
+    response = client.post(path, content=raw.encode(), headers=headers)
+    assert response.status_code == 422, response.text
+    assert "same key twice" in response.text
+
+
+def test_hand_read_bodies_are_in_the_openapi_spec(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for name in ("SmsInbound", "SubmitterIn", "DeviceIn"):
+        assert name in spec["components"]["schemas"]
+    body = spec["paths"]["/api/v1/devices"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/DeviceIn"}

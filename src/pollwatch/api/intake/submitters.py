@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from pollwatch.api.deps import ReadConn
-from pollwatch.api.intake.state import caller, state
+from pollwatch.api.intake.state import caller, json_body, read_model, state
 from pollwatch.auth import (
     Assignment,
     AuthRole,
@@ -57,9 +57,12 @@ class SubmitterCreated(BaseModel):
     response_model=SubmitterCreated,
     status_code=201,
     summary="Register a submitter and issue a token (admin; coordinator for own organisation)",
+    openapi_extra=json_body(SubmitterIn),
 )
-async def post_submitter(request: Request, item: SubmitterIn) -> SubmitterCreated:
+async def post_submitter(request: Request) -> SubmitterCreated:
     principal = await caller(request)
+    require_role(principal, (AuthRole.ADMIN, AuthRole.COORDINATOR), "register submitters")
+    item = await read_model(request, SubmitterIn)
     verify_may_register(principal, role=item.role, organisation=item.organisation)
     st = state(request)
     key_id, token = await run_in_threadpool(_create_submitter, st.db, item)
@@ -91,10 +94,12 @@ class DeviceRegistered(BaseModel):
 
 
 @router.post("/api/v1/devices", response_model=DeviceRegistered, status_code=201,
-             summary="Register the caller's Ed25519 device key")  # fmt: skip
-async def post_device(request: Request, item: DeviceIn) -> DeviceRegistered:
+             summary="Register the caller's Ed25519 device key",
+             openapi_extra=json_body(DeviceIn))  # fmt: skip
+async def post_device(request: Request) -> DeviceRegistered:
     principal = await caller(request)
     require_role(principal, SUBMITTING, "register device keys")
+    item = await read_model(request, DeviceIn)
     st = state(request)
 
     def _register() -> str:
