@@ -42,6 +42,7 @@ from pollwatch.intake.kinds.base import (
     Signer,
     verify_captured_at,
 )
+from pollwatch.intake.kinds.photo import log_stored_photos
 from pollwatch.ledger import records
 from pollwatch.ledger import service as ledger_service
 from pollwatch.model import Channel
@@ -182,6 +183,11 @@ def _store(conn: Connection, ready: list[tuple[int, _Prepared]], outcomes: list[
         outcomes[n], row = _accepted(p, index, record_id, sheet_id)
         rows.append(row)
     submission_store.insert_submissions(conn, rows)
+    named = [
+        (p.job.record.election, p.job.record.photo_sha256, i)
+        for (_, p), i in zip(ready, indices, strict=True)
+    ]
+    log_stored_photos(conn, named)
 
 
 def _prefetch(batch: Batch, jobs: Sequence[Job]) -> _Known:
