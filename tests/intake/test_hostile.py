@@ -158,3 +158,11 @@ def test_hand_read_bodies_are_in_the_openapi_spec(client: TestClient) -> None:
         assert name in spec["components"]["schemas"]
     body = spec["paths"]["/api/v1/devices"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/DeviceIn"}
+
+
+def test_repeated_csv_column_is_refused(client: TestClient, tokens: dict[str, str]) -> None:
+    text = "submission_id,election,constituency,station,c1,c1\ndup-csv-0002,tiny-2026,NA-1,1,10,20\n"
+    response = client.post("/api/v1/sheets/csv", content=text.encode(),
+                           headers={**bearer(tokens["admin"]), "content-type": "text/csv"})  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert "column given twice" in response.text
