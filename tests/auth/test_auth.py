@@ -17,6 +17,7 @@ from pollwatch.auth import (
     register_device,
     sign,
     verify_may_register,
+    verify_may_revoke,
     verify_may_submit,
     verify_signature,
 )
@@ -112,3 +113,11 @@ def test_device_signatures_verify_and_forgeries_fail(sqlite_db: Database) -> Non
         )
         with pytest.raises(ConflictError, match="another submitter"):
             register_device(conn, submitter_id=2, public_key=device_key_id(public))
+
+
+def test_coordinator_without_organisation_registers_nobody() -> None:
+    lone = _principal(AuthRole.COORDINATOR, "")
+    with pytest.raises(ForbiddenError, match="without an organisation"):
+        verify_may_register(lone, role=AuthRole.AGENT, organisation="")
+    with pytest.raises(ForbiddenError):
+        verify_may_revoke(lone, role="agent", organisation="", owner_id=99)

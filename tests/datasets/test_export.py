@@ -9,8 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from pollwatch.cli.common import OutputFormat, emit
 from pollwatch.datasets import import_dataset
-from pollwatch.datasets.export import ExportFormat, export_election
+from pollwatch.datasets.export import ExportFormat, _write_csv, export_election
 from pollwatch.errors import InputError, NotFoundError
 from pollwatch.storage import Database
 from tests.datasets.conftest import KENYA, write_bundle
@@ -71,3 +72,20 @@ def test_export_out_must_be_a_folder(sqlite_db: Database, kenya_bundle: Path, tm
     target.write_text("x")
     with sqlite_db.connect() as conn, pytest.raises(InputError, match="--out must be a folder"):
         export_election(conn, "ke-2022-demo", fmt=ExportFormat.JSON, out=target)
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_export_neutralises_spreadsheet_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    _write_csv(path, ["name", "votes"], [(text, -5) for text in FORMULAS] + [("NA-1", 3)])
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["name"] for r in rows] == ["'" + text for text in FORMULAS] + ["NA-1"]
+    assert {r["votes"] for r in rows} == {"-5", "3"}  # numbers are not text cells
+
+
+def test_cli_csv_output_neutralises_formulas(capsys: pytest.CaptureFixture[str]) -> None:
+    emit([{"party": "=cmd|'/c calc'!A1", "seats": -1}], OutputFormat.CSV)
+    assert capsys.readouterr().out.splitlines()[1] == "'=cmd|'/c calc'!A1,-1"

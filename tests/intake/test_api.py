@@ -314,6 +314,29 @@ def test_sms_hash_prefix_then_photo_logs_the_full_hash(
     }
 
 
+def test_sms_naming_an_already_stored_photo_logs_the_full_hash(
+    client: TestClient, tokens: dict[str, str], tiny_db: Database
+) -> None:
+    import hashlib
+
+    photo = _png()
+    digest = hashlib.sha256(photo).hexdigest()
+    first = sheet_payload("s-photo-first", photo_sha256=digest)
+    assert client.post("/api/v1/sheets", json=first, headers=auth(tokens["agent"])).status_code == 201
+    response = client.put(f"/api/v1/photos/{digest}", content=photo, headers=auth(tokens["agent"]))
+    assert response.status_code == 200, response.text
+    sms = client.post(
+        "/api/v1/sms/inbound?election=tiny-2026",
+        json={"sender": "+923001234567", "text": f"PW NA-1 1 45 300,200,100 R10 P610 H{digest[:16]}"},
+        headers=auth(tokens["gateway"]),
+    )
+    assert sms.json()["accepted"] is True, sms.json()
+    sms_index = sms.json()["leaf_index"]
+    link = parse_leaf(_leaf(tiny_db, sms_index + 1))
+    assert link.type == "photo"
+    assert link.body == {"election": "tiny-2026", "photo_sha256": digest, "sheets": [sms_index]}
+
+
 def test_batch_accepts_each_sheet_alone(
     client: TestClient, tokens: dict[str, str], tiny_db: Database
 ) -> None:

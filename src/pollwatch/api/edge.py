@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -127,13 +128,16 @@ def complete_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = original()
+        from pollwatch.api.intake.state import BODY_MODELS
         from pollwatch.intake.format import SheetSubmission
 
-        schema = SheetSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-        for name, sub in schema.pop("$defs", {}).items():
-            schemas.setdefault(name, sub)
-        schemas.setdefault("SheetSubmission", schema)
+        models: list[type[BaseModel]] = [SheetSubmission, *BODY_MODELS]
+        for model in models:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, sub)
+            schemas.setdefault(model.__name__, schema)
         schemas.setdefault("ErrorEnvelope", _ERROR_ENVELOPE)
         _document_errors(spec)
         app.openapi_schema = spec

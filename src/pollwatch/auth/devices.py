@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import Connection
 
 from pollwatch.errors import ConflictError, InputError, VerificationError
+from pollwatch.ledger.ed25519 import verify_strong_key, weakness
 from pollwatch.storage import devices as device_store
 
 
@@ -51,7 +52,18 @@ def sign(private_key: Ed25519PrivateKey, message: bytes) -> str:
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: str) -> None:
-    """Raise VerificationError unless ``signature`` is a valid Ed25519 signature of ``message``."""
+    """Raise VerificationError unless ``signature`` is a valid Ed25519 signature of ``message``.
+
+    A key of small order or with a non-canonical encoding never verifies anything: a "signature" by
+    such a key needs no private key.
+    """
+    why = weakness(public_key)
+    if why is not None:
+        raise VerificationError(
+            f"the device key is refused: {why}",
+            where="submitter_key",
+            remedy="register a freshly generated Ed25519 key and sign with it",
+        )
     try:
         raw = base64.b64decode(signature, validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(raw, message)
@@ -68,6 +80,7 @@ def verify_signature(public_key: bytes, message: bytes, signature: str) -> None:
 def register_device(conn: Connection, *, submitter_id: int, public_key: str) -> str:
     """Register a device key for a submitter; return its key id (what signed sheets carry)."""
     raw = parse_public_key(public_key)
+    verify_strong_key(raw, where="public_key")
     fp = fingerprint(raw)
     existing = device_store.get_device_key(conn, fp)
     if existing is not None and existing.revoked:

@@ -106,6 +106,13 @@ def verify_may_register(principal: Principal, *, role: AuthRole, organisation: s
         raise ForbiddenError(
             "a coordinator registers only agents and observers", expected="agent or observer", found=role
         )
+    if not principal.organisation:  # the same rule as verify_may_revoke: register only whom you can revoke
+        raise ForbiddenError(
+            "a coordinator without an organisation registers nobody (they could not revoke them)",
+            where="organisation",
+            expected="a coordinator token with an organisation",
+            found="(your token has no organisation)",
+        )
     if organisation != principal.organisation:
         raise ForbiddenError(
             "a coordinator registers only members of their own organisation",

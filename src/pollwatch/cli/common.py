@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand
 
+from pollwatch.datasets.export import safe_cell
 from pollwatch.errors import Error, InputError
 from pollwatch.storage import Database
 
@@ -106,7 +107,7 @@ def emit(rows: Sequence[dict[str, Any]], fmt: OutputFormat, *, title: str = "", 
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=title or None)

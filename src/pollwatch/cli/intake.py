@@ -16,7 +16,7 @@ from pollwatch.auth import (
     revoke_device,
     revoke_submitter,
 )
-from pollwatch.auth.tokens import normalise_phone
+from pollwatch.auth.tokens import parse_phone
 from pollwatch.cli.common import (
     AliasCommand,
     DbOption,
@@ -127,7 +127,7 @@ def submitter_add(
                 role=role,
                 organisation=org,
                 name=name,
-                phone=normalise_phone(phone) if phone else None,
+                phone=parse_phone(phone) if phone else None,
                 assignments=_assignments(election, constituency, station),
             )
     emit([{"key_id": key_id, "role": role.value, "organisation": org, "token": secret}], fmt)

@@ -51,7 +51,20 @@ def _write_csv(path: Path, columns: list[str], rows: list[tuple[Any, ...]]) -> N
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
-        writer.writerows(tuple("" if v is None else _plain(v) for v in row) for row in rows)
+        writer.writerows(tuple("" if v is None else safe_cell(_plain(v)) for v in row) for row in rows)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Quote a text cell a spreadsheet would run as a formula (OWASP "CSV injection"): prefix ``'``.
+
+    Numbers stay numbers; only text starting with ``=``, ``+``, ``-``, ``@``, tab or CR is changed.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write_json(path: Path, columns: list[str], rows: list[tuple[Any, ...]]) -> None:

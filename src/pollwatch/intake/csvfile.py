@@ -74,6 +74,9 @@ def _check_header(header: list[str]) -> None:
                         expected="submission_id, election, kind, form, constituency, station, c1.., totals")
                 for h in unknown]  # fmt: skip
     problems += [Problem("missing column", where="header", expected=h) for h in missing]
+    twice = sorted({h for h in header if header.count(h) > 1})  # a DictReader would keep the last cell
+    problems += [Problem("column given twice", where=f"header column {h!r}", expected="each column once")
+                 for h in twice]  # fmt: skip
     if problems:
         raise InputError("the CSV header is not the pollwatch sheet layout", problems=problems)
 

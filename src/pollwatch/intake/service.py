@@ -33,7 +33,16 @@ from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ConflictError, Error, ForbiddenError, InputError, ProblemList, StorageError
 from pollwatch.intake import kinds
 from pollwatch.intake.format import SheetSubmission, iso
-from pollwatch.intake.kinds.base import Batch, Cache, Draft, RecordInput, RecordKind, Signer
+from pollwatch.intake.kinds.base import (
+    Batch,
+    Cache,
+    Draft,
+    RecordInput,
+    RecordKind,
+    Signer,
+    verify_captured_at,
+)
+from pollwatch.intake.kinds.photo import log_stored_photos
 from pollwatch.ledger import records
 from pollwatch.ledger import service as ledger_service
 from pollwatch.model import Channel
@@ -174,6 +183,11 @@ def _store(conn: Connection, ready: list[tuple[int, _Prepared]], outcomes: list[
         outcomes[n], row = _accepted(p, index, record_id, sheet_id)
         rows.append(row)
     submission_store.insert_submissions(conn, rows)
+    named = [
+        (p.job.record.election, p.job.record.photo_sha256, i)
+        for (_, p), i in zip(ready, indices, strict=True)
+    ]
+    log_stored_photos(conn, named)
 
 
 def _prefetch(batch: Batch, jobs: Sequence[Job]) -> _Known:
@@ -224,7 +238,8 @@ def _same_content(stored: str, new: str, submission_id: str) -> None:
 def _prepare(batch: Batch, job: Job, known: _Known) -> _Prepared | Accepted:
     rec: RecordInput = job.record
     kind = _kind(job)
-    batch.election(rec.election)  # an unknown election is refused before anything else
+    info = batch.election(rec.election)  # an unknown election is refused before anything else
+    verify_captured_at(rec.captured_at, info=info, received_at=job.received_at)
     _check_role(rec, job.principal)
     place = kind.place(rec)
     verify_may_submit(

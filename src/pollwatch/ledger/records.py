@@ -27,6 +27,7 @@ from typing import Any
 import rfc8785
 
 from pollwatch.errors import InputError, Problem, TooLargeError, VerificationError
+from pollwatch.ledger.ed25519 import verify_strong_key
 from pollwatch.ledger.jcs import canonical_json
 
 VERSION = 1
@@ -283,6 +284,7 @@ def device_public_key(submitter_key: str) -> bytes:
             expected="ed25519:<base64 of the 32-byte public key>",
             found=submitter_key[:80],
         )
+    verify_strong_key(raw, where="submitter_key")
     return raw
 
 

@@ -33,6 +33,13 @@ def get_photo(conn: Connection, sha256: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+def find_photo_by_prefix(conn: Connection, prefix: str) -> str | None:
+    """The full hash of the one stored photo whose hash starts with ``prefix`` (None if none or several)."""
+    c = ti.photos.c
+    rows = conn.execute(select(c.sha256).where(c.sha256 >= prefix, c.sha256 < prefix + "g").limit(2)).all()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def photo_referenced(conn: Connection, sha256: str) -> list[int]:
     """Election ids of submissions naming this photo by full hash or by its 16-hex SMS prefix."""
     u = ti.submissions

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from pollwatch.auth.roles import SUBMITTING
 from pollwatch.errors import Error, InputError, Problem
 from pollwatch.intake.csvfile import parse_csv
 from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.records import load_json
 from pollwatch.intake.service import Accepted, Job, write_batch
 from pollwatch.model import Channel, Role
 from pollwatch.storage import Database
@@ -135,12 +135,7 @@ async def post_batch(request: Request, receipt: bool = False) -> BatchAccepted:
 
 def parse_batch(raw: bytes) -> list[SheetSubmission]:
     """Parse a JSON array of submissions, naming every problem by its position (422, nothing written)."""
-    try:
-        items = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            "the body is not JSON", expected="a JSON array of sheets", found=str(exc)[:100]
-        ) from exc
+    items = load_json(raw, expected="a JSON array of sheets")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise InputError(
             "a batch is a JSON array of 1 to 500 sheets",
@@ -183,7 +178,7 @@ async def _multipart(request: Request) -> tuple[bytes, bytes | None]:
 def parse_submission(raw: bytes) -> SheetSubmission:
     """Parse a JSON body into a submission, naming every problem (422)."""
     try:
-        return SheetSubmission.model_validate_json(raw)
+        return SheetSubmission.model_validate(load_json(raw, expected="a JSON sheet"))
     except ValidationError as exc:
         raise InputError(
             "the sheet is not valid; nothing was written",

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from pollwatch.api.intake.state import caller, model_role, state
+from pollwatch.api.intake.state import caller, json_body, model_role, read_model, state
 from pollwatch.auth import AuthRole, Principal, require_role
 from pollwatch.auth.tokens import normalise_phone, principal_for
 from pollwatch.errors import AuthError, Error, InputError
 from pollwatch.intake import sms
-from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.format import SheetSubmission, Visible
 from pollwatch.intake.service import Job
 from pollwatch.model import Channel, Role
 from pollwatch.storage import Database, structure
@@ -28,9 +28,9 @@ class SmsInbound(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    sender: Annotated[str, StringConstraints(min_length=3, max_length=32)]
+    sender: Annotated[str, StringConstraints(min_length=3, max_length=32), Visible]
     text: Annotated[str, StringConstraints(max_length=20_000)]
-    election: Annotated[str, StringConstraints(max_length=64)] | None = None
+    election: Annotated[str, StringConstraints(max_length=64), Visible] | None = None
 
 
 class SmsReply(BaseModel):
@@ -39,12 +39,14 @@ class SmsReply(BaseModel):
     leaf_index: int | None = None
 
 
-@router.post("/api/v1/sms/inbound", response_model=SmsReply, summary="Webhook for an SMS gateway")
-async def sms_inbound(request: Request, message: SmsInbound, election: str | None = None) -> SmsReply:
+@router.post("/api/v1/sms/inbound", response_model=SmsReply, summary="Webhook for an SMS gateway",
+             openapi_extra=json_body(SmsInbound))  # fmt: skip
+async def sms_inbound(request: Request, election: str | None = None) -> SmsReply:
     """Parse an SMS, store the sheet as its registered sender, and say what to reply."""
     st = state(request)
     gateway = await caller(request, limit_address=False)
     require_role(gateway, (AuthRole.GATEWAY, AuthRole.ADMIN), "deliver SMS")
+    message = await read_model(request, SmsInbound)
     slug = message.election or election
     try:
         sender, sub = await run_in_threadpool(_sms_submission, st.db, message, slug)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from pollwatch.api.deps import ReadConn
-from pollwatch.api.intake.state import caller, state
+from pollwatch.api.intake.state import caller, json_body, read_model, state
 from pollwatch.auth import (
     Assignment,
     AuthRole,
@@ -20,7 +20,8 @@ from pollwatch.auth import (
 )
 from pollwatch.auth.devices import fingerprint, parse_public_key
 from pollwatch.auth.roles import SUBMITTING
-from pollwatch.auth.tokens import normalise_phone
+from pollwatch.auth.tokens import parse_phone
+from pollwatch.intake.format import NoNul, Visible
 from pollwatch.storage import Database, structure
 from pollwatch.storage import devices as device_store
 from pollwatch.storage import photos as photo_store
@@ -34,12 +35,12 @@ class SubmitterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: AuthRole
-    organisation: Annotated[str, StringConstraints(max_length=200)] = ""
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    election: Annotated[str, StringConstraints(max_length=64)] = ""
-    constituencies: list[Annotated[str, StringConstraints(max_length=32)]] = []
-    stations: list[Annotated[str, StringConstraints(pattern=r"^[^:]{1,32}:[0-9]{1,6}$")]] = Field(
+    organisation: Annotated[str, StringConstraints(max_length=200), Visible] = ""
+    name: Annotated[str, StringConstraints(max_length=200), NoNul] = ""
+    phone: Annotated[str, StringConstraints(max_length=32), Visible] | None = None
+    election: Annotated[str, StringConstraints(max_length=64), Visible] = ""
+    constituencies: list[Annotated[str, StringConstraints(max_length=32), Visible]] = []
+    stations: list[Annotated[str, StringConstraints(pattern=r"^[^:]{1,32}:[0-9]{1,6}$"), Visible]] = Field(
         [], description="CONSTITUENCY:SERIAL stations an agent may report on"
     )
 
@@ -56,9 +57,12 @@ class SubmitterCreated(BaseModel):
     response_model=SubmitterCreated,
     status_code=201,
     summary="Register a submitter and issue a token (admin; coordinator for own organisation)",
+    openapi_extra=json_body(SubmitterIn),
 )
-async def post_submitter(request: Request, item: SubmitterIn) -> SubmitterCreated:
+async def post_submitter(request: Request) -> SubmitterCreated:
     principal = await caller(request)
+    require_role(principal, (AuthRole.ADMIN, AuthRole.COORDINATOR), "register submitters")
+    item = await read_model(request, SubmitterIn)
     verify_may_register(principal, role=item.role, organisation=item.organisation)
     st = state(request)
     key_id, token = await run_in_threadpool(_create_submitter, st.db, item)
@@ -70,7 +74,7 @@ def _create_submitter(db: Database, item: SubmitterIn) -> tuple[str, str]:
     for spec in item.stations:
         code, _, serial = spec.rpartition(":")
         assignments.append(Assignment(item.election, code, int(serial)))
-    phone = normalise_phone(item.phone) if item.phone else None
+    phone = parse_phone(item.phone) if item.phone else None
     with db.begin() as conn:
         return create_submitter(conn, role=item.role, organisation=item.organisation, name=item.name,
                                 phone=phone, assignments=assignments)  # fmt: skip
@@ -90,10 +94,12 @@ class DeviceRegistered(BaseModel):
 
 
 @router.post("/api/v1/devices", response_model=DeviceRegistered, status_code=201,
-             summary="Register the caller's Ed25519 device key")  # fmt: skip
-async def post_device(request: Request, item: DeviceIn) -> DeviceRegistered:
+             summary="Register the caller's Ed25519 device key",
+             openapi_extra=json_body(DeviceIn))  # fmt: skip
+async def post_device(request: Request) -> DeviceRegistered:
     principal = await caller(request)
     require_role(principal, SUBMITTING, "register device keys")
+    item = await read_model(request, DeviceIn)
     st = state(request)
 
     def _register() -> str:

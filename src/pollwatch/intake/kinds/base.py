@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import Connection
 
 from pollwatch.auth.roles import AuthRole
+from pollwatch.errors import InputError
 from pollwatch.intake.checks import Capacity, booth_capacity
-from pollwatch.intake.format import PhotoHash
+from pollwatch.intake.format import PhotoHash, Visible, aware_utc
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.model import Role
 from pollwatch.storage import structure
@@ -40,27 +41,22 @@ class RecordBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    election: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    election: Annotated[str, StringConstraints(min_length=1, max_length=64), Visible]
     submission_id: SubmissionId = Field(
         description="Client-generated id (e.g. a UUID); a retry with the same id is idempotent."
     )
     role: Role = Field(description="Capacity of the submitter; must match the token's role.")
-    organisation: Annotated[str, StringConstraints(max_length=200)] = ""
+    organisation: Annotated[str, StringConstraints(max_length=200), Visible] = ""
     captured_at: dt.datetime | None = Field(
         None, description="When the record was made on the device (ISO 8601 with time zone)."
     )
     photo_sha256: PhotoHash | None = None
-    device_key: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    device_key: Annotated[str, StringConstraints(max_length=64), Visible] | None = Field(
         None, description="ed25519:<base64 public key> of the signing device, with ``signature``."
     )
-    signature: Annotated[str, StringConstraints(max_length=128)] | None = None
+    signature: Annotated[str, StringConstraints(max_length=128), Visible] | None = None
 
-    @field_validator("captured_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("captured_at needs a time zone (e.g. 2024-02-08T17:30:00Z)")
-        return value
+    _aware = field_validator("captured_at")(aware_utc)
 
 
 class RecordInput(Protocol):
@@ -119,6 +115,31 @@ class ElectionInfo:
     id: int
     rule_pack: str
     capacity: Capacity | None
+    date: dt.date | None = None
+
+
+CAPTURE_SLACK = dt.timedelta(days=1)
+"""How far a device clock may run ahead of the server, and how early before polling day a record may be."""
+
+
+def verify_captured_at(
+    captured_at: dt.datetime | None, *, info: ElectionInfo, received_at: dt.datetime
+) -> None:
+    """Refuse (422, ``captured_at``) a time after arrival plus a day, or before polling day minus a day."""
+    if captured_at is None:
+        return
+    latest = received_at + CAPTURE_SLACK
+    earliest = (
+        None if info.date is None else dt.datetime.combine(info.date, dt.time(), dt.UTC) - CAPTURE_SLACK
+    )
+    if captured_at > latest or (earliest is not None and captured_at < earliest):
+        raise InputError(
+            "captured_at is not a plausible capture time; nothing was written",
+            where="captured_at",
+            expected=f"between {earliest or 'polling day'} and {latest}",
+            found=captured_at.isoformat(),
+            remedy="check the device's clock and time zone",
+        )
 
 
 @dataclass
@@ -149,7 +170,8 @@ class Batch:
         info = self.cache.elections.get(slug)
         if info is None:
             election_id, election = structure.get_election(self.conn, slug)
-            info = ElectionInfo(election_id, election.rule_pack, booth_capacity(election.rule_pack))
+            capacity = booth_capacity(election.rule_pack)
+            info = ElectionInfo(election_id, election.rule_pack, capacity, election.date)
             self.cache.elections[slug] = info
         return info
 

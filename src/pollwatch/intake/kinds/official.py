@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import Connection
 
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ForbiddenError
 from pollwatch.intake.checks import default_form
-from pollwatch.intake.format import TOTAL_FIELDS, Count, TotalsIn
+from pollwatch.intake.format import TOTAL_FIELDS, Count, TotalsIn, Visible, refuse_duplicate_positions
 from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
 from pollwatch.intake.kinds.sheet import (
     insert_sheets,
@@ -43,7 +43,7 @@ class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
-    file: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    file: Annotated[str, StringConstraints(min_length=1, max_length=300), Visible] | None = None
     sha256: Sha256 = Field(description="SHA-256 (lowercase hex) of the downloaded page or file.")
     row: Annotated[int, Field(strict=True, ge=1)] | None = Field(
         None, description="1-based row of the file the figures are on, if a table."
@@ -63,15 +63,18 @@ class OfficialSubmission(RecordBase):
     """One official result sheet as published (JSON body of ``POST /api/v1/records/official``)."""
 
     kind: SheetKind = SheetKind.FINAL
-    form: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+    form: Annotated[str, StringConstraints(min_length=1, max_length=32), Visible] | None = Field(
         None, description="The country's name for the sheet; default from the election's rule pack."
     )
-    label: Annotated[str, StringConstraints(max_length=100)] = Field(
+    label: Annotated[str, StringConstraints(max_length=100), Visible] = Field(
         "", description="Snapshot or version, e.g. 'upload 2024-02-10 14:00' (a re-upload gets a new one)."
     )
-    constituency: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    constituency: Annotated[str, StringConstraints(min_length=1, max_length=32), Visible]
     station: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")] | None = None
-    votes: dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")], Count] = Field(min_length=1)
+    votes: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")], Count],
+        AfterValidator(refuse_duplicate_positions),
+    ] = Field(min_length=1)
     totals: TotalsIn = TotalsIn()
     source: SourceIn
     role: Role = Role.OFFICIAL

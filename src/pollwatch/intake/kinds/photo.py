@@ -20,6 +20,7 @@ from pollwatch.auth.roles import SUBMITTING, AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
 from pollwatch.ledger.records import LeafRecord
+from pollwatch.storage import photos as photo_store
 from pollwatch.storage import submissions
 
 if TYPE_CHECKING:
@@ -76,3 +77,25 @@ class PhotoKind:
 
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         return [(None, None)] * len(items)
+
+
+def log_stored_photos(conn: Connection, named: Sequence[tuple[str, str | None, int]]) -> None:
+    """Log a ``photo`` leaf with the full hash for sheets that named an already stored photo by prefix.
+
+    ``named`` holds (election slug, photo hash or prefix, leaf index) of records just logged. A photo
+    uploaded before the SMS that names it is never uploaded again, so its full hash is logged now,
+    as ``PUT /api/v1/photos/{sha256}`` would have done.
+    """
+    from pollwatch.ledger import service as ledger
+
+    by_photo: dict[tuple[str, str], list[int]] = {}
+    for election, photo, index in named:
+        full = photo_store.find_photo_by_prefix(conn, photo) if photo and len(photo) == 16 else None
+        if full is not None:
+            by_photo.setdefault((election, full), []).append(index)
+    leaves = [
+        LeafRecord("photo", {"election": election, "photo_sha256": full, "sheets": indices})
+        for (election, full), indices in sorted(by_photo.items())
+    ]
+    if leaves:
+        ledger.append(conn, leaves)
