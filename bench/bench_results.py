@@ -147,6 +147,7 @@ async def _live(port: int, records: list[_Record], reads: _Reads) -> float:
 
     async def send() -> None:
         conns = [_Connection(port) for _ in range(64)]
+        watchers: list[asyncio.Task[None]] = []
         queue: asyncio.Queue[tuple[int, _Record] | None] = asyncio.Queue()
 
         async def worker(conn: _Connection) -> None:
@@ -175,6 +176,7 @@ async def _live(port: int, records: list[_Record], reads: _Reads) -> float:
         for _ in conns:
             await queue.put(None)
         await asyncio.gather(*tasks)
+        await asyncio.gather(*watchers)
         done.set()
 
     async def read() -> None:
