@@ -15,7 +15,8 @@ Baselines in the same run: a polars group-by over the same station rows read fro
 the per-request path main had before the projections (load the election, reconcile and tally it).
 
 Environment: BENCH_RESULTS_STATIONS, BENCH_RESULTS_RATE (default 500), BENCH_RESULTS_LIVE (records sent
-over HTTP, default 15000), BENCH_RESULTS_PG (PostgreSQL admin URL; "" to skip).
+over HTTP, default 15000), BENCH_RESULTS_PG (PostgreSQL admin URL; "" to skip), BENCH_RESULTS_BACKENDS
+(default "sqlite,postgresql").
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ STATIONS = int(os.environ.get("BENCH_RESULTS_STATIONS", "90675"))
 RATE = float(os.environ.get("BENCH_RESULTS_RATE", "500"))
 LIVE = int(os.environ.get("BENCH_RESULTS_LIVE", "15000"))
 PG_ADMIN = os.environ.get("BENCH_RESULTS_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = set(os.environ.get("BENCH_RESULTS_BACKENDS", "sqlite,postgresql").split(","))
 SLUG, CONSTITUENCIES, CANDIDATES = "night", 266, 10
 ORGANISATIONS = ("FAFEN", "PILDAT", "TDEA")
 _T0 = dt.datetime(2024, 2, 8, 17, tzinfo=dt.UTC)
@@ -293,9 +295,10 @@ def main() -> None:
     print("|---|---|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for row in _backend("SQLite", f"sqlite:///{root / 'night.sqlite3'}", root / "home-sqlite"):
-            print(row, flush=True)
-        if not PG_ADMIN:
+        if "sqlite" in BACKENDS:
+            for row in _backend("SQLite", f"sqlite:///{root / 'night.sqlite3'}", root / "home-sqlite"):
+                print(row, flush=True)
+        if not PG_ADMIN or "postgresql" not in BACKENDS:
             return
         from bench.bench_intake import _pg_database
 
