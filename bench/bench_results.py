@@ -56,7 +56,7 @@ PG_ADMIN = os.environ.get("BENCH_RESULTS_PG", "postgresql+psycopg://postgres@127
 BACKENDS = set(os.environ.get("BENCH_RESULTS_BACKENDS", "sqlite,postgresql").split(","))
 SLUG, CONSTITUENCIES, CANDIDATES = "night", 266, 10
 ORGANISATIONS = ("FAFEN", "PILDAT", "TDEA")
-_T0 = dt.datetime(2024, 2, 8, 17, tzinfo=dt.UTC)
+_T0 = dt.datetime(2026, 2, 8, 17, tzinfo=dt.UTC)  # polling day of the tiny election
 
 
 @dataclass(frozen=True)
