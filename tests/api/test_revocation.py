@@ -133,8 +133,8 @@ def test_coordinator_revokes_only_agents_and_observers_of_their_organisation(
         "found": "PartyB",
     }
     assert client.post(f"/api/v1/submitters/{own['key_id']}/revoke", headers=coordinator).status_code == 200
-    still = client.post("/api/v1/devices", json={"public_key": device_key_id(bytes(32))},
-                        headers=bearer(other["token"]))  # fmt: skip
+    fresh = device_key_id(public_key_of(Ed25519PrivateKey.generate()))  # a real key: weak ones are refused
+    still = client.post("/api/v1/devices", json={"public_key": fresh}, headers=bearer(other["token"]))
     assert still.status_code == 201  # PartyB's agent was not revoked
 
 
@@ -219,6 +219,6 @@ def test_a_submitter_may_revoke_their_own_leaked_token(client: TestClient, token
     own = client.post(f"/api/v1/submitters/{agent['key_id']}/revoke", headers=bearer(agent["token"]))
     assert own.status_code == 200, own.text
     assert own.json()["tokens_revoked"] == 1
-    after = client.post("/api/v1/devices", json={"public_key": device_key_id(bytes(32))},
-                        headers=bearer(agent["token"]))  # fmt: skip
+    fresh = device_key_id(public_key_of(Ed25519PrivateKey.generate()))
+    after = client.post("/api/v1/devices", json={"public_key": fresh}, headers=bearer(agent["token"]))
     assert after.status_code == 401
