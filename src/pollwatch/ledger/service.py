@@ -21,6 +21,7 @@ FiloSottile/sunlight README (compare-and-swap of the latest checkpoint).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -191,10 +192,8 @@ def latest_checkpoint(db: Database, settings: LogSettings | None = None) -> str:
         state = store.get_state(conn)
     if state.checkpoint:
         return state.checkpoint
-    try:
+    with contextlib.suppress(ConflictError):  # the publisher signed the first one at the same moment
         sign_checkpoint(db, settings, allow_empty=True)
-    except ConflictError:  # the publisher signed the first checkpoint at the same moment: read it
-        pass
     with db.connect() as conn:
         return store.get_state(conn).checkpoint
 
@@ -222,10 +221,8 @@ def get_receipt(
         if signed:
             raise StorageError("no checkpoint covers the entry after signing one")
         if time.monotonic() >= deadline:
-            try:
+            with contextlib.suppress(ConflictError):  # the publisher signed at the same moment: it covers it
                 sign_checkpoint(db, settings)
-            except ConflictError:  # the publisher signed at the same moment: its checkpoint covers it
-                pass
             signed = True
         else:
             # Woken by a checkpoint signed in this process; the timeout covers other processes.
