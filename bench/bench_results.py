@@ -54,6 +54,7 @@ RATE = float(os.environ.get("BENCH_RESULTS_RATE", "500"))
 LIVE = int(os.environ.get("BENCH_RESULTS_LIVE", "15000"))
 PG_ADMIN = os.environ.get("BENCH_RESULTS_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = set(os.environ.get("BENCH_RESULTS_BACKENDS", "sqlite,postgresql").split(","))
+CONNECTIONS = int(os.environ.get("BENCH_RESULTS_CONNECTIONS", "512"))
 SLUG, CONSTITUENCIES, CANDIDATES = "night", 266, 10
 ORGANISATIONS = ("FAFEN", "PILDAT", "TDEA")
 _T0 = dt.datetime(2026, 2, 8, 17, tzinfo=dt.UTC)  # polling day of the tiny election
@@ -148,7 +149,7 @@ async def _live(port: int, records: list[_Record], reads: _Reads) -> float:
     rng = random.Random(7)
 
     async def send() -> None:
-        conns = [_Connection(port) for _ in range(64)]
+        conns = [_Connection(port) for _ in range(CONNECTIONS)]
         watchers: list[asyncio.Task[None]] = []
         queue: asyncio.Queue[tuple[int, _Record] | None] = asyncio.Queue()
 

@@ -161,7 +161,9 @@ def test_projection_equals_batch_in_any_arrival_order(
         found = audit_of_election(conn, slug)
     assert found["stale"] == []
     assert sorted(map(repr, found["findings"])) == sorted(map(repr, expected))
-    Auditor(db).refresh(limit=1_000)  # stores every stale audit (of this and earlier examples)
+    auditor = Auditor(db)
+    auditor.refresh(limit=1_000)  # stores every stale audit (of this and earlier examples)
+    auditor.stop()  # gives the lease up for the next example's auditor
     with db.connect() as conn:
         stored = audit_of_election(conn, slug, budget=0.0)
     assert stored["stale"] == []

@@ -10,9 +10,13 @@ a time budget, and names the constituencies whose audit is older than their late
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -20,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pollwatch.audit.service import AuditReport, audit_election
-from pollwatch.storage import Database
+from pollwatch.storage import Database, leases
+from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
 from pollwatch.tally.views import constituency_input, constituency_version, get_structure
 
@@ -140,31 +145,70 @@ def _merge(
 class Auditor:
     """Keeps every constituency's stored audit in step with the projections, in a background thread.
 
-    It works at most ``duty`` of the time (a constituency's audit takes tens of milliseconds; on election
-    night hundreds of constituencies change every second, and intake must keep the CPU).
+    One process of a deployment audits at a time (it holds the ``auditor`` lease; the others wait to take
+    it over), and it works at most ``duty`` of the time, or ``busy_duty`` while leaves arrive faster than
+    ``busy_rate`` per second: on election night intake keeps the CPU, and the audits catch up as the night
+    quietens (a whole-election answer names the constituencies still behind).
     """
 
-    def __init__(self, db: Database, *, duty: float = 0.25, interval: float = 1.0) -> None:
+    LEASE = "auditor"
+    LEASE_TTL = 300.0
+    """Seconds another process waits for a holder that stopped renewing (it died) before taking over."""
+    ROUND = 2.0
+    """Seconds of work per round at most, so that pauses (and the lease's renewals) stay short."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        duty: float = 0.25,
+        busy_duty: float = 0.05,
+        busy_rate: float = 50.0,
+        interval: float = 1.0,
+    ) -> None:
         self.db = db
         self.duty = duty
+        self.busy_duty = busy_duty
+        self.busy_rate = busy_rate
         self.interval = interval
+        self.holder = f"{socket.gethostname()[:48]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._slugs: dict[int, str] = {}
+        self._seen: tuple[float, int] | None = None
 
-    def refresh(self, *, limit: int = 50) -> int:
-        """Recompute up to ``limit`` stale audits, oldest results first; return how many."""
+    def refresh(self, *, limit: int = 50, budget: float | None = None) -> int:
+        """Recompute up to ``limit`` stale audits, oldest results first, for at most ``budget`` seconds
+        (at least one); return how many (0 when another process holds the lease)."""
+        if not self.hold():
+            return 0
         with self.db.connect() as conn:
             stale = store.list_stale_audits(conn, limit=limit)
             if stale and any(e not in self._slugs for e, _ in stale):
                 self._slugs = {i: slug for slug, i in store.list_elections(conn).items()}
-        done = 0
+        done, until = 0, time.monotonic() + (budget if budget is not None else float("inf"))
         for election_id, cid in stale:
-            if self._stop.is_set():
+            if self._stop.is_set() or (done and time.monotonic() > until):
                 break
             self._refresh_one(election_id, cid)
             done += 1
         return done
+
+    def current_duty(self) -> float:
+        """The share of time to work now: ``busy_duty`` while the log grows faster than ``busy_rate``/s."""
+        with self.db.connect() as conn:
+            size = log_store.get_state(conn).size
+        now, seen = time.monotonic(), self._seen
+        self._seen = (now, size)
+        if seen is None or now <= seen[0]:
+            return self.duty
+        rate = (size - seen[1]) / (now - seen[0])
+        return self.busy_duty if rate > self.busy_rate else self.duty
+
+    def hold(self) -> bool:
+        """Take or renew the auditor's lease; False while another process holds it."""
+        with self.db.begin() as conn:
+            return leases.acquire(conn, self.LEASE, self.holder, ttl=self.LEASE_TTL)
 
     def _refresh_one(self, election_id: int, cid: int) -> None:
         slug = self._slugs.get(election_id)
@@ -196,18 +240,21 @@ class Auditor:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        with contextlib.suppress(Exception), self.db.begin() as conn:  # let another process take over now
+            leases.release(conn, self.LEASE, self.holder)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                done = self.refresh()
+                duty = self.current_duty()
+                done = self.refresh(budget=self.ROUND)
             except Exception:  # keep going: the next round retries
                 log.exception("auditor round failed")
-                done = 0
+                duty, done = self.duty, 0
             busy = time.monotonic() - started
-            pause = busy * (1 - self.duty) / self.duty if done else self.interval
-            self._stop.wait(max(pause, 0.05))
+            pause = busy * (1 - duty) / duty if done else self.interval
+            self._stop.wait(min(max(pause, 0.05), self.LEASE_TTL / 3))
 
 
 def audit_stored(

@@ -87,3 +87,12 @@ audit_results = Table(
     Index(None, "election_id"),
 )
 """Per constituency: its audit as of a ``constituency_results.version`` (stale when the version moved)."""
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(96), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+"""Background jobs that one process of a deployment runs at a time: who holds each, and until when."""

@@ -1,0 +1,45 @@
+"""Leases: one process of a deployment runs a background job; another takes over once it stops or dies."""
+
+from __future__ import annotations
+
+from pollwatch.audit.views import Auditor
+from pollwatch.intake.testing import create_tiny_election
+from pollwatch.storage import Database, leases
+
+
+def test_a_lease_has_one_holder_until_released_or_expired(db: Database) -> None:
+    with db.begin() as conn:
+        assert leases.acquire(conn, "job", "a", ttl=60)
+    with db.begin() as conn:
+        assert not leases.acquire(conn, "job", "b", ttl=60)
+        assert leases.acquire(conn, "job", "a", ttl=60)  # the holder renews
+        assert leases.holder_of(conn, "job") == "a"
+        leases.release(conn, "job", "b")  # only the holder can give it up
+        assert leases.holder_of(conn, "job") == "a"
+        leases.release(conn, "job", "a")
+        assert leases.holder_of(conn, "job") is None
+    with db.begin() as conn:
+        assert leases.acquire(conn, "job", "b", ttl=-1)  # taken, but already expired (a holder that died)
+    with db.begin() as conn:
+        assert leases.acquire(conn, "job", "c", ttl=60)
+        assert leases.acquire(conn, "other-job", "d", ttl=60)  # leases are per name
+        assert leases.holder_of(conn, "job") == "c"
+
+
+def test_one_auditor_per_deployment(db: Database) -> None:
+    create_tiny_election(db, slug="lease", constituencies=2, stations=2)
+    first, second = Auditor(db), Auditor(db)
+    assert first.hold()
+    assert second.refresh() == 0  # the second process's auditor waits while the first holds the lease
+    first.stop()  # stopping gives the lease up at once
+    assert second.hold()
+    second.stop()
+
+
+def test_the_auditor_yields_while_leaves_arrive_fast(db: Database) -> None:
+    auditor = Auditor(db, duty=0.25, busy_duty=0.05, busy_rate=10.0)
+    assert auditor.current_duty() == 0.25  # first look: nothing to compare with
+    create_tiny_election(db, slug="busy", constituencies=1, stations=1)
+    auditor._seen = (auditor._seen[0] - 1.0, auditor._seen[1] - 100) if auditor._seen else None
+    assert auditor.current_duty() == 0.05  # 100 leaves in a second: busy
+    assert auditor.current_duty() == 0.25  # none since: quiet again
