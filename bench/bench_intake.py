@@ -25,7 +25,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -48,18 +47,6 @@ RECEIPT_CONCURRENCY = int(os.environ.get("BENCH_INTAKE_RECEIPT_CONCURRENCY", "51
 batch is bounded by the requests in flight. Election night has tens of thousands of phones; the bench
 opens 512 (RECEIPTS sheets each) besides the 64-connection runs."""
 CONSTITUENCIES, STATIONS, CANDIDATES, TOKENS = 50, 200, 6, 32
-_SERVER = """
-import sys, uvicorn
-uvicorn.run("bench.bench_intake:make_app", factory=True, host="127.0.0.1", port=int(sys.argv[2]),
-            workers=int(sys.argv[3]), log_level="warning", access_log=False)
-"""
-
-
-def make_app() -> Any:
-    """The app on ``POLLWATCH_DATABASE_URL`` (uvicorn imports this in each worker process)."""
-    from pollwatch.api.app import create_app
-
-    return create_app(Database(os.environ["POLLWATCH_DATABASE_URL"]))
 
 
 def _free_port() -> int:
@@ -165,7 +152,11 @@ def _server(url: str, home: Path, workers: int) -> tuple[subprocess.Popen[bytes]
         "POLLWATCH_DATABASE_URL": url,
     }
     root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER, url, str(port), str(workers)], env=env, cwd=root)
+    # `pollwatch serve` itself: its workers, its protocol, its separate low-priority results process.
+    serve = ["serve", "--db", url, "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pollwatch.cli.main", *serve], env=env, cwd=root, stdout=subprocess.DEVNULL
+    )
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

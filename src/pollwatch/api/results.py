@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 
 from pollwatch.api.deps import ExpensiveConn, ReadConn, get_db
 from pollwatch.audit.service import repoll_election
-from pollwatch.audit.views import Auditor, audit_document
+from pollwatch.audit.views import audit_document
+from pollwatch.background import ResultsJobs, in_app
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
 from pollwatch.storage import Database
-from pollwatch.tally.projector import Projector
 from pollwatch.tally.report import Level, project, tally_document, tally_rows
 from pollwatch.tally.views import (
     best_input,
@@ -33,16 +33,16 @@ Assembly = Annotated[str | None, Query(max_length=16, description="Only this ass
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Keep the results projections following the log while the app serves."""
-    projector, auditor = Projector(app.state.db), Auditor(app.state.db)
-    app.state.projector = projector
-    projector.start()
-    auditor.start()
+    """Keep the results projections and audits following the log while the app serves (unless a
+    separate process does: :mod:`pollwatch.background`)."""
+    jobs = ResultsJobs(app.state.db) if in_app() else None
+    if jobs is not None:
+        jobs.start()
     try:
         yield
     finally:
-        auditor.stop()
-        projector.stop()
+        if jobs is not None:
+            jobs.stop()
 
 
 @router.get("/tally")

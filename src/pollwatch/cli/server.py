@@ -109,22 +109,25 @@ def _serve(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
     from pollwatch.api.protocol import GuardedProtocol, timeouts
+    from pollwatch.background import separate_process
 
     timeouts()  # refuse bad POLLWATCH_*_TIMEOUT settings before listening
-    if workers == 1:
-        app = create_app(database)
-        if settings is not None:
-            app.state.ledger_settings = settings
-        uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
-        return
-    # Worker processes import the app themselves; they find the database through the environment.
-    os.environ["POLLWATCH_DATABASE_URL"] = database.url
-    uvicorn.run(
-        "pollwatch.api.app:create_app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-        http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
-    )
+    # The projector and the auditor run in a process of their own, at a lower priority than intake.
+    with separate_process(database.url):
+        if workers == 1:
+            app = create_app(database)
+            if settings is not None:
+                app.state.ledger_settings = settings
+            uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
+            return
+        # Worker processes import the app themselves; they find the database through the environment.
+        os.environ["POLLWATCH_DATABASE_URL"] = database.url
+        uvicorn.run(
+            "pollwatch.api.app:create_app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
+        )

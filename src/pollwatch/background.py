@@ -1,0 +1,125 @@
+"""The results jobs (the projector and the auditor): in the server's threads, or in a process of their own.
+
+`pollwatch serve` runs them in one separate process at a lower CPU priority (``POLLWATCH_BACKGROUND_NICE``,
+default 10), and the server processes run none: the uvicorn workers keep the CPU for intake and a
+worker's event loop never waits for the GIL behind an audit. When the machine has CPU to spare the
+projections follow the log within a fraction of a second; when intake saturates it they fall behind and
+catch up as the rate falls (``pollwatch projections status`` shows by how much, every read names its
+``as_of``). An app made by :func:`pollwatch.api.app.create_app` on its own (tests, embedding) runs the jobs
+in its threads unless ``POLLWATCH_BACKGROUND=process`` says a separate process does.
+
+Run by hand: ``python -m pollwatch.background`` follows the database of ``POLLWATCH_DATABASE_URL`` until
+it is stopped (SIGTERM or SIGINT) or the process that started it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from pollwatch.audit.views import Auditor
+from pollwatch.errors import InputError
+from pollwatch.storage import Database
+from pollwatch.tally.projector import Projector
+
+log = logging.getLogger(__name__)
+
+SETTINGS = {
+    "POLLWATCH_BACKGROUND": "where the projector and the auditor run: app (threads of each server process) "
+    "or process (one separate process, what pollwatch serve sets)",
+    "POLLWATCH_BACKGROUND_NICE": "CPU niceness of that separate process (default 10; 0 for none)",
+}
+_ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
+
+
+class ResultsJobs:
+    """The projector and the auditor of one database, started and stopped together."""
+
+    def __init__(self, db: Database) -> None:
+        self.projector = Projector(db)
+        self.auditor = Auditor(db)
+
+    def start(self) -> None:
+        self.projector.start()
+        self.auditor.start()
+
+    def stop(self) -> None:
+        self.auditor.stop()
+        self.projector.stop()
+
+
+def in_app() -> bool:
+    """Whether a server process runs the jobs itself (no separate process does)."""
+    mode = os.environ.get(_ENV, "app")
+    if mode not in ("app", "process"):
+        raise InputError(
+            f"{_ENV} must be 'app' or 'process'", where=_ENV, expected="app or process", found=mode
+        )
+    return mode == "app"
+
+
+def niceness() -> int:
+    raw = os.environ.get(_NICE, "10")
+    if not raw.isdigit() or int(raw) > 19:
+        raise InputError(f"{_NICE} must be a whole number from 0 to 19", where=_NICE, found=raw)
+    return int(raw)
+
+
+@contextlib.contextmanager
+def separate_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run the jobs on database ``url`` in a child process while the block runs; the server processes
+    started inside the block (they inherit the environment) run none of their own."""
+    niceness()  # refuse a bad setting before starting anything
+    env = {**os.environ, "POLLWATCH_DATABASE_URL": url}
+    child = subprocess.Popen([sys.executable, "-m", "pollwatch.background"], env=env)
+    previous = os.environ.get(_ENV)
+    os.environ[_ENV] = "process"
+    try:
+        yield child
+    finally:
+        if previous is None:
+            os.environ.pop(_ENV, None)
+        else:
+            os.environ[_ENV] = previous
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def main() -> None:
+    """Follow the log until SIGTERM/SIGINT or until the parent process exits."""
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    os.nice(niceness())
+    parent = os.getppid()
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    db = Database()
+    db.require_current()
+    jobs = ResultsJobs(db)
+    jobs.start()
+    try:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:  # the server died without stopping us
+                break
+    finally:
+        jobs.stop()
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()

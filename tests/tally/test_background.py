@@ -1,0 +1,82 @@
+"""The results jobs in a process of their own (what `pollwatch serve` runs), or in the app's threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pollwatch.api.app import create_app
+from pollwatch.auth import AuthRole, create_submitter
+from pollwatch.auth.tokens import principal_for_secret
+from pollwatch.background import in_app, niceness, separate_process
+from pollwatch.errors import InputError
+from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.service import Cache, Job, write_batch
+from pollwatch.intake.testing import create_tiny_election, sheet_payload
+from pollwatch.model import Channel
+from pollwatch.storage import Database
+from pollwatch.tally.projector import status
+
+
+def _write_sheet(db: Database) -> None:
+    with db.begin() as conn:
+        token = create_submitter(conn, role=AuthRole.OBSERVER, organisation="FAFEN")[1]
+        principal = principal_for_secret(conn, token)
+    sub = SheetSubmission.model_validate(sheet_payload("background-1", role="observer"))
+    job = Job(sub, principal, Channel.API)
+    with db.begin() as conn:
+        [outcome] = write_batch(conn, [job], Cache())
+    assert not isinstance(outcome, Exception), outcome
+
+
+def _nice_of(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])  # field 19 of proc(5), counted after the command name
+
+
+def test_the_separate_process_follows_the_log_at_a_lower_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bg.sqlite3'}"
+    db = Database(url)
+    db.upgrade()
+    create_tiny_election(db)
+    monkeypatch.setenv("POLLWATCH_BACKGROUND_NICE", "7")
+    with separate_process(url) as child:
+        assert not in_app()  # server processes started now run no jobs of their own
+        _write_sheet(db)
+        deadline = time.monotonic() + 60
+        while status(db)["behind"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status(db)["behind"] == 0, "the separate process did not apply the new leaves"
+        if Path(f"/proc/{child.pid}/stat").exists():
+            assert _nice_of(child.pid) - _nice_of(threading.get_native_id()) == 7
+    assert child.returncode is not None  # stopped with the block
+    assert in_app()
+
+
+def test_an_app_runs_the_jobs_unless_a_separate_process_does(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def projector_threads() -> int:
+        return sum(t.name == "pollwatch-projector" for t in threading.enumerate())
+
+    before = projector_threads()
+    with TestClient(create_app(sqlite_db)):
+        assert projector_threads() == before + 1
+    monkeypatch.setenv("POLLWATCH_BACKGROUND", "process")
+    with TestClient(create_app(sqlite_db)):
+        assert projector_threads() == before
+
+
+def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLLWATCH_BACKGROUND", "elsewhere")
+    with pytest.raises(InputError, match="'app' or 'process'"):
+        in_app()
+    monkeypatch.setenv("POLLWATCH_BACKGROUND_NICE", "-5")
+    with pytest.raises(InputError, match="0 to 19"):
+        niceness()
