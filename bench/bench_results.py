@@ -129,6 +129,7 @@ def _preload(db: Database, records: list[_Record]) -> float:
         ]
         with db.begin() as conn:
             outcomes = write_batch(conn, jobs, cache)
+        db.statistics.wrote(len(jobs))  # as the server's writer does: PostgreSQL plans from them
         bad = [o for o in outcomes if isinstance(o, Exception)]
         if bad:
             raise RuntimeError(f"preload refused {len(bad)} records: {bad[0]}")

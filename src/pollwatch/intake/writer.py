@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from pollwatch.errors import Error, StorageError
 from pollwatch.intake.service import Accepted, Cache, Job, refused, write_batch
 from pollwatch.storage import Database
-from pollwatch.storage.statistics import StatisticsKeeper
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class Writer:
         self.max_batch = max_batch
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._cache = Cache()
-        self.statistics = StatisticsKeeper(db)
+        self.statistics = db.statistics
         self._conn: Connection | None = None
         self._thread = threading.Thread(target=self._run, name="pollwatch-intake-writer", daemon=True)
         self._thread.start()

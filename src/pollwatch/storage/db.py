@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
@@ -15,6 +15,9 @@ from sqlalchemy.exc import OperationalError
 from pollwatch import config
 from pollwatch.errors import StorageError
 from pollwatch.storage.gate import ReadGate
+
+if TYPE_CHECKING:
+    from pollwatch.storage.statistics import StatisticsKeeper
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,6 +49,17 @@ class Database:
         self._read_lock = threading.Lock()
         self.gate = ReadGate.from_environment()
         """Bounds the expensive reads of this process (:mod:`pollwatch.storage.gate`)."""
+        self._statistics: StatisticsKeeper | None = None
+
+    @property
+    def statistics(self) -> StatisticsKeeper:
+        """Keeps PostgreSQL's planner statistics current as this process writes rows
+        (:mod:`pollwatch.storage.statistics`): whoever writes many batches tells it how many rows."""
+        if self._statistics is None:
+            from pollwatch.storage.statistics import StatisticsKeeper
+
+            self._statistics = StatisticsKeeper(self)
+        return self._statistics
 
     @property
     def dialect(self) -> str:

@@ -67,6 +67,7 @@ def _write(db: Database, jobs: list[Job], cache: Cache) -> list[Accepted]:
         refused = [o for o in outcomes if isinstance(o, Error)]
         if refused:
             raise refused[0]  # a synthetic sheet the core refuses is a bug of the generator
+    db.statistics.wrote(len(outcomes))
     return [o for o in outcomes if isinstance(o, Accepted)]
 
 
