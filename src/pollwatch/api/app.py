@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pollwatch.api import elections, errors, forensics, intake, ledger, results
+from pollwatch.api import elections, errors, forensics, intake, ledger, observe, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.storage import Database
 from pollwatch.web import intake as web_intake
@@ -28,7 +28,7 @@ def create_app(db: Database) -> FastAPI:
     )
     app.state.db = db
     errors.install(app)
-    for module in (elections, intake, ledger, results, forensics):
+    for module in (elections, intake, ledger, results, forensics, observe):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(web_intake.router)

@@ -304,7 +304,7 @@ def _check_role(rec: RecordInput, principal: Principal) -> None:
         return
     if rec.role.value != principal.role.value:
         raise ForbiddenError(
-            "the sheet's role does not match your token",
+            "the record's role does not match your token",
             where="role",
             expected=principal.role.value,
             found=rec.role.value,

@@ -177,4 +177,5 @@ imports = Table(
 
 from pollwatch.storage import intake_schema as _intake_schema  # noqa: E402,F401  (registers the intake tables)
 from pollwatch.storage import log_schema as _log_schema  # noqa: E402,F401  (registers the log tables)
+from pollwatch.storage import observe_schema as _observe_schema  # noqa: E402,F401  (registers the observation tables)
 from pollwatch.storage import projection_schema as _projection_schema  # noqa: E402,F401  (registers the projection tables)

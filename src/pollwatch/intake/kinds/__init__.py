@@ -2,7 +2,7 @@
 
 >>> from pollwatch.intake import kinds
 >>> sorted(kinds.names())
-['official', 'photo', 'sheet']
+['checklist', 'incident', 'official', 'photo', 'sheet']
 >>> kinds.get_kind("official").leaf_type
 'official'
 """
@@ -13,6 +13,8 @@ from typing import Any
 
 from pollwatch.errors import NotFoundError
 from pollwatch.intake.kinds.base import RecordKind
+from pollwatch.intake.kinds.checklist import ChecklistKind
+from pollwatch.intake.kinds.incident import IncidentKind
 from pollwatch.intake.kinds.official import OfficialKind
 from pollwatch.intake.kinds.photo import PhotoKind
 from pollwatch.intake.kinds.sheet import SheetKindPlugin
@@ -68,5 +70,7 @@ def names() -> list[str]:
 register(SheetKindPlugin())
 register(OfficialKind())
 register(PhotoKind())
+register(ChecklistKind())
+register(IncidentKind())
 
 __all__ = ["RecordKind", "get_kind", "kind_of", "names", "register", "unregister"]

@@ -116,6 +116,8 @@ class ElectionInfo:
     rule_pack: str
     capacity: Capacity | None
     date: dt.date | None = None
+    country: str = ""
+    """ISO 3166-1 alpha-2 code of the election's country (which observation forms apply)."""
 
 
 CAPTURE_SLACK = dt.timedelta(days=1)
@@ -171,7 +173,7 @@ class Batch:
         if info is None:
             election_id, election = structure.get_election(self.conn, slug)
             capacity = booth_capacity(election.rule_pack)
-            info = ElectionInfo(election_id, election.rule_pack, capacity, election.date)
+            info = ElectionInfo(election_id, election.rule_pack, capacity, election.date, election.country)
             self.cache.elections[slug] = info
         return info
 

@@ -1,0 +1,36 @@
+"""Observation reads: an election's checklist forms, the incident taxonomy, the incidents reported.
+Checklists and incidents are submitted as records (``POST /api/v1/records/checklist`` and ``/incident``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from pollwatch.api.deps import ReadConn
+from pollwatch.observe import views
+
+router = APIRouter(prefix="/api/v1", tags=["observation"])
+
+
+@router.get("/elections/{slug}/forms")
+def get_forms(slug: str, conn: ReadConn) -> dict[str, Any]:
+    """The current observation forms of the election's country, with questions in English and Urdu."""
+    return views.forms_document(conn, slug)
+
+
+@router.get("/incident-categories")
+def get_incident_categories() -> dict[str, Any]:
+    """The incident taxonomy: codes, groups, numeric SMS codes, English and Urdu."""
+    return views.categories_document()
+
+
+@router.get("/elections/{slug}/incidents")
+def get_incidents(
+    slug: str,
+    conn: ReadConn,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Incidents reported, newest first (submitters by pseudonymous key and organisation only)."""
+    return views.incidents_document(conn, slug, category=category, limit=limit)

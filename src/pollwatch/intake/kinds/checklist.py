@@ -1,0 +1,110 @@
+"""The ``checklist`` kind: an observer's answers to one observation form at one station (or, for the
+returning officer's tabulation, one constituency).
+
+The form must be the current version of one of the election's country's forms
+(:mod:`pollwatch.observe.forms`); answers are checked against it and against its QC rules. A checklist
+that breaks a QC rule is stored and logged, quarantined, with the rules it broke in its leaf's
+``checks`` (``qc:<rule>``).
+
+Its leaf is ``type: "checklist"``: ``election``, ``submission_id``, ``form``, ``version``, ``phase``,
+``constituency``, ``station`` (serial or null), ``answers`` (by tag, in the form's order; multi-select
+answers in the options' order), ``submitter_key``, ``role``, ``organisation``, ``captured_at`` (what a
+device signs) plus ``received_at``, ``signature`` and ``checks``. Its row is in ``checklists``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, StringConstraints
+from sqlalchemy import Connection
+
+from pollwatch.auth.roles import AuthRole
+from pollwatch.errors import InputError
+from pollwatch.intake.format import Visible
+from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.observation import resolve
+from pollwatch.ledger.records import LeafRecord
+from pollwatch.observe import qc
+from pollwatch.observe.forms import Level, check_answers, current_form
+from pollwatch.storage import observations
+
+if TYPE_CHECKING:
+    from pollwatch.intake.service import Job
+
+Answer = StrictBool | StrictInt | StrictStr | list[StrictStr]
+
+
+class ChecklistSubmission(RecordBase):
+    """An observation checklist (JSON body of ``POST /api/v1/records/checklist``)."""
+
+    form: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9\-]+$")] = Field(
+        description="The form's id, e.g. pk-count (GET /api/v1/forms lists them)."
+    )
+    version: Annotated[int, Field(strict=True, ge=0, le=10_000)] = Field(
+        description="The form version the device filled in; only the current one is accepted."
+    )
+    constituency: Annotated[str, StringConstraints(min_length=1, max_length=32), Visible]
+    station: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = Field(
+        None, description="Station serial in the polling scheme; null for a constituency-level form."
+    )
+    answers: dict[Annotated[str, StringConstraints(min_length=1, max_length=8)], Answer] = Field(
+        max_length=200, description="Answers by question tag."
+    )
+
+
+class ChecklistKind:
+    """Observation checklists, one form version at a time, quarantined when a QC rule fails."""
+
+    name: ClassVar[str] = "checklist"
+    leaf_type: ClassVar[str] = "checklist"
+    schema: ClassVar[type[BaseModel]] = ChecklistSubmission
+    roles: ClassVar[frozenset[AuthRole]] = frozenset(
+        {AuthRole.ADMIN, AuthRole.COORDINATOR, AuthRole.OBSERVER}
+    )
+
+    def place(self, record: Any) -> Place:
+        return Place(record.constituency, record.station)
+
+    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
+        return None
+
+    def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
+        rec: ChecklistSubmission = job.record
+        info = batch.election(rec.election)
+        spec = current_form(info.country, rec.form, rec.version)
+        at_station = spec.level is Level.STATION
+        if at_station != (rec.station is not None):
+            raise InputError(
+                f"form {spec.form} is filled in at {'a station' if at_station else 'a constituency'}; "
+                "nothing was written",
+                where="station", expected="a station serial" if at_station else "null",
+                found=str(rec.station),
+            )  # fmt: skip
+        ctx = resolve(batch, info.id, rec.constituency, rec.station)
+        answers = check_answers(spec, rec.answers)
+        failed = qc.failures([r.rule for r in spec.qc], answers)
+        body = {
+            "election": rec.election, "submission_id": rec.submission_id, "form": spec.form,
+            "version": spec.version, "phase": spec.phase, "constituency": rec.constituency,
+            "station": rec.station, "answers": answers, "submitter_key": signer.submitter_key,
+            "role": rec.role.value, "organisation": job.principal.organisation,
+            "captured_at": signer.captured_at,
+        }  # fmt: skip
+        row = {
+            "election_id": info.id, "constituency_id": ctx.constituency_id, "station_id": ctx.station_id,
+            "form": spec.form, "version": spec.version, "phase": spec.phase,
+            "submitter_key": signer.submitter_key, "organisation": job.principal.organisation,
+            "answers": answers, "qc_failures": failed, "quarantined": bool(failed),
+            "captured_at": rec.captured_at,
+        }  # fmt: skip
+        return Draft(info.id, body, tuple(f"qc:{name}" for name in failed), state=row)
+
+    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
+        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
+                                           "checks": list(draft.checks)})  # fmt: skip
+
+    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
+        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
+        return [(i, None) for i in observations.insert_checklists(conn, rows)]
