@@ -34,3 +34,21 @@ def get_incidents(
 ) -> dict[str, Any]:
     """Incidents reported, newest first (submitters by pseudonymous key and organisation only)."""
     return views.incidents_document(conn, slug, category=category, limit=limit)
+
+
+@router.get("/elections/{slug}/cases")
+def get_cases(slug: str, conn: ReadConn) -> dict[str, Any]:
+    """Cases of repression with their status history; people by reference, named only where published."""
+    return views.cases_document(conn, slug)
+
+
+@router.get("/elections/{slug}/shutdowns")
+def get_shutdowns(slug: str, conn: ReadConn) -> dict[str, Any]:
+    """Internet and phone shutdowns (STOP-style records)."""
+    return views.shutdowns_document(conn, slug)
+
+
+@router.get("/elections/{slug}/timeline")
+def get_timeline(slug: str, conn: ReadConn) -> dict[str, Any]:
+    """Incidents, case events and shutdowns in time order, each naming its leaf."""
+    return views.timeline_document(conn, slug)

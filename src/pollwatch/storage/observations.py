@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from pollwatch.storage import intake_schema as ti
 from pollwatch.storage import schema as t
-from pollwatch.storage.observe_schema import checklists, incidents
+from pollwatch.storage.observe_schema import (
+    case_people_private,
+    case_updates,
+    cases,
+    checklists,
+    incident_statuses,
+    incidents,
+    shutdowns,
+)
 
 
 def insert_checklists(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -40,13 +49,121 @@ def list_incidents(
 ) -> list[dict[str, Any]]:
     """An election's incidents, newest first, with their constituency code and station serial (what the
     leaves hold: no personal data)."""
-    i, c, s = incidents, t.constituencies, t.stations
+    i, c, s, u = incidents, t.constituencies, t.stations, ti.submissions
     query = (
-        select(i, c.c.code.label("constituency"), s.c.serial.label("station"))
-        .select_from(i.outerjoin(c, c.c.id == i.c.constituency_id).outerjoin(s, s.c.id == i.c.station_id))
+        select(i, c.c.code.label("constituency"), s.c.serial.label("station"), u.c.leaf_index)
+        .select_from(
+            i.join(u, (u.c.kind == "incident") & (u.c.record_id == i.c.id))
+            .outerjoin(c, c.c.id == i.c.constituency_id)
+            .outerjoin(s, s.c.id == i.c.station_id)
+        )
         .where(i.c.election_id == election_id)
         .order_by(i.c.occurred_at.desc(), i.c.id.desc()).limit(limit)
     )  # fmt: skip
     if category is not None:
         query = query.where(i.c.category == category)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def insert_incident_statuses(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    return _insert(conn, incident_statuses, rows)
+
+
+def insert_cases(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert case rows; each may carry ``private`` (ref -> name, phone, notes), kept apart."""
+    ids = _insert(conn, cases, [{k: v for k, v in r.items() if k != "private"} for r in rows])
+    private = [
+        {"case_id": case_id, "ref": ref, "name": who.get("name") or "", "phone": who.get("phone"),
+         "notes": who.get("notes") or ""}
+        for case_id, r in zip(ids, rows, strict=True)
+        for ref, who in (r.get("private") or {}).items()
+    ]  # fmt: skip
+    if private:
+        conn.execute(insert(case_people_private), private)
+    return ids
+
+
+def insert_case_updates(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    return _insert(conn, case_updates, rows)
+
+
+def insert_shutdowns(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    return _insert(conn, shutdowns, rows)
+
+
+def records_of_leaves(conn: Connection, kind: str, indices: Collection[int]) -> dict[int, tuple[int, int]]:
+    """For leaves of records of ``kind``: leaf index -> (record id, election id)."""
+    if not indices:
+        return {}
+    u = ti.submissions
+    query = select(u.c.leaf_index, u.c.record_id, u.c.election_id).where(
+        u.c.kind == kind, u.c.leaf_index.in_(sorted(indices))
+    )
+    return {int(i): (int(r), int(e)) for i, r, e in conn.execute(query) if r is not None}
+
+
+def list_cases(conn: Connection, election_id: int) -> list[dict[str, Any]]:
+    """An election's cases (their public records), oldest first, each with its updates in order and the
+    leaf index of the case record; never the private identities."""
+    u = ti.submissions
+    rows = conn.execute(
+        select(cases.c.id, cases.c.record, cases.c.received_at, u.c.leaf_index)
+        .join(u, (u.c.kind == "case") & (u.c.record_id == cases.c.id))
+        .where(cases.c.election_id == election_id)
+        .order_by(cases.c.started_on, cases.c.id)
+    ).all()
+    updates: dict[int, list[dict[str, Any]]] = {}
+    if rows:
+        query = (
+            select(case_updates.c.case_id, case_updates.c.record, case_updates.c.received_at, u.c.leaf_index)
+            .join(u, (u.c.kind == "case_update") & (u.c.record_id == case_updates.c.id))
+            .where(case_updates.c.case_id.in_([r.id for r in rows]))
+            .order_by(case_updates.c.on, case_updates.c.id)
+        )  # fmt: skip
+        for case_id, record, received_at, leaf_index in conn.execute(query):
+            updates.setdefault(int(case_id), []).append(
+                {**record, "leaf_index": int(leaf_index), "received_at": received_at}
+            )
+    return [
+        {
+            **r.record,
+            "leaf_index": int(r.leaf_index),
+            "received_at": r.received_at,
+            "updates": updates.get(r.id, []),
+        }
+        for r in rows
+    ]
+
+
+def list_shutdowns(conn: Connection, election_id: int) -> list[dict[str, Any]]:
+    u = ti.submissions
+    query = (
+        select(shutdowns.c.record, u.c.leaf_index)
+        .join(u, (u.c.kind == "shutdown") & (u.c.record_id == shutdowns.c.id))
+        .where(shutdowns.c.election_id == election_id)
+        .order_by(shutdowns.c.started_at, shutdowns.c.id)
+    )  # fmt: skip
+    return [{**record, "leaf_index": int(i)} for record, i in conn.execute(query)]
+
+
+def incident_verdicts(conn: Connection, incident_ids: Collection[int]) -> dict[int, str]:
+    """The latest coordinator verdict on each incident that has one."""
+    if not incident_ids:
+        return {}
+    s = incident_statuses
+    rows = conn.execute(
+        select(s.c.incident_id, s.c.status).where(s.c.incident_id.in_(sorted(incident_ids))).order_by(s.c.id)
+    )
+    return {int(i): str(status) for i, status in rows}
+
+
+def cases_by_leaf(conn: Connection, indices: Collection[int]) -> dict[int, tuple[int, int, dict[str, Any]]]:
+    """For case leaves: leaf index -> (case id, election id, the case's public record)."""
+    found = records_of_leaves(conn, "case", indices)
+    if not found:
+        return {}
+    rows = conn.execute(
+        select(cases.c.id, cases.c.record).where(cases.c.id.in_([r for r, _ in found.values()]))
+    )
+    records = {int(i): dict(r) for i, r in rows}
+    return {leaf: (rid, eid, records[rid]) for leaf, (rid, eid) in found.items() if rid in records}

@@ -6,7 +6,20 @@ checklist that broke a QC rule of its form, kept out of the figures.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from pollwatch.storage.schema import Id, metadata
 
@@ -51,3 +64,72 @@ incidents = Table(
     Index(None, "election_id", "category"),
     Index(None, "election_id", "occurred_at"),
 )
+
+incident_statuses = Table(
+    "incident_statuses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("submitter_key", String(96), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index(None, "incident_id"),
+)
+"""A coordinator's verdict on an incident (verified, disputed, reported again), append-only."""
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("election_id", BigInteger, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("constituency_id", BigInteger),
+    Column("record", JSON, nullable=False),
+    Column("submitter_key", String(96), nullable=False),
+    Column("organisation", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index(None, "election_id", "started_on"),
+)
+"""A case as its leaf holds it (``record``: people by reference, acts, sources; no private identity)."""
+
+case_people_private = Table(
+    "case_people_private",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("ref", String(8), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("phone", String(32)),
+    Column("notes", Text, nullable=False, default=""),
+    Index(None, "case_id"),
+)
+"""Who the people of a case are: access-controlled, never read by a public endpoint, page or bundle."""
+
+case_updates = Table(
+    "case_updates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("submitter_key", String(96), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index(None, "case_id"),
+)
+"""A case's status history, one row per update leaf, append-only."""
+
+shutdowns = Table(
+    "shutdowns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("election_id", BigInteger, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("record", JSON, nullable=False),
+    Column("submitter_key", String(96), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index(None, "election_id", "started_at"),
+)
+"""Internet and phone shutdowns in the style of Access Now's STOP records."""

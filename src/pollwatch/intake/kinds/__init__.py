@@ -2,7 +2,7 @@
 
 >>> from pollwatch.intake import kinds
 >>> sorted(kinds.names())
-['checklist', 'incident', 'official', 'photo', 'sheet']
+['case', 'case_update', 'checklist', 'incident', 'incident_status', 'official', 'photo', 'sheet', 'shutdown']
 >>> kinds.get_kind("official").leaf_type
 'official'
 """
@@ -13,11 +13,15 @@ from typing import Any
 
 from pollwatch.errors import NotFoundError
 from pollwatch.intake.kinds.base import RecordKind
+from pollwatch.intake.kinds.case import CaseKind
+from pollwatch.intake.kinds.case_update import CaseUpdateKind
 from pollwatch.intake.kinds.checklist import ChecklistKind
 from pollwatch.intake.kinds.incident import IncidentKind
+from pollwatch.intake.kinds.incident_status import IncidentStatusKind
 from pollwatch.intake.kinds.official import OfficialKind
 from pollwatch.intake.kinds.photo import PhotoKind
 from pollwatch.intake.kinds.sheet import SheetKindPlugin
+from pollwatch.intake.kinds.shutdown import ShutdownKind
 from pollwatch.ledger import records
 
 _BY_NAME: dict[str, RecordKind] = {}
@@ -72,5 +76,9 @@ register(OfficialKind())
 register(PhotoKind())
 register(ChecklistKind())
 register(IncidentKind())
+register(IncidentStatusKind())
+register(CaseKind())
+register(CaseUpdateKind())
+register(ShutdownKind())
 
 __all__ = ["RecordKind", "get_kind", "kind_of", "names", "register", "unregister"]

@@ -1,9 +1,18 @@
-"""What the ``checklist`` and ``incident`` kinds share: resolving the place a record names."""
+"""What the observation kinds share: resolving the place a record names, sources, plausible dates."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from pollwatch.errors import InputError
+from pollwatch.intake.format import NoNul, Visible
 from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch
+from pollwatch.observe.cases import Grade, SourceKind
+from pollwatch.observe.text import screen_text
 from pollwatch.storage import places
 
 
@@ -26,3 +35,40 @@ def resolve(batch: Batch, election_id: int, constituency: str, station: int | No
         )  # fmt: skip
     batch.cache.contexts[key] = (batch.now, ctx)
     return ctx
+
+
+Ref = Annotated[str, StringConstraints(pattern=r"^P[1-9][0-9]{0,2}$")]
+"""A person's reference within one case (``P1``...``P999``): the only way a leaf names them."""
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100), Visible]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$"), Visible]
+
+
+class SourceIn(BaseModel):
+    """Where a fact comes from, and how reliable that source is judged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SourceKind
+    grade: Grade = Field(description="A completely reliable ... E unreliable, F cannot be judged.")
+    url: Url | None = None
+    note: Annotated[str, StringConstraints(max_length=300), NoNul] = ""
+
+
+def source_docs(sources: Sequence[SourceIn], where: str) -> list[dict[str, Any]]:
+    """The sources as the leaf holds them; a note carrying contact details is refused."""
+    for n, s in enumerate(sources):
+        screen_text(s.note, where=f"{where}.{n}.note")
+    return [s.model_dump(mode="json", exclude_none=True) for s in sources]
+
+
+def plausible_day(
+    day: dt.date, *, where: str, election: dt.date | None, received_at: dt.datetime, before: dt.timedelta
+) -> None:
+    """Refuse a date more than ``before`` ahead of polling day or after the record's arrival plus a day."""
+    latest = (received_at + dt.timedelta(days=1)).date()
+    earliest = election - before if election is not None else None
+    if day > latest or (earliest is not None and day < earliest):
+        raise InputError(
+            "not a plausible date for this election; nothing was written",
+            where=where, expected=f"between {earliest or 'the campaign'} and {latest}", found=day.isoformat(),
+        )  # fmt: skip
