@@ -76,11 +76,12 @@ def test_na46_pack_shows_the_station_figures_and_the_reversal(
     reversal = audit.get("winner_reversal") or audit["signed_leader_differs"]
     assert reversal["data"]["signed_winner_candidate"]["candidate"] == "Amir Mughal"
     assert summary["deadlines"]["last_day"] == "2024-04-01"
-    report = verify_pack(pack, TrustAnchor(log_key=log.signer.verifier(), witnesses=(settings.witnesses[0].key,)))
+    anchor = TrustAnchor(log_key=log.signer.verifier(), witnesses=(settings.witnesses[0].key,))
+    report = verify_pack(pack, anchor)
     assert report.ok, report.failed()
     if shutil.which("pdftotext"):
-        text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", str(pack / "pack.pdf"), "-"],
-                                                  capture_output=True, check=True).stdout.decode())  # fmt: skip
+        out = subprocess.run(["pdftotext", str(pack / "pack.pdf"), "-"], capture_output=True, check=True)
+        text = re.sub(r"\s+", " ", out.stdout.decode())
         assert "Amir Mughal" in text
         assert names[m["winner"]] in text
         assert f"{m['margin']:,}" in text
