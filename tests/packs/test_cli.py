@@ -44,7 +44,8 @@ def test_export_then_verify_from_the_command_line(home: Path, tmp_path: Path, sq
     assert result.output.startswith(f"trusted: log key given: cli.example/log {parse_vkey(vkey).fingerprint}")
     result = runner.invoke(app, ["pack", "verify", str(out)])
     assert result.exit_code == 1
-    bad = runner.invoke(app, [*args[:4], str(tmp_path / "p2"), "--db", sqlite_db.url, "--gazette-date", "soon"])
+    late = [*args[:4], str(tmp_path / "p2"), "--db", sqlite_db.url, "--gazette-date", "soon"]
+    bad = runner.invoke(app, late)
     assert bad.exit_code == 1
     assert "--gazette-date is not a date" in bad.output
 
@@ -55,9 +56,8 @@ def test_verify_names_the_failed_check_and_exits_1(night: Night, pack_copy: Path
     )
     vkey = night.anchor.log_key.vkey if night.anchor.log_key else ""
     witness = night.anchor.witnesses[0].vkey
-    result = runner.invoke(
-        app, ["pack", "verify", str(pack_copy), "--log-key", vkey, "--witness-key", witness, "--format", "csv"]
-    )
+    args = ["pack", "verify", str(pack_copy), "--log-key", vkey, "--witness-key", witness]
+    result = runner.invoke(app, [*args, "--format", "csv"])
     assert result.exit_code == 1
     assert "custody record,FAILED" in result.output
     assert "file hashes,FAILED" in result.output
