@@ -86,6 +86,7 @@ def compute_figures(
                 {
                     "kind": "declared_total_beyond_stations" if statement else "declared_total_differs",
                     "station": None,
+                    "serial": None,
                     "form": declared["form"],
                     "difference": residual,
                 }
@@ -119,7 +120,11 @@ def _group_stations(
     refs: dict[object, StationRef] = {}
     for st in stations:
         refs[st.serial if st.serial is not None else st.number] = st
-    by_number = {st.number: key for key, st in refs.items()}
+    counted: dict[str, int] = {}
+    for st in refs.values():
+        counted[st.number] = counted.get(st.number, 0) + 1
+    # A sheet naming its station by printed number alone is matched only where that number is unique.
+    by_number = {st.number: key for key, st in refs.items() if counted[st.number] == 1}
     groups: dict[object, list[ResultSheet]] = {key: [] for key in refs}
     for s in sheets:
         if s.station is None and s.station_serial is None:
@@ -208,7 +213,8 @@ def _station_discrepancies(rows: Sequence[Mapping[str, Any]], *, statement: bool
         else:
             continue
         if any(diff.values()):
-            out.append({"kind": kind, "station": r["number"], "form": form, "difference": diff})
+            where = {"station": r["number"], "serial": r["serial"]}
+            out.append({"kind": kind, **where, "form": form, "difference": diff})
     return out
 
 

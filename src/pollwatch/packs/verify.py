@@ -333,13 +333,15 @@ def _check_figures(p: _Pack) -> list[Check]:
     refs = [StationRef(r["serial"], r["number"]) for r in stated["stations"]]
     again = compute_figures(stated["constituency"], sorted(p.records.items()), refs)
     differ = []
-    mine = {r["number"]: r for r in again["stations"]}
+    # Keyed by folder (the serial): printed station numbers repeat in real polling schemes.
+    mine = {r["folder"]: r for r in again["stations"]}
     for row in stated["stations"]:
-        if mine.get(row["number"]) != row:
-            fields = sorted(k for k in row if (mine.get(row["number"]) or {}).get(k) != row[k])
+        ours = mine.get(row["folder"])
+        if ours != row:
+            fields = sorted(k for k in row if (ours or {}).get(k) != row[k])
             differ.append(f"station {row['number']} ({', '.join(fields)})")
         path = p.root / row["folder"] / "station.json"
-        if path.exists() and json.loads(path.read_text()).get("figures") != mine.get(row["number"]):
+        if path.exists() and json.loads(path.read_text()).get("figures") != ours:
             differ.append(f"{row['folder']}/station.json")
     differ += [k for k in stated if k != "stations" and stated[k] != again.get(k)]
     return [
