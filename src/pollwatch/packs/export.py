@@ -206,6 +206,7 @@ def _summary(
 def _custody(content: PackContent, figures: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
     """Per record and photo: origin, SHA-256, when it entered the log, and the checkpoints since."""
     stations = _station_of(figures)
+    photo_files = {name.rsplit("/", 1)[-1].split(".")[0]: name for name in files if _is_photo(name)}
     signed = {c.size: c.signed_at.isoformat() for c in content.chain}
     sizes = [c.size for c in content.chain]
     out = []
@@ -214,9 +215,7 @@ def _custody(content: PackContent, figures: dict[str, Any], files: dict[str, byt
         first = content.first_checkpoint[leaf]
         body = record.body
         photo = body.get("photo_sha256")
-        photo_file = next(
-            (p for p in files if isinstance(photo, str) and p.rsplit("/", 1)[-1].startswith(photo)), None
-        )
+        photo_file = photo_files.get(photo) if isinstance(photo, str) else None
         out.append(
             {
                 "file": record_path(row, leaf),
@@ -241,6 +240,10 @@ def _custody(content: PackContent, figures: dict[str, Any], files: dict[str, byt
             }
         )
     return {"records": out, "chain": [{"size": c.size, "signed_at": signed[c.size]} for c in content.chain]}
+
+
+def _is_photo(name: str) -> bool:
+    return name.startswith(("stations/", "constituency/")) and not name.endswith((".json", ".tlog-proof"))
 
 
 def _write_all(out: Path, files: dict[str, bytes]) -> None:

@@ -158,7 +158,9 @@ def _snapshots(
 def _discrepancy(d: Mapping[str, Any], t: Mapping[str, str], w: str | None, r: str | None) -> dict[str, Any]:
     diff = d["difference"]
     return {
-        "where": f"{t['station']} {d['station']}" if d["station"] is not None else t["whole"],
+        "where": f"{t['station']} {_label(d['station'], d.get('serial'))}"
+        if d["station"] is not None
+        else t["whole"],
         "what": t[f"kind.{d['kind']}"],
         "form": d["form"],
         "winner": f"{int(diff.get(w, 0)):+,}" if w else "—",
@@ -177,7 +179,7 @@ def _station(
     elif signed is not None and statement and not s["in_statement"]:
         note = t["note.missing"]
     return {
-        "number": s["number"],
+        "number": _label(s["number"], s["serial"]),
         "state": t["missing"] if s["state"] == "missing" else s["state"],
         "signed_w": _n(signed["votes"].get(w)) if signed and w else "—",
         "signed_r": _n(signed["votes"].get(r)) if signed and r else "—",
@@ -188,6 +190,11 @@ def _station(
         "flag": bool(note),
         "note": note,
     }
+
+
+def _label(number: str, serial: int | None) -> str:
+    """A station as its sheet prints it, with its serial in the polling scheme when that differs."""
+    return number if serial is None or str(serial) == number else f"{number} (#{serial})"
 
 
 def _cited(discrepancies: Sequence[Mapping[str, Any]]) -> set[str | None]:
