@@ -33,7 +33,7 @@ from pollwatch.ledger.note import Signer
 from pollwatch.ledger.settings import LogSettings
 from pollwatch.ledger.trust import TrustAnchor
 from pollwatch.model import SheetKind
-from pollwatch.packs import export_pack, verify_pack
+from pollwatch.packs import PackSummary, export_pack, verify_pack
 from pollwatch.storage import Database
 from pollwatch.synth import (
     Contest,
@@ -129,12 +129,13 @@ def main() -> None:
             Projector(db).catch_up()
             setup = time.perf_counter() - started
             out = root / "pack"
+            written: list[PackSummary] = []
 
             def build() -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 out.with_name("pack.zip").unlink(missing_ok=True)
-                export_pack(db, SLUG, code, out, settings=settings, photos=evidence,
-                            generated_at=dt.datetime(2018, 8, 1, tzinfo=dt.UTC))  # fmt: skip
+                written.append(export_pack(db, SLUG, code, out, settings=settings, photos=evidence,
+                                           generated_at=dt.datetime(2018, 8, 1, tzinfo=dt.UTC)))  # fmt: skip
 
             t_build = _best(build)
         finally:
@@ -151,7 +152,9 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"source: {source}; constituency {code}: {e.n_stations} stations, {photos} photos; "
               f"night loaded and witnessed in {setup:.1f} s; load average {load:.2f}")  # fmt: skip
-        print(f"pack: {len(files)} files, {size / 1e6:.1f} MB, PDF {page_count} pages\n")
+        w = written[-1]
+        print(f"pack: {len(files)} files, {size / 1e6:.1f} MB, {w.records} records, {w.photos} photos, "
+              f"{w.discrepancies} discrepancies, PDF {page_count} pages\n")  # fmt: skip
         print("| step | seconds | vs sha256sum |")
         print("|---|---:|---:|")
         for name, seconds in (("sha256sum over the pack's files", t_sum), ("pack export (build)", t_build),
