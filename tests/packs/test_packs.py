@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,21 @@ def test_tampering_is_caught_by_name(night: Night, pack_copy: Path, tamper: Any,
     failed = {c.name: c for c in verify_pack(pack_copy, night.anchor).failed()}
     assert check in failed, failed
     assert named in failed[check].found, failed[check]
+
+
+def test_a_station_dropped_everywhere_is_still_caught_by_the_polling_scheme(
+    night: Night, pack_copy: Path
+) -> None:
+    # A thorough forger removes the station's folder, its row in the summary and its custody entries.
+    summary = _summary(pack_copy)
+    row = next(r for r in summary["figures"]["stations"] if r["records"])
+    shutil.rmtree(pack_copy / row["folder"])
+    summary["figures"]["stations"].remove(row)
+    (pack_copy / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True, ensure_ascii=False))
+    custody = json.loads((pack_copy / "custody.json").read_text())
+    custody["records"] = [c for c in custody["records"] if c["leaf"] not in row["records"]]
+    (pack_copy / "custody.json").write_text(json.dumps(custody))
+    _resum(pack_copy)
+    failed = {c.name: c for c in verify_pack(pack_copy, night.anchor).failed()}
+    scheme = summary["constituency"]["stations"]
+    assert f"{scheme - 1} station rows for a polling scheme of {scheme}" in failed["stations complete"].found
