@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench browser docs clean help
+.PHONY: demo serve test lint fix bench browser pdftools docs clean help
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
@@ -28,6 +28,16 @@ browser:
 	    sudo apt-get install -y -qq chromium; \
 	  else echo "chromium not installed and no root: the browser tests will be skipped"; fi; }
 
+# Evidence packs render PDF with WeasyPrint (pango, harfbuzz); the pack tests read the PDF back with
+# poppler's pdftoppm and pdftotext. All from Debian; the fonts are vendored in src/pollwatch/packs/fonts.
+pdftools:
+	@{ command -v pdftoppm >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2-1.0; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    sudo apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0; \
+	  else echo "poppler-utils or pango not installed and no root: the PDF tests will be skipped"; fi; }
+
 demo: $(STAMP)
 	$(BIN)/pollwatch demo
 
@@ -43,7 +53,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser pdftools lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)

@@ -36,7 +36,7 @@ from pollwatch.ledger.tallies import compute_tallies
 from pollwatch.ledger.tiles import ENTRIES, TileHashes, available_width, hash_tile, list_tiles
 from pollwatch.ledger.trust import TrustAnchor, anchor_check, cosigners, quorum_check
 
-__all__ = ["BundleReport", "Check", "TrustAnchor", "verify_bundle"]
+__all__ = ["BundleReport", "Check", "TrustAnchor", "device_signature_valid", "verify_bundle"]
 
 
 @dataclass
@@ -305,21 +305,31 @@ def _check_entries(b: _Bundle) -> list[Check]:
     ]
 
 
+def device_signature_valid(record: LeafRecord) -> bool | None:
+    """Whether the submitting device's Ed25519 signature on a record verifies (None: it carries none).
+
+    The key is the record's own ``submitter_key`` (``ed25519:<base64>``): the signature shows which device
+    sent the record unchanged, not that the device belongs to anyone in particular.
+    """
+    signature = record.body.get("signature")
+    if not signature:
+        return None
+    try:
+        key = Verifier("device", 1, device_public_key(str(record.body.get("submitter_key"))))
+        raw = base64.b64decode(str(signature), validate=True)
+    except (Error, binascii.Error, ValueError):
+        return False
+    return key.verify(signed_bytes(record.body, record.type), raw)
+
+
 def _check_device_signatures(b: _Bundle) -> list[Check]:
     records, _ = _records(b)
     checked, bad = 0, []
     for index, record in records:
-        signature = record.body.get("signature")
-        if record.type != "sheet" or not signature:
+        if record.type != "sheet" or not record.body.get("signature"):
             continue
         checked += 1
-        try:
-            key = Verifier("device", 1, device_public_key(str(record.body.get("submitter_key"))))
-            raw = base64.b64decode(str(signature), validate=True)
-        except (Error, binascii.Error, ValueError):
-            bad.append(str(index))
-            continue
-        if not key.verify(signed_bytes(record.body), raw):
+        if not device_signature_valid(record):
             bad.append(str(index))
     return [
         Check(
