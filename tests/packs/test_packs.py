@@ -18,7 +18,7 @@ from pollwatch.ledger.records import PERSONAL_FIELDS
 from pollwatch.ledger.trust import TrustAnchor
 from pollwatch.packs import export_pack, verify_pack
 from pollwatch.packs.export import SUMS
-from tests.packs.conftest import SLUG, Night
+from tests.packs.conftest import SLUG, Night, observed_station
 
 
 def _summary(pack: Path) -> dict[str, Any]:
@@ -69,9 +69,12 @@ def test_pack_verifies_offline_with_the_keys_held(night: Night) -> None:
     report = verify_pack(night.pack, night.anchor)
     assert report.ok, report.failed()
     checks = {c.name: c for c in report.checks}
-    records = len(json.loads((night.pack / "custody.json").read_text())["records"])
+    custody = json.loads((night.pack / "custody.json").read_text())["records"]
+    records = len(custody)
+    signed = sum(bool(json.loads((night.pack / r["file"]).read_bytes()).get("signature")) for r in custody)
+    assert signed == records - 2  # every sheet is signed; the observer's two records came with a token only
     assert checks["inclusion proofs"].found == f"{records} records"
-    assert checks["device signatures"].found == f"{records} checked"
+    assert checks["device signatures"].found == f"{signed} checked"
     assert checks["witness quorum"].found.startswith("1 of 1 valid")
     photos = list(night.pack.glob("stations/*/*.png"))
     assert photos
@@ -215,3 +218,27 @@ def test_a_station_dropped_everywhere_is_still_caught_by_the_polling_scheme(
     failed = {c.name: c for c in verify_pack(pack_copy, night.anchor).failed()}
     scheme = summary["constituency"]["stations"]
     assert f"{scheme - 1} station rows for a polling scheme of {scheme}" in failed["stations complete"].found
+
+
+def test_the_pack_carries_the_observers_records_at_its_stations(night: Night, pack_copy: Path) -> None:
+    summary = json.loads((night.pack / "summary.json").read_text())
+    observed = summary["figures"]["observation"]
+    [checklist] = observed["checklists"]
+    [incident] = observed["incidents"]
+    station = observed_station(night.election, night.code)
+    assert (checklist["form"], checklist["station"], checklist["qc_failures"]) == (
+        "pk-count", station, ["men_and_women_make_the_total"],
+    )  # fmt: skip
+    assert (incident["category"], incident["station"]) == ("result_withheld", station)
+    html = (night.pack / "pack.html").read_text()
+    assert "men_and_women_make_the_total" in html
+    assert "result_withheld" in html
+    assert "Secret Observer" not in html
+    custody = json.loads((night.pack / "custody.json").read_text())
+    carried = {int(r["leaf"]) for r in custody["records"]}
+    assert {checklist["leaf"], incident["leaf"]} <= carried  # each with its proof and custody
+    assert verify_pack(night.pack, night.anchor).ok
+    record = pack_copy / "constituency" / f"{checklist['leaf']}.json"
+    record.write_bytes(record.read_bytes().replace(b'"CA":120', b'"CA":130'))
+    failed = {c.name for c in verify_pack(pack_copy, night.anchor).failed()}
+    assert "inclusion proofs" in failed

@@ -114,7 +114,8 @@ def timeline_document(conn: Connection, slug: str) -> dict[str, Any]:
             events.append({"when": step["on"], "what": "case_update", "status": step["status"],
                            "case": case["leaf_index"], "leaf_index": step["leaf_index"]})  # fmt: skip
     for s in shutdowns_document(conn, slug)["shutdowns"]:
-        events.append({"when": s["started_at"], "what": "shutdown", "scope": s["scope"], "shutdown_type": s["shutdown_type"],
+        events.append({"when": s["started_at"], "what": "shutdown", "scope": s["scope"],
+                       "shutdown_type": s["shutdown_type"],
                        "networks": s["networks"], "leaf_index": s["leaf_index"]})  # fmt: skip
     events.sort(key=lambda e: str(e["when"]))
     return {"election": slug, "events": events}

@@ -28,7 +28,7 @@ from pollwatch.ledger.proof import format_receipt
 from pollwatch.ledger.records import LeafRecord, parse_leaf
 from pollwatch.ledger.settings import LogSettings, load_settings
 from pollwatch.packs.figures import StationRef
-from pollwatch.storage import Database
+from pollwatch.storage import Database, observations
 from pollwatch.storage import log as log_store
 from pollwatch.tally.views import constituency_input, get_structure
 
@@ -76,9 +76,11 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
             )
         inp = constituency_input(conn, slug, code)
         findings = [_renamed(f.as_dict()) for f in audit_constituency(conn, slug, code).findings]
+        observed = observations.observation_leaves(conn, place.id)
     indices = sorted({int(i) for sh in inp.sheets if isinstance(i := sh.extra.get("leaf_index"), int)})
     if not indices:
         raise NotFoundError(f"{code} has no result in the log", where=code, expected="at least one sheet")
+    indices = sorted({*indices, *observed})  # observers' checklists and incidents at these stations
     anchor, history = _anchor(db, settings, indices[-1])
     with db.connect() as conn:
         entries = log_store.read_entries_at(conn, indices)

@@ -57,6 +57,7 @@ def compute_figures(
     constituency: str, leaves: Iterable[tuple[int, LeafRecord]], stations: Sequence[StationRef]
 ) -> dict[str, Any]:
     """Every figure a pack states about ``constituency``, from its leaves (steps 1-5 of the module)."""
+    leaves = list(leaves)
     sheets = [
         s
         for index, record in leaves
@@ -101,7 +102,33 @@ def compute_figures(
         "signed_stations": sum(r["signed"] is not None for r in rows),
         "margin": _margin(declared, discrepancies),
         "discrepancies": _ranked(declared, discrepancies),
+        "observation": _observation(constituency, leaves),
     }
+
+
+def _observation(
+    constituency: str, leaves: Iterable[tuple[int, LeafRecord]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The observers' checklists (with the QC rules each broke) and incidents about this constituency."""
+    checklists, incidents = [], []
+    for index, record in leaves:
+        b = record.body
+        if b.get("constituency") != constituency:
+            continue
+        if record.type == "checklist":
+            checklists.append({
+                "leaf": index, "form": b.get("form"), "version": b.get("version"), "phase": b.get("phase"),
+                "station": b.get("station"), "organisation": b.get("organisation"),
+                "submitter_key": b.get("submitter_key"), "answers": b.get("answers"),
+                "qc_failures": [c.removeprefix("qc:") for c in b.get("checks") or [] if c.startswith("qc:")],
+            })  # fmt: skip
+        elif record.type == "incident":
+            incidents.append({
+                "leaf": index, "category": b.get("category"), "severity": b.get("severity"),
+                "occurred_at": b.get("occurred_at"), "station": b.get("station"),
+                "organisation": b.get("organisation"), "description": b.get("description"),
+            })  # fmt: skip
+    return {"checklists": checklists, "incidents": incidents}
 
 
 def _is_official(sheet: ResultSheet) -> bool:

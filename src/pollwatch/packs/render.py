@@ -60,6 +60,7 @@ def render_html(summary: Mapping[str, Any], *, custody: Mapping[str, Any]) -> st
         "corrected_winner": _name(names, m.get("winner_without_discrepancies")),
         "could_change": bool(m.get("could_change_winner")),
         "findings": summary["findings"],
+        "observation": f.get("observation") or {"checklists": [], "incidents": []},
         "legal": [
             {
                 "label": t[f"legal.{kind}"],

@@ -167,3 +167,15 @@ def cases_by_leaf(conn: Connection, indices: Collection[int]) -> dict[int, tuple
     )
     records = {int(i): dict(r) for i, r in rows}
     return {leaf: (rid, eid, records[rid]) for leaf, (rid, eid) in found.items() if rid in records}
+
+
+def observation_leaves(conn: Connection, constituency_id: int) -> list[int]:
+    """Leaf indices of the checklists and incidents about one constituency, in log order."""
+    u = ti.submissions
+    found: list[int] = []
+    for kind, table in (("checklist", checklists), ("incident", incidents)):
+        query = select(u.c.leaf_index).join(table, (u.c.kind == kind) & (u.c.record_id == table.c.id))
+        found += [
+            int(i) for i in conn.execute(query.where(table.c.constituency_id == constituency_id)).scalars()
+        ]
+    return sorted(found)

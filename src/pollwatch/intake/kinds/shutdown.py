@@ -4,7 +4,8 @@ the apparent cause, and the sources. Shutdowns are why intake falls back to SMS;
 with incidents and cases.
 
 Its leaf is ``type: "shutdown"``: ``election``, ``submission_id``, ``started_at``, ``ended_at``,
-``scope``, ``places``, ``networks``, ``shutdown_type``, ``platforms``, ``telcos``, ``ordered_by``, ``stated_cause``,
+``scope``, ``places``, ``networks``, ``shutdown_type``, ``platforms``, ``telcos``, ``ordered_by``,
+``stated_cause``,
 ``apparent_cause``, ``election_related``, ``legal_basis``, ``sources``, ``submitter_key``, ``role``,
 ``organisation``, ``captured_at`` plus ``received_at``, ``signature``, ``checks``.
 """
@@ -78,7 +79,8 @@ class ShutdownKind:
             "election": rec.election, "submission_id": rec.submission_id, "started_at": _iso(rec.started_at),
             "ended_at": _iso(rec.ended_at) if rec.ended_at else None, "scope": rec.scope,
             "places": rec.places,
-            "networks": sorted(set(rec.networks)), "shutdown_type": rec.shutdown_type, "platforms": rec.platforms,
+            "networks": sorted(set(rec.networks)), "shutdown_type": rec.shutdown_type,
+            "platforms": rec.platforms,
             "telcos": rec.telcos, "ordered_by": rec.ordered_by, "stated_cause": rec.stated_cause,
             "apparent_cause": rec.apparent_cause, "election_related": rec.election_related,
             "legal_basis": rec.legal_basis, "sources": source_docs(rec.sources, "sources"),
