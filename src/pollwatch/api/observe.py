@@ -3,12 +3,15 @@ Checklists and incidents are submitted as records (``POST /api/v1/records/checkl
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from pollwatch.api.deps import ReadConn
-from pollwatch.observe import views
+from pollwatch.api.intake.state import caller
+from pollwatch.observe import mission, views
 
 router = APIRouter(prefix="/api/v1", tags=["observation"])
 
@@ -52,3 +55,12 @@ def get_shutdowns(slug: str, conn: ReadConn) -> dict[str, Any]:
 def get_timeline(slug: str, conn: ReadConn) -> dict[str, Any]:
     """Incidents, case events and shutdowns in time order, each naming its leaf."""
     return views.timeline_document(conn, slug)
+
+
+@router.get("/elections/{slug}/mission")
+async def get_mission(slug: str, request: Request) -> dict[str, Any]:
+    """Deployments, reports, silent observers, conflicts and accuracy: an admin's view of every
+    organisation, a coordinator's of their own (names included: never public)."""
+    principal = await caller(request)
+    now = dt.datetime.now(dt.UTC)
+    return await run_in_threadpool(mission.mission_for, request.app.state.db, slug, principal, now=now)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from pollwatch.cli import data, forensics, imports, intake, ledger, packs, projections, results, server, synth
+from pollwatch.cli import (
+    data,
+    forensics,
+    imports,
+    intake,
+    ledger,
+    observe,
+    packs,
+    projections,
+    results,
+    server,
+    synth,
+)
 
 app = typer.Typer(
     name="pollwatch",
@@ -13,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (data, imports, synth, intake, ledger, packs, projections, results, forensics, server):
+for module in (data, imports, synth, intake, ledger, observe, packs, projections, results, forensics, server):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ message naming the current version (as the Carter Center's ELMO does), so figure
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pollwatch.errors import InputError, NotFoundError, ProblemList
 from pollwatch.observe.qc import Rule
@@ -84,6 +86,18 @@ class FormSpec:
     title: Mapping[str, str]
     questions: tuple[Question, ...]
     qc: tuple[QcRule, ...] = ()
+    due: dt.time | None = None
+    """Local time by which a deployed observer's report is due (missing-report alarms)."""
+    due_day: int = 0
+    """Days after polling day the due time falls on (the tabulation ends the next morning)."""
+    timezone: str = "UTC"
+
+    def due_at(self, polling_day: dt.date) -> dt.datetime | None:
+        """The instant the report is due on this election, or None when the form has no due time."""
+        if self.due is None:
+            return None
+        local = dt.datetime.combine(polling_day + dt.timedelta(days=self.due_day), self.due)
+        return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(dt.UTC)
 
     def question(self, tag: str) -> Question | None:
         return next((q for q in self.questions if q.tag == tag), None)
@@ -93,6 +107,8 @@ class FormSpec:
         return {
             "form": self.form, "version": self.version, "country": self.country, "phase": self.phase,
             "level": self.level.value, "title": dict(self.title),
+            "due": self.due.isoformat(timespec="minutes") if self.due else None, "due_day": self.due_day,
+            "timezone": self.timezone,
             "questions": [
                 {"tag": q.tag, "type": q.type.value, "required": q.required, "text": dict(q.text),
                  "rule": q.rule, "options": list(q.options)}
@@ -228,12 +244,18 @@ def parse_form(data: Mapping[str, Any], *, country: str) -> FormSpec:
         return FormSpec(
             form=str(data["form"]), version=int(data["version"]), country=country, phase=str(data["phase"]),
             level=Level(data.get("level", "station")), title=_texts(data["title"]), questions=questions,
-            qc=qc,
+            qc=qc, due=dt.time.fromisoformat(data["due"]) if "due" in data else None,
+            due_day=int(data.get("due_day", 0)), timezone=_zone(str(data.get("timezone", "UTC"))),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(
             "an observation form file is malformed", where=str(data.get("form", "?")), found=str(exc)
         ) from exc
+
+
+def _zone(name: str) -> str:
+    ZoneInfo(name)  # a ValueError (ZoneInfoNotFoundError) for a zone that does not exist
+    return name
 
 
 def _question(q: Mapping[str, Any]) -> Question:

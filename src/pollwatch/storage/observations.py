@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from pollwatch.storage import intake_schema as ti
 from pollwatch.storage import schema as t
@@ -14,6 +14,7 @@ from pollwatch.storage.observe_schema import (
     case_updates,
     cases,
     checklists,
+    deployments,
     incident_statuses,
     incidents,
     shutdowns,
@@ -179,3 +180,53 @@ def observation_leaves(conn: Connection, constituency_id: int) -> list[int]:
             int(i) for i in conn.execute(query.where(table.c.constituency_id == constituency_id)).scalars()
         ]
     return sorted(found)
+
+
+def insert_deployments(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    return _insert(conn, deployments, rows)
+
+
+def list_deployments(conn: Connection, election_id: int, *, organisation: str | None) -> list[dict[str, Any]]:
+    """Deployments with the observer's key, organisation and name (a coordinator's view, never public),
+    the constituency code and the station serial; only one organisation's when ``organisation`` is given."""
+    d, sub, c, s = deployments, ti.submitters, t.constituencies, t.stations
+    query = (
+        select(d.c.id, d.c.shift, d.c.pvt_sample, d.c.station_id, d.c.constituency_id,
+               sub.c.key_id.label("observer"), sub.c.organisation, sub.c.name,
+               c.c.code.label("constituency"), s.c.serial.label("station"))
+        .select_from(d.join(sub, sub.c.id == d.c.submitter_id).join(c, c.c.id == d.c.constituency_id)
+                     .outerjoin(s, s.c.id == d.c.station_id))
+        .where(d.c.election_id == election_id)
+        .order_by(c.c.code, s.c.serial, d.c.id)
+    )  # fmt: skip
+    if organisation is not None:
+        query = query.where(sub.c.organisation == organisation)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def list_checklists(conn: Connection, election_id: int) -> list[dict[str, Any]]:
+    """Every checklist of an election with the key of the account that sent it (as in ``submissions``)."""
+    k, u = checklists, ti.submissions
+    query = (
+        select(k.c.id, k.c.form, k.c.phase, k.c.constituency_id, k.c.station_id, k.c.answers,
+               k.c.quarantined, k.c.qc_failures, k.c.organisation, k.c.received_at,
+               u.c.submitter_key.label("account"), u.c.leaf_index)
+        .join(u, (u.c.kind == "checklist") & (u.c.record_id == k.c.id))
+        .where(k.c.election_id == election_id)
+        .order_by(k.c.id)
+    )  # fmt: skip
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def count_stations(conn: Connection, election_id: int) -> int:
+    c, s = t.constituencies, t.stations
+    query = select(func.count()).select_from(s.join(c, c.c.id == s.c.constituency_id))
+    return int(conn.execute(query.where(c.c.election_id == election_id)).scalar_one())
+
+
+def set_pvt_sample(conn: Connection, election_id: int, deployment_ids: Collection[int]) -> None:
+    """Flag exactly these deployments of the election as at PVT-sample stations."""
+    d = deployments
+    conn.execute(update(d).where(d.c.election_id == election_id).values(pvt_sample=False))
+    if deployment_ids:
+        conn.execute(update(d).where(d.c.id.in_(sorted(deployment_ids))).values(pvt_sample=True))

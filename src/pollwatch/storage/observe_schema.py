@@ -133,3 +133,19 @@ shutdowns = Table(
     Index(None, "election_id", "started_at"),
 )
 """Internet and phone shutdowns in the style of Access Now's STOP records."""
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("election_id", BigInteger, nullable=False),
+    Column("submitter_id", BigInteger, nullable=False),
+    Column("constituency_id", BigInteger, nullable=False),
+    Column("station_id", BigInteger),
+    Column("shift", String(16), nullable=False),
+    Column("pvt_sample", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "election_id", "submitter_id"),
+    Index(None, "station_id"),
+)
+"""Where each observer is deployed: access-controlled (it ties a person to a place), never public."""

@@ -354,3 +354,16 @@ def _inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def list_station_keys(conn: Connection, slug: str) -> list[tuple[str, int]]:
+    """(constituency code, station serial) of every station of an election, in code then serial order."""
+    c, s = t.constituencies, t.stations
+    query = (
+        select(c.c.code, s.c.serial)
+        .join(s, s.c.constituency_id == c.c.id)
+        .join(t.elections, t.elections.c.id == c.c.election_id)
+        .where(t.elections.c.slug == slug)
+        .order_by(c.c.code, s.c.serial)
+    )
+    return [(str(code), int(serial)) for code, serial in conn.execute(query)]
