@@ -29,7 +29,7 @@ browser:
 	  else echo "chromium not installed and no root: the browser tests will be skipped"; fi; }
 
 # Evidence packs render PDF with WeasyPrint (pango, harfbuzz); the pack tests read the PDF back with
-# poppler's pdftoppm and pdftotext. All from Debian; the fonts are vendored in src/pollwatch/packs/fonts.
+# poppler's pdftoppm and pdftotext. All from Debian; the fonts are vendored in src/pollwatch/reports/fonts.
 pdftools:
 	@{ command -v pdftoppm >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2-1.0; } || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \

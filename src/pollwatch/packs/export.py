@@ -44,8 +44,9 @@ from pollwatch.packs import legal
 from pollwatch.packs.collect import PackContent, collect
 from pollwatch.packs.custody import device_signature, record_details
 from pollwatch.packs.figures import StationRef, compute_figures
-from pollwatch.packs.render import render_html, render_pdf
+from pollwatch.packs.render import render_html
 from pollwatch.packs.text import LANGUAGES
+from pollwatch.reports.pdf import render_pdf
 from pollwatch.storage import Database
 
 FORMAT = "pollwatch-pack/v1"

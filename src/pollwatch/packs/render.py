@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from pollwatch.packs.text import words
+from pollwatch.reports.pdf import FONT_FACES
 
 _HERE = Path(__file__).parent
 _ENV = jinja2.Environment(
@@ -39,6 +40,7 @@ def render_html(summary: Mapping[str, Any], *, custody: Mapping[str, Any]) -> st
     w, r = m.get("winner"), m.get("runner_up")
     view: dict[str, Any] = {
         "lang": summary["lang"],
+        "font_faces": FONT_FACES,
         "t": t,
         "e": summary["election"],
         "c": summary["constituency"],
@@ -87,14 +89,6 @@ def _version() -> str:
         return version("pollwatch")
     except PackageNotFoundError:  # running from a source tree that was never installed
         return "unknown"
-
-
-def render_pdf(html: str) -> bytes:
-    """The PDF of ``html``: fonts resolved from pollwatch's own folder and embedded (subset)."""
-    import weasyprint
-
-    pdf: bytes = weasyprint.HTML(string=html, base_url=str(_HERE) + "/").write_pdf()
-    return pdf
 
 
 def _n(value: object) -> str:
