@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pypdf import PdfReader
 
-from tests.conftest import IN_CI
 from tests.packs.conftest import Night
-
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{tool} missing: `make test` installs Debian's poppler-utils")
-        pytest.skip(f"{tool} not installed (Debian poppler-utils; `make pdftools`)")
-    return path
-
-
-def _text(pdf: Path) -> str:
-    out = subprocess.run([_need("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, check=True)
-    return out.stdout.decode()
+from tests.pdfcheck import embedded_fonts, need, pdf_text
 
 
 def _summary(pack: Path) -> dict[str, Any]:
@@ -39,7 +23,7 @@ def _summary(pack: Path) -> dict[str, Any]:
 def test_every_page_renders(night: Night, tmp_path: Path) -> None:
     pages = len(PdfReader(night.pack / "pack.pdf").pages)
     subprocess.run(
-        [_need("pdftoppm"), "-r", "20", "-png", str(night.pack / "pack.pdf"), str(tmp_path / "page")],
+        [need("pdftoppm"), "-r", "20", "-png", str(night.pack / "pack.pdf"), str(tmp_path / "page")],
         check=True,
     )
     rendered = sorted(tmp_path.glob("page-*.png"))
@@ -49,7 +33,7 @@ def test_every_page_renders(night: Night, tmp_path: Path) -> None:
 
 
 def test_text_holds_the_candidates_and_the_summary_figures(night: Night) -> None:
-    text = re.sub(r"\s+", " ", _text(night.pack / "pack.pdf"))
+    text = re.sub(r"\s+", " ", pdf_text(night.pack / "pack.pdf"))
     s = _summary(night.pack)
     f = s["figures"]
     declared = f["declared"]["votes"]
@@ -65,24 +49,10 @@ def test_text_holds_the_candidates_and_the_summary_figures(night: Night) -> None
     assert s["deadlines"]["last_day"] in text
 
 
-def _fonts(pdf: Path) -> set[str]:
-    names = set()
-    for page in PdfReader(pdf).pages:
-        resources: Any = page["/Resources"]
-        fonts = resources.get_object().get("/Font", {})
-        for ref in fonts.values():
-            font = ref.get_object()
-            for descendant in font.get("/DescendantFonts", []):
-                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
-                if "/FontFile2" in descriptor:  # the font program is embedded
-                    names.add(str(font["/BaseFont"]))
-    return names
-
-
 def _title_span(pdf: Path) -> tuple[float, float, float]:
     """(leftmost x, rightmost x, page width) of the words on the first page's title line (the h1)."""
     out = subprocess.run(
-        [_need("pdftotext"), "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, check=True
+        [need("pdftotext"), "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, check=True
     ).stdout.decode()
     width = float(re.search(r'<page width="([\d.]+)"', out)[1])  # type: ignore[index]
     words = [
@@ -97,8 +67,8 @@ def _title_span(pdf: Path) -> tuple[float, float, float]:
 def test_urdu_pack_runs_right_to_left_in_the_embedded_nastaliq(night: Night, tmp_path: Path) -> None:
     urdu = night.export(tmp_path / "ur", lang="ur")
     assert '<html lang="ur" dir="rtl">' in (urdu / "pack.html").read_text()
-    assert any("Nastaliq" in name for name in _fonts(urdu / "pack.pdf"))
-    assert not any("Nastaliq" in name for name in _fonts(night.pack / "pack.pdf"))
+    assert any("Nastaliq" in name for name in embedded_fonts(urdu / "pack.pdf"))
+    assert not any("Nastaliq" in name for name in embedded_fonts(night.pack / "pack.pdf"))
     # The title hugs the right margin in Urdu and the left margin in English (16 mm = 45 pt margins).
     left, right, width = _title_span(urdu / "pack.pdf")
     assert right > width - 60
@@ -106,7 +76,7 @@ def test_urdu_pack_runs_right_to_left_in_the_embedded_nastaliq(night: Night, tmp
     left, right, width = _title_span(night.pack / "pack.pdf")
     assert left < 60
     assert right < width * 2 / 3
-    text = _text(urdu / "pack.pdf")
+    text = pdf_text(urdu / "pack.pdf")
     s = _summary(urdu)
     assert night.code in text
     assert f"{s['figures']['margin']['margin']:,}" in text

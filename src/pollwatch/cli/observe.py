@@ -10,6 +10,7 @@ import typer
 
 from pollwatch.cli.common import DbOption, ElectionOption, FormatOption, OutputFormat, emit, open_db, run
 from pollwatch.observe import mission
+from pollwatch.observe.report import write_report
 
 observe_app = typer.Typer(
     help="Observation missions: deployment, PVT sample, who reported (docs/observation.md).",
@@ -83,3 +84,17 @@ def observe_status(
     rows = found["deployments"]
     assert isinstance(rows, list)
     emit(rows, fmt, title=f"observers of {slug}", document=found)
+
+
+@observe_app.command("report")
+def observe_report(
+    out: Annotated[Path, typer.Argument(help="Folder for report.html, report.pdf and report.json.")],
+    election: ElectionOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or ur.")] = "en",
+    db: DbOption = None,
+) -> None:
+    """A delegation's report: deployment, checklist figures with their denominators, incidents, cases and
+    shutdowns, as HTML and PDF; report.json lists the log entries behind every figure."""
+    slug = _election(election)
+    files = run(lambda: write_report(open_db(db), slug, out, lang=lang))
+    typer.echo(f"wrote {files.html}, {files.pdf} and {files.data}")
