@@ -85,13 +85,9 @@ class ChecklistKind:
         ctx = resolve(batch, info.id, rec.constituency, rec.station)
         answers = check_answers(spec, rec.answers)
         failed = qc.failures([r.rule for r in spec.qc], answers)
-        body = {
-            "election": rec.election, "submission_id": rec.submission_id, "form": spec.form,
-            "version": spec.version, "phase": spec.phase, "constituency": rec.constituency,
-            "station": rec.station, "answers": answers, "submitter_key": signer.submitter_key,
-            "role": rec.role.value, "organisation": job.principal.organisation,
-            "captured_at": signer.captured_at,
-        }  # fmt: skip
+        body = signing_body(rec, answers, phase=spec.phase, submitter_key=signer.submitter_key,
+                            organisation=job.principal.organisation,
+                            captured_at=signer.captured_at)  # fmt: skip
         row = {
             "election_id": info.id, "constituency_id": ctx.constituency_id, "station_id": ctx.station_id,
             "form": spec.form, "version": spec.version, "phase": spec.phase,
@@ -108,3 +104,23 @@ class ChecklistKind:
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         rows = [{**d.state, "received_at": job.received_at} for job, d in items]
         return [(i, None) for i in observations.insert_checklists(conn, rows)]
+
+
+def signing_body(
+    rec: ChecklistSubmission,
+    answers: dict[str, Any],
+    *,
+    phase: str,
+    submitter_key: str,
+    organisation: str,
+    captured_at: str,
+) -> dict[str, Any]:
+    """What a device signs for a checklist (the leaf body without ``received_at``, ``signature``,
+    ``checks``), with the answers as checked (:func:`pollwatch.observe.forms.check_answers`)."""
+    return {
+        "election": rec.election, "submission_id": rec.submission_id, "form": rec.form,
+        "version": rec.version,
+        "phase": phase, "constituency": rec.constituency, "station": rec.station, "answers": answers,
+        "submitter_key": submitter_key, "role": rec.role.value, "organisation": organisation,
+        "captured_at": captured_at,
+    }  # fmt: skip

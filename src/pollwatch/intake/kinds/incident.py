@@ -79,14 +79,9 @@ class IncidentKind:
                              where="description")  # fmt: skip
         screen_text(rec.description, where="description")
         ctx = resolve(batch, info.id, rec.constituency, rec.station) if rec.constituency else None
-        body = {
-            "election": rec.election, "submission_id": rec.submission_id, "category": kind.code,
-            "severity": rec.severity.value, "occurred_at": occurred.isoformat().replace("+00:00", "Z"),
-            "constituency": rec.constituency, "station": rec.station, "latitude": rec.latitude,
-            "longitude": rec.longitude, "description": rec.description, "photos": sorted(set(rec.photos)),
-            "submitter_key": signer.submitter_key, "role": rec.role.value,
-            "organisation": job.principal.organisation, "captured_at": signer.captured_at,
-        }  # fmt: skip
+        body = signing_body(rec, occurred, submitter_key=signer.submitter_key,
+                            organisation=job.principal.organisation,
+                            captured_at=signer.captured_at)  # fmt: skip
         row = {
             "election_id": info.id, "constituency_id": ctx.constituency_id if ctx else None,
             "station_id": ctx.station_id if ctx else None, "category": kind.code,
@@ -132,3 +127,19 @@ def _where_and_when(rec: IncidentSubmission, received_at: dt.datetime, date: dt.
     problems.raise_if_any("the incident report is incomplete; nothing was written")
     assert occurred is not None
     return occurred
+
+
+def signing_body(
+    rec: IncidentSubmission, occurred: dt.datetime, *, submitter_key: str, organisation: str, captured_at: str
+) -> dict[str, Any]:
+    """What a device signs for an incident (the leaf body without ``received_at``, ``signature``,
+    ``checks``); ``occurred`` is ``occurred_at``, else ``captured_at``."""
+    return {
+        "election": rec.election, "submission_id": rec.submission_id, "category": rec.category,
+        "severity": rec.severity.value,
+        "occurred_at": occurred.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "constituency": rec.constituency, "station": rec.station, "latitude": rec.latitude,
+        "longitude": rec.longitude, "description": rec.description, "photos": sorted(set(rec.photos)),
+        "submitter_key": submitter_key, "role": rec.role.value, "organisation": organisation,
+        "captured_at": captured_at,
+    }  # fmt: skip
