@@ -22,7 +22,10 @@ from pollwatch.model import Role
 from pollwatch.storage import devices as device_store
 
 OFFICIAL_ORGANISATION = "Election commission"
-_AUTH_ROLE = {Role.AGENT: AuthRole.AGENT, Role.OBSERVER: AuthRole.OBSERVER, Role.OFFICIAL: AuthRole.ADMIN}
+_AUTH_ROLE = {
+    Role.AGENT: AuthRole.AGENT, Role.OBSERVER: AuthRole.OBSERVER, Role.OFFICIAL: AuthRole.ADMIN,
+    Role.COORDINATOR: AuthRole.COORDINATOR,
+}  # fmt: skip
 """The commission's uploader submits official copies, which only an admin token may (see intake)."""
 
 
@@ -43,11 +46,17 @@ class Wanted:
     role: Role
     organisation: str
     constituencies: tuple[str, ...] = ()
+    tag: str = ""
+    """Tells apart several submitters of one role and organisation (an observer mission's observers)."""
 
 
-def device_private_key(*, seed: int, slug: str, role: Role, organisation: str) -> Ed25519PrivateKey:
+def device_private_key(
+    *, seed: int, slug: str, role: Role, organisation: str, tag: str = ""
+) -> Ed25519PrivateKey:
     """The submitter's device key, derived from the seed (the same on every load)."""
     material = f"pollwatch-synth-device/v1\n{seed}\n{slug}\n{role.value}\n{organisation}".encode()
+    if tag:
+        material += f"\n{tag}".encode()
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(material).digest())
 
 
@@ -57,7 +66,7 @@ def register_submitters(
     """Register every wanted submitter with its device key, or find it registered by an earlier load."""
     out = {}
     for w in wanted:
-        device = device_private_key(seed=seed, slug=slug, role=w.role, organisation=w.organisation)
+        device = device_private_key(seed=seed, slug=slug, role=w.role, organisation=w.organisation, tag=w.tag)
         public = public_key_of(device)
         existing = device_store.get_device_key(conn, fingerprint(public))
         if existing is not None:
@@ -65,7 +74,9 @@ def register_submitters(
         else:
             principal = _create(conn, slug, w)
             register_device(conn, submitter_id=principal.submitter_id, public_key=device_key_id(public))
-        out[(w.role, w.organisation)] = Identity(principal, device, device_key_id(public))
+        out[(w.role, w.organisation + (f"#{w.tag}" if w.tag else ""))] = Identity(
+            principal, device, device_key_id(public)
+        )
     return out
 
 
@@ -75,7 +86,7 @@ def _create(conn: Connection, slug: str, w: Wanted) -> Principal:
         conn,
         role=_AUTH_ROLE[w.role],
         organisation=w.organisation,
-        name=f"synthetic {w.role.value} of {w.organisation} ({slug})",
+        name=f"synthetic {w.role.value}{' ' + w.tag if w.tag else ''} of {w.organisation} ({slug})",
         assignments=assignments,
         label=f"synth {slug}",
     )
