@@ -6,6 +6,7 @@ import typer
 
 from pollwatch.cli import (
     data,
+    enrol,
     forensics,
     imports,
     intake,
@@ -25,7 +26,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (data, imports, synth, intake, ledger, observe, packs, projections, results, forensics, server):
+for module in (
+    data,
+    imports,
+    synth,
+    intake,
+    enrol,
+    ledger,
+    observe,
+    packs,
+    projections,
+    results,
+    forensics,
+    server,
+):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

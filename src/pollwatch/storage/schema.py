@@ -175,6 +175,7 @@ imports = Table(
     UniqueConstraint("election_id", "dataset"),
 )
 
+from pollwatch.storage import enrol_schema as _enrol_schema  # noqa: E402,F401  (registers the enrolment table)
 from pollwatch.storage import intake_schema as _intake_schema  # noqa: E402,F401  (registers the intake tables)
 from pollwatch.storage import log_schema as _log_schema  # noqa: E402,F401  (registers the log tables)
 from pollwatch.storage import observe_schema as _observe_schema  # noqa: E402,F401  (registers the observation tables)

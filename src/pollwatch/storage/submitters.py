@@ -85,3 +85,11 @@ def count_active_tokens(conn: Connection, submitter_id: int) -> int:
     k = ti.tokens
     query = select(func.count()).where(k.c.submitter_id == submitter_id, k.c.revoked.is_(False))
     return int(conn.execute(query).scalar_one())
+
+
+def get_submitter_by_id(conn: Connection, submitter_id: int) -> SubmitterRow | None:
+    s = ti.submitters
+    row = conn.execute(
+        select(s.c.id, s.c.key_id, s.c.role, s.c.organisation).where(s.c.id == submitter_id)
+    ).first()
+    return None if row is None else SubmitterRow(int(row.id), row.key_id, row.role, row.organisation)

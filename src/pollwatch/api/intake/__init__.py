@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pollwatch.api.intake import photos, records, revocation, sheets, sms, submitters
+from pollwatch.api.intake import enrol, photos, records, revocation, sheets, sms, submitters
 from pollwatch.api.intake.photos import PhotoStored, link_prefixed_sheets, store_photo
 from pollwatch.api.intake.sheets import (
     MAX_BATCH,
@@ -37,7 +37,7 @@ from pollwatch.api.intake.state import (
 )
 
 router = APIRouter()
-for _module in (sheets, records, photos, sms, submitters, revocation):
+for _module in (sheets, records, photos, sms, submitters, revocation, enrol):
     router.include_router(_module.router)
 
 __all__ = [
