@@ -108,3 +108,22 @@ election_policies = Table(
     Column("election_id", ForeignKey("elections.id", ondelete="CASCADE"), primary_key=True),
     Column("publish_photos", Boolean, nullable=False, default=False),
 )
+
+sms_deliveries = Table(
+    "sms_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("adapter", String(64), nullable=False),
+    Column("gateway_key", String(64), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("leaf_index", BigInteger),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("adapter", "gateway_key", "message_id"),
+    Index(None, "received_at"),
+)
+"""One row per SMS a gateway delivered with its own message id: a repeat gets the same reply, no new leaf.
+
+``gateway_key`` is the gateway's pseudonymous key id; no phone number and no text is kept here.
+"""

@@ -17,6 +17,7 @@ from pollwatch.auth.tokens import hash_token, require_header
 from pollwatch.errors import Error, TooLargeError
 from pollwatch.evidence import FilesystemStore
 from pollwatch.intake import settings as intake_settings
+from pollwatch.intake.gateways import load_gateways
 from pollwatch.intake.ratelimit import RateLimiter
 from pollwatch.intake.records import parse_record
 from pollwatch.intake.settings import IntakeSettings
@@ -46,10 +47,18 @@ class IntakeState:
         self._lock = threading.Lock()
         self._csrf_path = csrf.secret_path()
         self._csrf_secret: bytes | None = None
+        self._sms_gateways: dict[str, dict[str, Any]] | None = None
 
     @property
     def writer(self) -> Writer:
         return get_writer(self.db)
+
+    @property
+    def sms_gateways(self) -> dict[str, dict[str, Any]]:
+        """The SMS adapters of the gateways file, read once per process (restart to reload)."""
+        if self._sms_gateways is None:
+            self._sms_gateways = load_gateways()
+        return self._sms_gateways
 
     @property
     def csrf_secret(self) -> bytes:
