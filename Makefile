@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench browser docs clean help
+.PHONY: demo serve test lint fix bench browser kannel docs clean help
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
@@ -28,6 +28,15 @@ browser:
 	    sudo apt-get install -y -qq chromium; \
 	  else echo "chromium not installed and no root: the browser tests will be skipped"; fi; }
 
+# The SMS gateway tests run a real Kannel (bearerbox, smsbox, fakesmsc) from Debian's packages.
+kannel:
+	@test -x /usr/sbin/bearerbox -a -x /usr/lib/kannel/test/fakesmsc || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq kannel kannel-extras >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    sudo apt-get install -y -qq kannel kannel-extras; \
+	  else echo "kannel not installed and no root: the Kannel tests will be skipped"; fi; }
+
 demo: $(STAMP)
 	$(BIN)/pollwatch demo
 
@@ -43,7 +52,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser kannel lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
