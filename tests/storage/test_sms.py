@@ -32,3 +32,23 @@ def test_old_deliveries_are_deleted(db: Database) -> None:
             sms_store.delete_deliveries_before(conn, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == 1
         )
         assert sms_store.get_delivery(conn, **key) is None
+
+
+def test_migration_0008_rewrites_00_numbers_to_e164(db: Database) -> None:
+    """Before 0008, ``00923001234567`` was stored as ``+00923001234567`` and matched nothing."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from pollwatch.storage.db import _alembic_config
+
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0007")
+        now = dt.datetime.now(dt.UTC)
+        for n, phone in enumerate(("+00923001234567", "+00923007654321", "+923007654321"), start=1):
+            conn.execute(text("INSERT INTO submitters (key_id, role, organisation, name, phone, address, "
+                              "created_at) VALUES (:k, 'agent', '', '', :p, '', :t)"),
+                         {"k": f"sub-{n}", "p": phone, "t": now})  # fmt: skip
+    db.upgrade()
+    with db.connect() as conn:
+        phones = {str(k): str(p) for k, p in conn.execute(text("SELECT key_id, phone FROM submitters"))}
+    assert phones == {"sub-1": "+923001234567", "sub-2": "+00923007654321", "sub-3": "+923007654321"}
