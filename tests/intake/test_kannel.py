@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 
 from pollwatch.auth.devices import device_key_id, public_key_of, sign
 from pollwatch.intake.format import iso, signing_body
-from pollwatch.intake.gateways import kannel_run
+from pollwatch.intake.gateways import kannel_run, outbox
 from pollwatch.intake.sms import parse_sms
 from pollwatch.intake.testing import SLUG
 from pollwatch.ledger.records import signed_bytes
@@ -177,3 +178,22 @@ def test_urdu_reply_arrives_intact_as_ucs2(rig: Rig) -> None:
     assert len(replies) == 1
     assert replies[0].coding == "ucs-2"
     assert replies[0].text.startswith("ERR token 1 'سلام'"), replies
+
+
+def test_queued_urdu_reply_goes_out_through_kannels_send_api(rig: Rig, tmp_path: Path) -> None:
+    """The outbox (for gateways without in-answer replies) sending through Kannel's real sendsms."""
+    db = Database(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    db.upgrade()
+    sendsms = {"url": rig.kannel.sendsms_url, "username": "pollwatch", "password": "local-test-only",
+               "from": kannel_run.SHORT_CODE}  # fmt: skip
+    gateways: dict[str, dict[str, Any]] = {
+        "agg": {"adapter": "generic", "reply_via": {"kannel_sendsms": sendsms}}
+    }
+    outbox.queue_reply(
+        db, gateway="agg", recipient="+923001234567", text="ERR token 1 'سلام': starts with PW"
+    )
+    outbox.queue_reply(db, gateway="agg", recipient="+923001234567", text="OK NA-1/1 leaf 7")
+    assert outbox.send_due(db, gateways).sent == 2
+    phone = sorted(rig.kannel.receive(2), key=lambda r: r.coding)
+    assert phone == [kannel_run.Reply("text", "OK NA-1/1 leaf 7"),
+                     kannel_run.Reply("ucs-2", "ERR token 1 'سلام': starts with PW")]  # fmt: skip

@@ -127,3 +127,21 @@ sms_deliveries = Table(
 
 ``gateway_key`` is the gateway's pseudonymous key id; no phone number and no text is kept here.
 """
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("gateway", String(64), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("gave_up", Boolean, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "next_at"),
+)
+"""Replies waiting to go out through a gateway's send API. ``recipient`` is a phone number: personal
+data, read only by the sender, never published, and blanked once the reply is sent or given up."""

@@ -74,7 +74,14 @@ class KannelRun:
 
     folder: Path
     fake_port: int
+    sendsms_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def receive(self, count: int, *, timeout: float = 20.0) -> list[Reply]:
+        """Connect a phone that sends nothing (fakesmsc's interactive mode) and collect ``count`` SMS."""
+        return self._phone(
+            [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.fake_port), "-m", "0"], count, timeout
+        )
 
     def send(self, line: str, *, replies: int = 1, timeout: float = 20.0) -> list[Reply]:
         """Send one message (``sender receiver type [udh] text``, fakesmsc's format); wait for replies."""
@@ -86,7 +93,13 @@ class KannelRun:
         """Send ``count`` messages picked at random among ``lines``; wait for ``replies`` replies."""
         args = [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.fake_port), "-m", str(count),
                 "-i", str(interval), *lines]  # fmt: skip
-        phone = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return self._phone(args, replies, timeout)
+
+    def _phone(self, args: list[str], replies: int, timeout: float) -> list[Reply]:
+        # stdin stays open: fakesmsc ends at EOF of its standard input
+        phone = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE
+        )
         got: list[Reply] = []
         done = threading.Event()
 
@@ -121,11 +134,11 @@ class KannelRun:
 def start(folder: Path, *, get_url: str, retries: int = 3, queue_delay: int = 1) -> KannelRun:
     """Write kannel.conf under ``folder``, start bearerbox and smsbox, and wait until both listen."""
     folder.mkdir(parents=True, exist_ok=True)
-    admin, boxes, fake = free_port(), free_port(), free_port()
+    admin, boxes, fake, sendsms = free_port(), free_port(), free_port(), free_port()
     conf = folder / "kannel.conf"
     conf.write_text(_config(folder, admin=admin, boxes=boxes, fake=fake, get_url=get_url,
-                            retries=retries, queue_delay=queue_delay))  # fmt: skip
-    run = KannelRun(folder, fake)
+                            retries=retries, queue_delay=queue_delay, sendsms=sendsms))  # fmt: skip
+    run = KannelRun(folder, fake, f"http://127.0.0.1:{sendsms}/cgi-bin/sendsms")
     try:
         run.processes.append(_spawn([BEARERBOX, str(conf)], folder / "bearerbox.out"))
         _wait_port(boxes, run)
@@ -139,7 +152,15 @@ def start(folder: Path, *, get_url: str, retries: int = 3, queue_delay: int = 1)
 
 
 def _config(
-    folder: Path, *, admin: int, boxes: int, fake: int, get_url: str, retries: int, queue_delay: int
+    folder: Path,
+    *,
+    admin: int,
+    boxes: int,
+    fake: int,
+    get_url: str,
+    retries: int,
+    queue_delay: int,
+    sendsms: int,
 ) -> str:
     # A blank line ends a group; get-url is quoted because it has '&' and '%' escapes.
     return f"""group = core
@@ -168,6 +189,8 @@ http-queue-delay = {queue_delay}
 mo-recode = true
 reply-couldnotfetch = "Could not reach pollwatch; please send again later."
 reply-emptymessage = ""
+sendsms-port = {sendsms}
+sendsms-interface = 127.0.0.1
 
 group = sms-service
 keyword = default
@@ -177,6 +200,12 @@ accept-x-kannel-headers = true
 max-messages = 3
 concatenation = true
 omit-empty = true
+
+group = sendsms-user
+username = pollwatch
+password = local-test-only
+max-messages = 3
+concatenation = true
 """
 
 

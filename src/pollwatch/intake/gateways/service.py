@@ -8,6 +8,7 @@ Adapters are named in the gateways file (``POLLWATCH_SMS_GATEWAYS``, default
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from pollwatch import config
 from pollwatch.auth.roles import Principal
 from pollwatch.errors import InputError, NotFoundError
-from pollwatch.intake.gateways import generic, kannel, telerivet, twilio
+from pollwatch.intake.gateways import generic, kannel, outbox, telerivet, twilio
 from pollwatch.intake.gateways.core import Inbound, Intake, Outcome, receive
 from pollwatch.intake.gateways.http import GatewayAnswer, GatewayRequest
 
@@ -60,6 +61,8 @@ def check_gateway(name: str, settings: Any) -> None:
                              expected="the value from the provider's console")  # fmt: skip
     if settings["adapter"] == "generic":
         generic.check_settings(name, settings)
+    if "reply_via" in settings:
+        outbox.check_reply_via(name, settings["reply_via"])
 
 
 def read(name: str, request: GatewayRequest, gateways: dict[str, dict[str, Any]]) -> Inbound | None:
@@ -106,4 +109,15 @@ async def deliver(
             inbound.sender, inbound.text, inbound.message_id, gateways[name].get("election") or election
         )
     outcome = await receive(intake, inbound, adapter=name, gateway=gateway)
-    return answer(name, outcome.reply, gateways), outcome
+    if "reply_via" not in gateways[name]:
+        return answer(name, outcome.reply, gateways), outcome
+    if not outcome.repeat:  # the reply goes out through the gateway's send API, once
+        await asyncio.to_thread(
+            outbox.queue_reply, intake.db, gateway=name, recipient=inbound.sender, text=outcome.reply
+        )
+    return answer(name, None, gateways), outcome
+
+
+def needs_outbox(gateways: dict[str, dict[str, Any]]) -> bool:
+    """Whether any adapter replies through a send API (then a sender thread must run)."""
+    return any("reply_via" in settings for settings in gateways.values())

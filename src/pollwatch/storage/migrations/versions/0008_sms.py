@@ -1,4 +1,5 @@
-"""sms deliveries: a gateway's message id and the reply given, so a retried delivery adds no leaf
+"""sms deliveries and outbox: a gateway's message id and the reply given, so a retried delivery adds
+no leaf; replies waiting to go out through a gateway's send API
 
 Also rewrites phone numbers registered as ``+00<country code>...`` (how ``00`` numbers were stored
 before numbers were parsed) to E.164, unless that number is registered too.
@@ -40,6 +41,21 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_sms_deliveries_received_at"), "sms_deliveries", ["received_at"], unique=False)
+    op.create_table(
+        "sms_outbox",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("gateway", sa.String(length=64), nullable=False),
+        sa.Column("recipient", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("gave_up", sa.Boolean(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_outbox")),
+    )
+    op.create_index(op.f("ix_sms_outbox_next_at"), "sms_outbox", ["next_at"], unique=False)
     op.execute(
         "UPDATE submitters SET phone = '+' || substr(phone, 4) WHERE phone LIKE '+00%' AND NOT EXISTS "
         "(SELECT 1 FROM submitters AS s2 WHERE s2.phone = '+' || substr(submitters.phone, 4))"
@@ -47,5 +63,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_sms_outbox_next_at"), table_name="sms_outbox")
+    op.drop_table("sms_outbox")
     op.drop_index(op.f("ix_sms_deliveries_received_at"), table_name="sms_deliveries")
     op.drop_table("sms_deliveries")
