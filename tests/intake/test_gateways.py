@@ -256,3 +256,30 @@ def test_unknown_adapter_is_404_naming_the_configured_ones(
 def test_bad_generic_settings_are_refused_naming_the_key() -> None:
     with pytest.raises(InputError, match="names no text field"):
         generic.check_settings("x", {"fields": {"sender": "from"}})
+
+
+def test_short_code_or_named_sender_gets_no_reply(gateways: TestClient, tokens: dict[str, str]) -> None:
+    for sender in ("PTA-INFO", "7788"):
+        query = {
+            "token": tokens["gateway"],
+            "election": SLUG,
+            "sender": sender,
+            "text": "Free minutes! Reply YES",
+        }
+        answer = gateways.get("/api/v1/sms/in/kannel", params=query)
+        assert (answer.status_code, answer.text) == (200, "")  # Kannel's omit-empty: nothing is sent
+
+
+def test_remembered_deliveries_are_forgotten_after_a_week(tiny_db: Database) -> None:
+    import datetime as dt
+
+    from pollwatch.intake.gateways.core import DELIVERY_MEMORY, forget_old_deliveries
+    from pollwatch.storage import sms as sms_store
+
+    key = {"adapter": "kannel", "gateway_key": "sub-gw", "message_id": "old"}
+    with tiny_db.begin() as conn:
+        sms_store.create_delivery(conn, **key, delivery=sms_store.Delivery("OK", True, 1))
+    assert forget_old_deliveries(tiny_db) == 0
+    assert (
+        forget_old_deliveries(tiny_db, now=dt.datetime.now(dt.UTC) + DELIVERY_MEMORY + dt.timedelta(1)) == 1
+    )

@@ -20,6 +20,7 @@ from pollwatch.errors import Error, TooLargeError
 from pollwatch.evidence import FilesystemStore
 from pollwatch.intake import settings as intake_settings
 from pollwatch.intake.gateways import load_gateways
+from pollwatch.intake.gateways.core import forget_old_deliveries
 from pollwatch.intake.gateways.outbox import OutboxWorker
 from pollwatch.intake.gateways.service import needs_outbox
 from pollwatch.intake.ratelimit import RateLimiter
@@ -129,6 +130,7 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
     """Read the SMS gateways file at start (a bad entry stops the server) and run the SMS reply sender."""
     st = state_of(app)
     gateways = st.sms_gateways
+    await asyncio.to_thread(forget_old_deliveries, st.db)
     if needs_outbox(gateways) and st.outbox is None:
         st.outbox = OutboxWorker(st.db, gateways).start()
     try:

@@ -5,11 +5,13 @@
 3. The text is parsed (compact grammar) and written through the one submission core.
 4. User errors (malformed text, unknown number) are a reply ``ERR ...``, never an HTTP error: a gateway
    retries a non-2xx answer. Errors of the server itself propagate (the gateway should retry those).
+   A sender that is no phone number (a short code, an operator's name) gets no reply at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +28,10 @@ from pollwatch.storage import Database, structure
 from pollwatch.storage import devices as device_store
 from pollwatch.storage import sms as sms_store
 from pollwatch.storage import submitters as submitter_store
+
+
+class _NotAPhone(InputError):
+    """The sender is a short code or an alphanumeric name: nobody to answer (and no loop to start)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ async def _submit(intake: Intake, inbound: Inbound) -> Outcome:
         accepted = await intake.writer.submit_async(Job(sub, sender, Channel.SMS))
     except RateLimitError:
         raise  # 429: the gateway should try again later
+    except _NotAPhone:
+        return Outcome("", accepted=False)  # a short code or a name (operator messages): never answered
     except Error as exc:
         if exc.status >= 500:
             raise  # not stored: a 503 makes the gateway deliver it again
@@ -117,7 +125,9 @@ def _submission(db: Database, inbound: Inbound) -> tuple[Principal, SheetSubmiss
     with db.connect() as conn:
         _, election = structure.get_election(conn, slug)
         phone = sender_phone(inbound.sender, country=election_country(conn, slug))
-        row = None if phone is None else submitter_store.get_submitter(conn, phone=phone)
+        if phone is None:
+            raise _NotAPhone("the sender is not a phone number", where="sender", expected="a phone number")
+        row = submitter_store.get_submitter(conn, phone=phone)
         if row is None:
             raise AuthError("this number is not registered", remedy="ask your coordinator to register it")
         if submitter_store.count_active_tokens(conn, row.id) == 0:  # revoked: a lost phone must not report
@@ -130,3 +140,13 @@ def _submission(db: Database, inbound: Inbound) -> tuple[Principal, SheetSubmiss
         organisation=sender.organisation, submitter_key=sender.key_id, device_key=device,
     )  # fmt: skip
     return sender, parsed.submission
+
+
+DELIVERY_MEMORY = dt.timedelta(days=7)
+"""How long a gateway message id is remembered: gateways stop retrying after a day or two."""
+
+
+def forget_old_deliveries(db: Database, *, now: dt.datetime | None = None) -> int:
+    """Delete remembered deliveries older than :data:`DELIVERY_MEMORY` (each server start does)."""
+    with db.begin() as conn:
+        return sms_store.delete_deliveries_before(conn, (now or dt.datetime.now(dt.UTC)) - DELIVERY_MEMORY)
