@@ -102,3 +102,15 @@ def test_gateway_with_a_send_api_gets_its_ack_and_the_reply_is_queued_once(
     with tiny_db.connect() as conn:
         due = sms_store.list_due(conn, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))  # past any retry
     assert [(d.recipient, d.text[:15]) for d in due] == [("+923001234567", "OK NA-1/1 leaf ")]
+
+
+def test_a_reply_taken_by_another_sender_is_not_sent_twice(sqlite_db: Database) -> None:
+    outbox.queue_reply(sqlite_db, gateway="aggregator", recipient="+923001234567", text="OK")
+    now = dt.datetime.now(dt.UTC)
+    with sqlite_db.begin() as conn:
+        (item,) = sms_store.list_due(conn, now)
+        assert sms_store.claim_outbound(conn, item, until=now + dt.timedelta(seconds=60))  # another process
+        assert not sms_store.claim_outbound(conn, item, until=now + dt.timedelta(seconds=60))
+    gateway = FlakyGateway(failures=0)
+    assert outbox.send_due(sqlite_db, GATEWAYS, now=now, send={"kannel_sendsms": gateway}).sent == 0
+    assert gateway.sent == []

@@ -66,6 +66,7 @@ class Outbound:
     recipient: str
     text: str
     attempts: int
+    next_at: dt.datetime
 
 
 def create_outbound(conn: Connection, *, gateway: str, recipient: str, text: str, now: dt.datetime) -> int:
@@ -90,12 +91,23 @@ def list_due(conn: Connection, now: dt.datetime, *, limit: int = 100) -> list[Ou
     """Replies not sent, not given up, whose next attempt is due, oldest first."""
     c = ti.sms_outbox.c
     rows = conn.execute(
-        select(c.id, c.gateway, c.recipient, c.text, c.attempts)
+        select(c.id, c.gateway, c.recipient, c.text, c.attempts, c.next_at)
         .where(c.sent_at.is_(None), c.gave_up.is_(False), c.next_at <= now)
         .order_by(c.next_at, c.id)
         .limit(limit)
     )
-    return [Outbound(int(r.id), r.gateway, r.recipient, r.text, int(r.attempts)) for r in rows]
+    return [Outbound(int(r.id), r.gateway, r.recipient, r.text, int(r.attempts), r.next_at) for r in rows]
+
+
+def claim_outbound(conn: Connection, item: Outbound, *, until: dt.datetime) -> bool:
+    """Take ``item`` for sending (its next attempt moves to ``until``); False if another sender took it."""
+    c = ti.sms_outbox.c
+    result = conn.execute(
+        update(ti.sms_outbox)
+        .where(c.id == item.id, c.next_at == item.next_at, c.sent_at.is_(None))
+        .values(next_at=until)
+    )
+    return int(result.rowcount) == 1
 
 
 def mark_sent(conn: Connection, outbound_id: int, now: dt.datetime) -> None:

@@ -90,6 +90,9 @@ def send_due(
         due = sms_store.list_due(conn, now)
     sent = retried = gave_up = 0
     for item in due:
+        with db.begin() as conn:  # several server processes each run a sender: one takes each reply
+            if not sms_store.claim_outbound(conn, item, until=now + dt.timedelta(seconds=60)):
+                continue
         spec = gateways.get(item.gateway, {}).get("reply_via") or {"": {}}
         kind, settings = next(iter(spec.items()))
         try:
