@@ -197,3 +197,15 @@ def test_queued_urdu_reply_goes_out_through_kannels_send_api(rig: Rig, tmp_path:
     phone = sorted(rig.kannel.receive(2), key=lambda r: r.coding)
     assert phone == [kannel_run.Reply("text", "OK NA-1/1 leaf 7"),
                      kannel_run.Reply("ucs-2", "ERR token 1 'سلام': starts with PW")]  # fmt: skip
+
+
+def test_pollwatch_unreachable_gets_the_configured_text(rig: Rig, tmp_path: Path) -> None:
+    """With pollwatch down and retries spent, the phone is told to send again (not left guessing)."""
+    closed = kannel_run.free_port()  # nothing listens there
+    url = kannel_run.kannel_url(f"http://127.0.0.1:{closed}", "x")
+    down = kannel_run.start(tmp_path / "down", get_url=url, retries=1, queue_delay=1)
+    try:
+        replies = down.send("+923001234567 7788 text PW NA-1 1 45 300,200,100", timeout=30)
+    finally:
+        down.stop()
+    assert [r.text for r in replies] == ["Could not reach pollwatch; please send again later."]
