@@ -111,7 +111,7 @@ async def deliver(
     outcome = await receive(intake, inbound, adapter=name, gateway=gateway)
     if "reply_via" not in gateways[name]:
         return answer(name, outcome.reply, gateways), outcome
-    if not outcome.repeat:  # the reply goes out through the gateway's send API, once
+    if outcome.reply and not outcome.repeat:  # the reply goes out through the gateway's send API, once
         await asyncio.to_thread(
             outbox.queue_reply, intake.db, gateway=name, recipient=inbound.sender, text=outcome.reply
         )
