@@ -65,8 +65,8 @@ class Intake:
 
 async def receive(intake: Intake, inbound: Inbound, *, adapter: str, gateway: Principal) -> Outcome:
     """Store one delivered SMS as its registered sender's sheet and say what to reply (steps above)."""
-    message_id = inbound.message_id
-    key = (adapter, gateway.key_id, message_id or "")
+    message_id = (inbound.message_id or "")[:128]  # the column's width, for the lookup and the insert alike
+    key = (adapter, gateway.key_id, message_id)
     if message_id:
         seen = await asyncio.to_thread(_get_delivery, intake.db, *key)
         if seen is not None:
@@ -112,7 +112,7 @@ def _create_delivery(
 ) -> sms_store.Delivery:
     with db.begin() as conn:
         return sms_store.create_delivery(
-            conn, adapter=adapter, gateway_key=gateway_key, message_id=message_id[:128], delivery=delivery
+            conn, adapter=adapter, gateway_key=gateway_key, message_id=message_id, delivery=delivery
         )
 
 
