@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,10 @@ def load_gateways(path: Path | None = None) -> dict[str, dict[str, Any]]:
 
 def check_gateway(name: str, settings: Any) -> None:
     """Refuse settings an adapter cannot work with, naming the entry and the missing key."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+        raise InputError(
+            "bad adapter name", where=name[:64], expected="1-64 of a-z 0-9 _ - (it is a URL segment)"
+        )
     if not isinstance(settings, dict) or settings.get("adapter") not in ADAPTERS:
         found = settings.get("adapter") if isinstance(settings, dict) else settings
         raise InputError("unknown SMS adapter", where=f"{name}.adapter", expected=" or ".join(ADAPTERS),
