@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench browser pdftools docs clean help
+.PHONY: demo serve test lint fix bench system docs clean help
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
@@ -19,24 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# The dashboard tests drive Debian's chromium through Playwright; never a downloaded browser.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+# Debian packages the tests drive for real, never downloaded by other means: chromium (the dashboard,
+# through Playwright), poppler-utils and pango (PDF packs and reports: WeasyPrint renders, pdftoppm and
+# pdftotext read back; the fonts are vendored in src/pollwatch/reports/fonts), kannel (the SMS gateway).
+DEBS := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 kannel kannel-extras
+system:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }; \
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	    sudo apt-get install -y -qq chromium; \
-	  else echo "chromium not installed and no root: the browser tests will be skipped"; fi; }
-
-# Evidence packs render PDF with WeasyPrint (pango, harfbuzz); the pack tests read the PDF back with
-# poppler's pdftoppm and pdftotext. All from Debian; the fonts are vendored in src/pollwatch/reports/fonts.
-pdftools:
-	@{ command -v pdftoppm >/dev/null 2>&1 && ldconfig -p | grep -q libpangoft2-1.0; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0; }; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	    sudo apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0; \
-	  else echo "poppler-utils or pango not installed and no root: the PDF tests will be skipped"; fi; }
+	    sudo apt-get install -y -qq $$missing; \
+	  else echo "not installed and no root: $$missing (the tests that need them will be skipped)"; fi; fi
 
 demo: $(STAMP)
 	$(BIN)/pollwatch demo
@@ -53,7 +47,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: $(STAMP) browser pdftools lint
+test: $(STAMP) system lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)

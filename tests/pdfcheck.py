@@ -19,7 +19,7 @@ def need(tool: str) -> str:
     if path is None:
         if IN_CI:
             pytest.fail(f"{tool} missing: `make test` installs Debian's poppler-utils")
-        pytest.skip(f"{tool} not installed (Debian poppler-utils; `make pdftools`)")
+        pytest.skip(f"{tool} not installed (Debian poppler-utils; `make system`)")
     return path
 
 

@@ -55,6 +55,13 @@ def _submit_through_every_channel(client: TestClient, tokens: dict[str, str]) ->
     )
     assert sms.json()["accepted"] is True, sms.text
     assert not any(m in sms.text for m in MARKERS)
+    kannel = client.get(  # a gateway's own format, the number written nationally
+        "/api/v1/sms/in/kannel",
+        params={"token": tokens["gateway"], "election": "tiny-2026", "sender": "0321-7654321",
+                "text": "PW NA-2 2 45 11,20,30 R1 P62", "id": "kannel-msg-1"},
+    )  # fmt: skip
+    assert kannel.text.startswith("OK NA-2/2 leaf "), kannel.text
+    assert not any(m in kannel.text for m in MARKERS)
     web = client.post(
         "/submit",
         data={
@@ -106,7 +113,7 @@ def test_personal_data_never_reaches_a_leaf_or_a_public_endpoint(
     )
     with tiny_db.connect() as conn:
         leaves = [data for _, data in logstore.iter_entries(conn)]
-    assert len(leaves) == 4
+    assert len(leaves) == 5
     for data in leaves:
         text = data.decode()
         assert not any(m in text for m in MARKERS), text

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from pollwatch.api import elections, errors, forensics, intake, ledger, observe, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
+from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
 from pollwatch.web import intake as web_intake
 from pollwatch.web import pages
@@ -42,7 +43,7 @@ def create_app(db: Database) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The checkpoint publisher and the results projector run while the app serves."""
-    async with ledger.lifespan(app), results.lifespan(app):
+    async with ledger.lifespan(app), results.lifespan(app), intake_lifespan(app):
         yield
 
 

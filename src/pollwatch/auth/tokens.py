@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from pollwatch.auth.roles import Assignment, AuthRole, Principal
-from pollwatch.errors import AuthError, ConflictError, InputError
+from pollwatch.errors import AuthError, ConflictError
 from pollwatch.storage import assignments as assignment_store
 from pollwatch.storage import submitters as submitter_store
 
@@ -90,24 +90,3 @@ def principal_for(conn: Connection, row: submitter_store.SubmitterRow) -> Princi
         for a in assignment_store.list_assignments(conn, row.id)
     )
     return Principal(row.id, row.key_id, AuthRole(row.role), row.organisation, assignments)
-
-
-def normalise_phone(number: str) -> str:
-    """Digits with a leading + (how numbers are registered and looked up)."""
-    return "+" + "".join(ch for ch in number if ch.isdigit())
-
-
-def parse_phone(number: str) -> str:
-    """A phone number to register, normalised; InputError (422) unless it is digits and separators.
-
-    ``+``, spaces, dashes, dots and brackets may separate 7 to 15 ASCII digits (E.164 allows 15).
-    """
-    digits = sum(ch in "0123456789" for ch in number)
-    if not 7 <= digits <= 15 or any(ch not in "0123456789+-. ()" for ch in number):
-        raise InputError(
-            "not a phone number",
-            where="phone",
-            expected="7 to 15 digits, optionally with +, spaces, dashes, dots or brackets",
-            found=number[:32],
-        )
-    return normalise_phone(number)

@@ -16,7 +16,7 @@ from pollwatch.auth import (
     revoke_device,
     revoke_submitter,
 )
-from pollwatch.auth.tokens import parse_phone
+from pollwatch.auth.phones import election_country, parse_phone
 from pollwatch.cli.common import (
     AliasCommand,
     DbOption,
@@ -122,12 +122,13 @@ def submitter_add(
     with handled():
         database = open_db(db)
         with database.begin() as conn:
+            country = election_country(conn, election) if phone else None
             key_id, secret = create_submitter(
                 conn,
                 role=role,
                 organisation=org,
                 name=name,
-                phone=parse_phone(phone) if phone else None,
+                phone=parse_phone(phone, country=country) if phone else None,
                 assignments=_assignments(election, constituency, station),
             )
     emit([{"key_id": key_id, "role": role.value, "organisation": org, "token": secret}], fmt)

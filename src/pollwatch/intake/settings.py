@@ -16,6 +16,7 @@ SETTINGS = {
     "POLLWATCH_RATE_TOKEN": "requests per second and burst per API token, 'rate,burst' (default 50,500)",
     "POLLWATCH_RATE_ADDRESS": "requests per second and burst per client address (default 200,2000)",
     "POLLWATCH_RECEIPT_WAIT": "seconds a submission waits for its receipt before answering (default 2.5)",
+    "POLLWATCH_SMS_GATEWAYS": "the SMS adapters file (default <POLLWATCH_HOME>/sms-gateways.json)",
 }
 
 

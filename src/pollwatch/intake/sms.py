@@ -9,7 +9,9 @@ Grammar (tokens separated by spaces, case-insensitive keyword, see docs/intake.m
 ``<station>`` is the station serial, or ``-`` for a constituency-level sheet. ``<kind>`` is the
 form number of the election's rule pack (``45`` = Form-45) or a kind code (``SC`` station count,
 ``BA`` ballot account, ``PR`` provisional, ``CO`` consolidated, ``FI`` final). Votes are in ballot
-order. Example: ``PW NA-41 17 45 120,98,7 R12 P237 HA1B2C3D4E5F60718``.
+order. Example: ``PW NA-41 17 45 120,98,7 R12 P237 HA1B2C3D4E5F60718``. Urdu (Extended Arabic-Indic) and
+Arabic-Indic digits, the Arabic comma and no-break spaces are read as their ASCII counterparts, so
+``PW NA-41 17 45 ۱۲۰،۹۸،۷`` is the same message.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ _CODES = {
 }
 _OPTIONS = {"R": "rejected", "P": "polled", "V": "valid", "M": "votes_male", "F": "votes_female"}
 MAX_LENGTH = 1_000
+_LOCAL = str.maketrans(
+    {**{chr(0x06F0 + d): str(d) for d in range(10)}, **{chr(0x0660 + d): str(d) for d in range(10)},
+     "\u060c": ",", "\u00a0": " ", "\u202f": " "}
+)  # fmt: skip
+"""Urdu and Arabic-Indic digits, the Arabic comma, no-break spaces -> ASCII digits, comma, space."""
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+    "abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€\f"
+)
+"""The GSM 03.38 default alphabet and its extension table (3GPP TS 23.038 section 6.2.1)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ def parse_sms(
     """Parse one SMS into a submission, or raise InputError saying which token is wrong and why."""
     if len(text) > MAX_LENGTH:
         raise _fail("the message is too long", 0, "", f"at most {MAX_LENGTH} characters")
+    text = normalise_text(text)
     tokens = text.split()
     if not tokens or tokens[0].upper() != "PW":
         raise _fail("a result message starts with PW", 1, tokens[0] if tokens else "", "PW")
@@ -93,6 +106,24 @@ def parse_sms(
             found=repr(first.get("input"))[:40],
         ) from exc
     return SmsSheet(submission, signed)
+
+
+def normalise_text(text: str) -> str:
+    """The message with Urdu digits, the Arabic comma and no-break spaces in ASCII (see the module doc)."""
+    return text.translate(_LOCAL)
+
+
+def is_gsm7(text: str) -> bool:
+    """True when ``text`` fits the GSM-7 alphabet (else the SMS must be sent as UCS-2)."""
+    return all(ch in GSM7 for ch in text)
+
+
+def fit_reply(text: str, limit: int = 160) -> str:
+    """Keep a reply within one SMS where possible: drop the ``; expected ...`` hint when it is too long."""
+    if len(text) <= limit:
+        return text
+    head, sep, _ = text.partition("; expected ")
+    return head if sep and len(head) <= limit else text
 
 
 def _station(token: str) -> str | None:

@@ -108,3 +108,40 @@ election_policies = Table(
     Column("election_id", ForeignKey("elections.id", ondelete="CASCADE"), primary_key=True),
     Column("publish_photos", Boolean, nullable=False, default=False),
 )
+
+sms_deliveries = Table(
+    "sms_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("adapter", String(64), nullable=False),
+    Column("gateway_key", String(64), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("leaf_index", BigInteger),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("adapter", "gateway_key", "message_id"),
+    Index(None, "received_at"),
+)
+"""One row per SMS a gateway delivered with its own message id: a repeat gets the same reply, no new leaf.
+
+``gateway_key`` is the gateway's pseudonymous key id; no phone number and no text is kept here.
+"""
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("gateway", String(64), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("gave_up", Boolean, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "next_at"),
+)
+"""Replies waiting to go out through a gateway's send API. ``recipient`` is a phone number: personal
+data, read only by the sender, never published, and blanked once the reply is sent or given up."""

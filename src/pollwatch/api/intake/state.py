@@ -6,6 +6,8 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -17,6 +19,10 @@ from pollwatch.auth.tokens import hash_token, require_header
 from pollwatch.errors import Error, TooLargeError
 from pollwatch.evidence import FilesystemStore
 from pollwatch.intake import settings as intake_settings
+from pollwatch.intake.gateways import load_gateways
+from pollwatch.intake.gateways.core import forget_old_deliveries
+from pollwatch.intake.gateways.outbox import OutboxWorker
+from pollwatch.intake.gateways.service import needs_outbox
 from pollwatch.intake.ratelimit import RateLimiter
 from pollwatch.intake.records import parse_record
 from pollwatch.intake.settings import IntakeSettings
@@ -46,10 +52,20 @@ class IntakeState:
         self._lock = threading.Lock()
         self._csrf_path = csrf.secret_path()
         self._csrf_secret: bytes | None = None
+        self._sms_gateways: dict[str, dict[str, Any]] | None = None
+        self.outbox: OutboxWorker | None = None
 
     @property
     def writer(self) -> Writer:
         return get_writer(self.db)
+
+    @property
+    def sms_gateways(self) -> dict[str, dict[str, Any]]:
+        """The SMS adapters of the gateways file, read once per process at start (restart to reload)."""
+        with self._lock:
+            if self._sms_gateways is None:
+                self._sms_gateways = load_gateways()
+            return self._sms_gateways
 
     @property
     def csrf_secret(self) -> bytes:
@@ -97,12 +113,32 @@ _STATES_LOCK = threading.Lock()
 
 
 def state(request: Request) -> IntakeState:
-    db: Database = request.app.state.db
+    return state_of(request.app)
+
+
+def state_of(app: Any) -> IntakeState:
+    db: Database = app.state.db
     with _STATES_LOCK:
-        found = _STATES.get(id(request.app))
+        found = _STATES.get(id(app))
         if found is None or found.db is not db:
-            found = _STATES[id(request.app)] = IntakeState(db)
+            found = _STATES[id(app)] = IntakeState(db)
         return found
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """Read the SMS gateways file at start (a bad entry stops the server) and run the SMS reply sender."""
+    st = state_of(app)
+    gateways = st.sms_gateways
+    await asyncio.to_thread(forget_old_deliveries, st.db)
+    if needs_outbox(gateways) and st.outbox is None:
+        st.outbox = OutboxWorker(st.db, gateways).start()
+    try:
+        yield
+    finally:
+        if st.outbox is not None:
+            st.outbox.stop()
+            st.outbox = None
 
 
 def address(request: Request) -> str:

@@ -19,8 +19,8 @@ from pollwatch.auth import (
     verify_may_register,
 )
 from pollwatch.auth.devices import fingerprint, parse_public_key
+from pollwatch.auth.phones import election_country, parse_phone
 from pollwatch.auth.roles import SUBMITTING
-from pollwatch.auth.tokens import parse_phone
 from pollwatch.intake.format import NoNul, Visible
 from pollwatch.storage import Database, structure
 from pollwatch.storage import devices as device_store
@@ -74,8 +74,9 @@ def _create_submitter(db: Database, item: SubmitterIn) -> tuple[str, str]:
     for spec in item.stations:
         code, _, serial = spec.rpartition(":")
         assignments.append(Assignment(item.election, code, int(serial)))
-    phone = parse_phone(item.phone) if item.phone else None
     with db.begin() as conn:
+        country = election_country(conn, item.election) if item.phone else None
+        phone = parse_phone(item.phone, country=country) if item.phone else None
         return create_submitter(conn, role=item.role, organisation=item.organisation, name=item.name,
                                 phone=phone, assignments=assignments)  # fmt: skip
 
