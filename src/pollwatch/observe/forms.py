@@ -91,6 +91,8 @@ class FormSpec:
     due_day: int = 0
     """Days after polling day the due time falls on (the tabulation ends the next morning)."""
     timezone: str = "UTC"
+    sms: str = ""
+    """The form's two-letter code in an observation SMS (``OB <code> ...``); none: not sent by SMS."""
 
     def due_at(self, polling_day: dt.date) -> dt.datetime | None:
         """The instant the report is due on this election, or None when the form has no due time."""
@@ -108,7 +110,7 @@ class FormSpec:
             "form": self.form, "version": self.version, "country": self.country, "phase": self.phase,
             "level": self.level.value, "title": dict(self.title),
             "due": self.due.isoformat(timespec="minutes") if self.due else None, "due_day": self.due_day,
-            "timezone": self.timezone,
+            "timezone": self.timezone, "sms": self.sms,
             "questions": [
                 {"tag": q.tag, "type": q.type.value, "required": q.required, "text": dict(q.text),
                  "rule": q.rule, "options": list(q.options)}
@@ -246,6 +248,7 @@ def parse_form(data: Mapping[str, Any], *, country: str) -> FormSpec:
             level=Level(data.get("level", "station")), title=_texts(data["title"]), questions=questions,
             qc=qc, due=dt.time.fromisoformat(data["due"]) if "due" in data else None,
             due_day=int(data.get("due_day", 0)), timezone=_zone(str(data.get("timezone", "UTC"))),
+            sms=str(data.get("sms", "")).upper(),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(

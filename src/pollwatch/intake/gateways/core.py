@@ -2,7 +2,8 @@
 
 1. A delivery whose gateway message id was seen gets the reply given then, and no new leaf.
 2. The sender's number is read in E.164 with the election's country as default region and looked up.
-3. The text is parsed (compact grammar) and written through the one submission core.
+3. The text is parsed (the compact result grammar ``PW ...``, or an observer's checklist or incident
+   ``OB ...``: :mod:`pollwatch.intake.sms_observe`) and written through the one submission core.
 4. User errors (malformed text, unknown number) are a reply ``ERR ...``, never an HTTP error: a gateway
    retries a non-2xx answer. Errors of the server itself propagate (the gateway should retry those).
    A sender that is no phone number (a short code, an operator's name) gets no reply at all.
@@ -19,8 +20,10 @@ from pollwatch.auth.phones import election_country, sender_phone
 from pollwatch.auth.roles import Principal
 from pollwatch.auth.tokens import principal_for
 from pollwatch.errors import AuthError, Error, InputError, RateLimitError
-from pollwatch.intake import sms
+from pollwatch.intake import sms, sms_observe
 from pollwatch.intake.format import SheetSubmission
+from pollwatch.intake.kinds.checklist import ChecklistSubmission
+from pollwatch.intake.kinds.incident import IncidentSubmission
 from pollwatch.intake.service import Job
 from pollwatch.intake.writer import Writer
 from pollwatch.model import Channel, Role
@@ -87,7 +90,7 @@ async def _submit(intake: Intake, inbound: Inbound) -> Outcome:
     try:
         sender, sub = await asyncio.to_thread(_submission, intake.db, inbound)
         intake.limit_sender(sender.key_id)
-        accepted = await intake.writer.submit_async(Job(sub, sender, Channel.SMS))
+        accepted = await intake.writer.submit_async(Job(record=sub, principal=sender, channel=Channel.SMS))
     except RateLimitError:
         raise  # 429: the gateway should try again later
     except _NotAPhone:
@@ -96,8 +99,9 @@ async def _submit(intake: Intake, inbound: Inbound) -> Outcome:
         if exc.status >= 500:
             raise  # not stored: a 503 makes the gateway deliver it again
         return Outcome(sms.reply_error(exc), accepted=False)
+    station = None if sub.station is None else str(sub.station)
     text = sms.reply_ok(
-        sub.constituency, sub.station, accepted.leaf_index, accepted.checks, accepted.duplicate
+        str(sub.constituency), station, accepted.leaf_index, accepted.checks, accepted.duplicate
     )
     return Outcome(text, accepted=True, leaf_index=accepted.leaf_index)
 
@@ -116,7 +120,9 @@ def _create_delivery(
         )
 
 
-def _submission(db: Database, inbound: Inbound) -> tuple[Principal, SheetSubmission]:
+def _submission(
+    db: Database, inbound: Inbound
+) -> tuple[Principal, SheetSubmission | ChecklistSubmission | IncidentSubmission]:
     slug = inbound.election
     if not slug:
         raise InputError(
@@ -135,6 +141,12 @@ def _submission(db: Database, inbound: Inbound) -> tuple[Principal, SheetSubmiss
         sender = principal_for(conn, row)
         device = device_store.get_latest_device_key(conn, row.id)
     role = sender.role.value if sender.role.value in {r.value for r in Role} else Role.PUBLIC.value
+    if sms_observe.is_observation(inbound.text):
+        record = sms_observe.parse_observation(
+            inbound.text, election=slug, country=election.country, role=Role(role),
+            submitter_key=sender.key_id, now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        return sender, record
     parsed = sms.parse_sms(
         inbound.text, election=slug, rule_pack=election.rule_pack, role=Role(role),
         organisation=sender.organisation, submitter_key=sender.key_id, device_key=device,
