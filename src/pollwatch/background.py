@@ -37,6 +37,8 @@ SETTINGS = {
     "POLLWATCH_BACKGROUND_NICE": "CPU niceness of that separate process (default 10; 0 for none)",
 }
 _ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
+_PARENT = "POLLWATCH_BACKGROUND_PARENT"
+"""Set by :func:`separate_process` for its child only: the pid of the server that started it."""
 
 
 class ResultsJobs:
@@ -77,7 +79,8 @@ def separate_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run the jobs on database ``url`` in a child process while the block runs; the server processes
     started inside the block (they inherit the environment) run none of their own."""
     niceness()  # refuse a bad setting before starting anything
-    env = {**os.environ, "POLLWATCH_DATABASE_URL": url}
+    # The child exits when this process is gone, even if it died before the child looked (SIGKILL).
+    env = {**os.environ, "POLLWATCH_DATABASE_URL": url, _PARENT: str(os.getpid())}
     child = subprocess.Popen([sys.executable, "-m", "pollwatch.background"], env=env)
     previous = os.environ.get(_ENV)
     os.environ[_ENV] = "process"
@@ -100,7 +103,7 @@ def main() -> None:
     """Follow the log until SIGTERM/SIGINT or until the parent process exits."""
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     os.nice(niceness())
-    parent = os.getppid()
+    parent = int(os.environ.get(_PARENT) or os.getppid())
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

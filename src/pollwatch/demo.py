@@ -38,6 +38,7 @@ from pollwatch.synth import (
     prepare_night,
     truth_file,
 )
+from pollwatch.synth.mission import load_mission
 from pollwatch.synth.store import write_truth
 
 REAL = "pk-2018"
@@ -125,6 +126,9 @@ def _night(db: Database, e: SyntheticElection, shape: _Shape, *, present: set[st
         f"{len(night.identities)} synthetic submitters with device keys; {len(night.entries):,} signed "
         f"sheets on the night; ground truth of the injected manipulation: {truth_file(shape.slug)}"
     )
+    mission = load_mission(db, night)
+    say(f"observation mission: {mission.observers} observers deployed; {mission.written:,} checklists, "
+        f"incidents, cases and shutdown records written ({mission.duplicates:,} already there)")  # fmt: skip
     return night
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -57,6 +60,19 @@ def test_the_separate_process_follows_the_log_at_a_lower_priority(
             assert _nice_of(child.pid) - _nice_of(threading.get_native_id()) == 7
     assert child.returncode is not None  # stopped with the block
     assert in_app()
+
+
+def test_the_separate_process_stops_when_its_server_is_gone(tmp_path: Path) -> None:
+    """A server killed (SIGKILL) before its child first looked must not leave the child running."""
+    url = f"sqlite:///{tmp_path / 'orphan.sqlite3'}"
+    Database(url).upgrade()
+    # Told its server is pid 1, while its parent is this test: as if the server had died before it looked.
+    env = {**os.environ, "POLLWATCH_DATABASE_URL": url, "POLLWATCH_BACKGROUND_PARENT": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "pollwatch.background"], env=env)
+    try:
+        assert child.wait(timeout=30) == 0  # its parent (this test) is not the server it was told of
+    finally:
+        child.kill()
 
 
 def test_an_app_runs_the_jobs_unless_a_separate_process_does(

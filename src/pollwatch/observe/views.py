@@ -48,7 +48,7 @@ def incidents_document(conn: Connection, slug: str, *, category: str | None, lim
     return {
         "election": slug,
         "incidents": [
-            {**{k: r.get(k) for k in _PUBLIC_INCIDENT}, "status": incident_status(r, every, verdicts)}
+            {**{k: _plain(r.get(k)) for k in _PUBLIC_INCIDENT}, "status": incident_status(r, every, verdicts)}
             for r in shown
         ],
     }
@@ -119,6 +119,11 @@ def timeline_document(conn: Connection, slug: str) -> dict[str, Any]:
                        "networks": s["networks"], "leaf_index": s["leaf_index"]})  # fmt: skip
     events.sort(key=lambda e: str(e["when"]))
     return {"election": slug, "events": events}
+
+
+def _plain(value: Any) -> Any:
+    """Times as ISO 8601 in UTC with ``Z`` (SQLite hands them back without their zone)."""
+    return _iso(value) if isinstance(value, dt.datetime) else value
 
 
 def _aware(when: dt.datetime) -> dt.datetime:

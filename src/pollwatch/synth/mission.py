@@ -74,7 +74,8 @@ def load_mission(db: Database, night: Night, *, observers: int = 300) -> Mission
             )
     forms = forms_for(election.country)
     day = election.date
-    jobs = list(_checklists(night, forms, team, stations, shifts, day, rng))
+    pakistan = {"pk-opening", "pk-voting", "pk-count"} <= set(forms)
+    jobs = list(_checklists(night, forms, team, stations, shifts, day, rng)) if pakistan else []
     jobs += list(_incidents(night, team, stations, day, rng))
     cases = list(_cases(night, desk, day, rng))
     summary = _write(db, [*jobs, *(job for job, _ in cases)])
