@@ -32,7 +32,7 @@ def test_export_then_verify_from_the_command_line(home: Path, tmp_path: Path, sq
     store(sqlite_db, generate(SynthConfig(seed=3, n_stations=40, n_constituencies=2)), slug="cli-night")
     Projector(sqlite_db).catch_up()
     out = tmp_path / "pack"
-    args = ["pack", "export", "cli-night", "SYN-1", str(out), "--db", sqlite_db.url]
+    args = ["pack", "export", "SYN-1", str(out), "--election", "cli-night", "--db", sqlite_db.url]
     result = runner.invoke(app, [*args, "--lang", "ur", "--gazette-date", "2030-01-20"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"pack {out} (and pack.zip): ")
@@ -44,7 +44,7 @@ def test_export_then_verify_from_the_command_line(home: Path, tmp_path: Path, sq
     assert result.output.startswith(f"trusted: log key given: cli.example/log {parse_vkey(vkey).fingerprint}")
     result = runner.invoke(app, ["pack", "verify", str(out)])
     assert result.exit_code == 1
-    late = [*args[:4], str(tmp_path / "p2"), "--db", sqlite_db.url, "--gazette-date", "soon"]
+    late = [*args[:3], str(tmp_path / "p2"), *args[4:], "--gazette-date", "soon"]
     bad = runner.invoke(app, late)
     assert bad.exit_code == 1
     assert "--gazette-date is not a date" in bad.output

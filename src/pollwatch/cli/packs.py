@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, handled, open_db
+from pollwatch.cli.common import (
+    DbOption,
+    ElectionOption,
+    FormatOption,
+    OutputFormat,
+    election_slug,
+    handled,
+    open_db,
+)
 
 # The pack's verification speaks the bundle's language: the same trust anchor and the same report.
 from pollwatch.cli.ledger import QuorumOption, WitnessKeyOption, _anchor, _photo_source, _report
@@ -46,7 +54,6 @@ def _time(value: str | None) -> dt.datetime | None:
 
 
 def pack_export(
-    election: Annotated[str, typer.Argument(help="Election slug, e.g. pk-2024.")],
     constituency: Annotated[str, typer.Argument(help="Constituency code, e.g. NA-46.")],
     out: Annotated[Path, typer.Argument(help="Directory to write (new or empty); OUT.zip is written too.")],
     lang: Annotated[str, typer.Option("--lang", help="Language of the pages: en or ur.")] = "en",
@@ -58,6 +65,7 @@ def pack_export(
         str | None,
         typer.Option("--generated-at", help="The pack's stated time (default SOURCE_DATE_EPOCH, else now)."),
     ] = None,
+    election: ElectionOption = None,
     db: DbOption = None,
 ) -> None:
     """Write one constituency's evidence pack: PDF and HTML, records, proofs, custody, keys."""
@@ -65,6 +73,7 @@ def pack_export(
     from pollwatch.packs import export_pack
 
     with handled():
+        election = election_slug(election, None)
         database = open_db(db)
         summary = export_pack(
             database,

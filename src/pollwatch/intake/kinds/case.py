@@ -24,9 +24,16 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ProblemList
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
-from pollwatch.intake.kinds.observation import Ref, ShortText, SourceIn, plausible_day, resolve, source_docs
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
+from pollwatch.intake.kinds.observation import (
+    Ref,
+    ShortText,
+    SourceIn,
+    StateRows,
+    plausible_day,
+    resolve,
+    source_docs,
+)
 from pollwatch.observe.cases import Act, Descriptor, EventType, PersonRole, Publication
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
@@ -91,19 +98,13 @@ class CaseSubmission(RecordBase):
     private: dict[Ref, PrivateIdentity] = Field({}, description="Identities by reference; never logged.")
 
 
-class CaseKind:
+class CaseKind(StateRows):
     """Cases of repression, people by reference, identities private unless published."""
 
     name: ClassVar[str] = "case"
     leaf_type: ClassVar[str] = "case"
     schema: ClassVar[type[BaseModel]] = CaseSubmission
     roles: ClassVar[frozenset[AuthRole]] = CASE_ROLES
-
-    def place(self, record: Any) -> Place:
-        return Place()
-
-    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
-        return None
 
     def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
         rec: CaseSubmission = job.record
@@ -133,13 +134,8 @@ class CaseKind:
         }  # fmt: skip
         return Draft(info.id, body, state=row)
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_cases(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_cases(conn, rows)
 
 
 def check_people(

@@ -20,10 +20,9 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ForbiddenError, InputError, ProblemList
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
 from pollwatch.intake.kinds.case import BEFORE, CASE_ROLES
-from pollwatch.intake.kinds.observation import Ref, SourceIn, plausible_day, source_docs
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.observation import Ref, SourceIn, StateRows, plausible_day, source_docs
 from pollwatch.observe.cases import Publication, Status
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
@@ -52,16 +51,13 @@ class CaseUpdateSubmission(RecordBase):
     publish: list[PublishIn] = Field([], max_length=50)
 
 
-class CaseUpdateKind:
+class CaseUpdateKind(StateRows):
     """The status history of cases, one leaf per step."""
 
     name: ClassVar[str] = "case_update"
     leaf_type: ClassVar[str] = "case_update"
     schema: ClassVar[type[BaseModel]] = CaseUpdateSubmission
     roles: ClassVar[frozenset[AuthRole]] = CASE_ROLES
-
-    def place(self, record: Any) -> Place:
-        return Place()
 
     def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
         batch.found[self.name] = observations.cases_by_leaf(batch.conn, {r.case for r in records})
@@ -100,10 +96,5 @@ class CaseUpdateKind:
                "submitter_key": signer.submitter_key}  # fmt: skip
         return Draft(info.id, body, state=row)
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_case_updates(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_case_updates(conn, rows)

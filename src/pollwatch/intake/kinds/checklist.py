@@ -23,9 +23,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake.format import Visible
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
-from pollwatch.intake.kinds.observation import resolve
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, Signer
+from pollwatch.intake.kinds.observation import StateRows, resolve
 from pollwatch.observe import qc
 from pollwatch.observe.forms import Level, check_answers, current_form
 from pollwatch.storage import observations
@@ -54,7 +53,7 @@ class ChecklistSubmission(RecordBase):
     )
 
 
-class ChecklistKind:
+class ChecklistKind(StateRows):
     """Observation checklists, one form version at a time, quarantined when a QC rule fails."""
 
     name: ClassVar[str] = "checklist"
@@ -66,9 +65,6 @@ class ChecklistKind:
 
     def place(self, record: Any) -> Place:
         return Place(record.constituency, record.station)
-
-    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
-        return None
 
     def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
         rec: ChecklistSubmission = job.record
@@ -97,13 +93,8 @@ class ChecklistKind:
         }  # fmt: skip
         return Draft(info.id, body, tuple(f"qc:{name}" for name in failed), state=row)
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_checklists(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_checklists(conn, rows)
 
 
 def signing_body(

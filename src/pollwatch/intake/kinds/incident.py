@@ -23,9 +23,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import SUBMITTING, AuthRole
 from pollwatch.errors import InputError, ProblemList
 from pollwatch.intake.format import NoNul, Visible, aware_utc
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
-from pollwatch.intake.kinds.observation import resolve
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, Signer
+from pollwatch.intake.kinds.observation import StateRows, resolve
 from pollwatch.observe.incidents import Severity, category
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
@@ -55,7 +54,7 @@ class IncidentSubmission(RecordBase):
     _aware_occurred = field_validator("occurred_at")(aware_utc)
 
 
-class IncidentKind:
+class IncidentKind(StateRows):
     """Incidents of the taxonomy, at a station, a constituency or a point on the map."""
 
     name: ClassVar[str] = "incident"
@@ -65,9 +64,6 @@ class IncidentKind:
 
     def place(self, record: Any) -> Place:
         return Place(record.constituency, record.station) if record.constituency else Place()
-
-    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
-        return None
 
     def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
         rec: IncidentSubmission = job.record
@@ -92,13 +88,8 @@ class IncidentKind:
         }  # fmt: skip
         return Draft(info.id, body, state=row)
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_incidents(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_incidents(conn, rows)
 
 
 def _where_and_when(rec: IncidentSubmission, received_at: dt.datetime, date: dt.date | None) -> dt.datetime:

@@ -20,8 +20,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake.format import NoNul
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
+from pollwatch.intake.kinds.observation import StateRows
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
 
@@ -39,16 +39,13 @@ class IncidentStatusSubmission(RecordBase):
     reason: Annotated[str, StringConstraints(max_length=1000), NoNul] = ""
 
 
-class IncidentStatusKind:
+class IncidentStatusKind(StateRows):
     """Coordinators' verdicts on incidents."""
 
     name: ClassVar[str] = "incident_status"
     leaf_type: ClassVar[str] = "incident_status"
     schema: ClassVar[type[BaseModel]] = IncidentStatusSubmission
     roles: ClassVar[frozenset[AuthRole]] = frozenset({AuthRole.ADMIN, AuthRole.COORDINATOR})
-
-    def place(self, record: Any) -> Place:
-        return Place()
 
     def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
         batch.found[self.name] = observations.records_of_leaves(
@@ -73,10 +70,5 @@ class IncidentStatusKind:
         return Draft(info.id, body, state={"incident_id": found[0], "status": rec.status,
                                            "submitter_key": signer.submitter_key})  # fmt: skip
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_incident_statuses(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_incident_statuses(conn, rows)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Connection
 
 from pollwatch.errors import InputError
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch
+from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch, Draft, Place, RowIds
+from pollwatch.ledger.records import LeafRecord
 from pollwatch.observe.cases import Grade, SourceKind
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import places
+
+if TYPE_CHECKING:
+    from pollwatch.intake.service import Job
 
 
 def resolve(batch: Batch, election_id: int, constituency: str, station: int | None) -> places.StationContext:
@@ -72,3 +77,35 @@ def plausible_day(
             "not a plausible date for this election; nothing was written",
             where=where, expected=f"between {earliest or 'the campaign'} and {latest}", found=day.isoformat(),
         )  # fmt: skip
+
+
+class StateRows:
+    """What the observation kinds do alike: a leaf that is the draft's body plus what the server adds, and
+    one row per record made from the draft's ``state`` (with the arrival time). A kind names its table's
+    insert (:meth:`insert`); ``place`` and ``prefetch`` default to none."""
+
+    leaf_type: ClassVar[str]
+
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        raise NotImplementedError
+
+    def place(self, record: Any) -> Place:
+        return Place()
+
+    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
+        return None
+
+    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
+        body = {
+            **draft.body,
+            "received_at": received_at,
+            "signature": signature,
+            "checks": list(draft.checks),
+        }
+        return LeafRecord(self.leaf_type, body)
+
+    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
+        return [
+            (i, None)
+            for i in self.insert(conn, [{**d.state, "received_at": j.received_at} for j, d in items])
+        ]

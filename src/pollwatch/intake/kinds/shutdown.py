@@ -22,10 +22,9 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ProblemList
 from pollwatch.intake.format import NoNul, aware_utc
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
 from pollwatch.intake.kinds.case import BEFORE, CASE_ROLES
-from pollwatch.intake.kinds.observation import ShortText, SourceIn, source_docs
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.observation import ShortText, SourceIn, StateRows, source_docs
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
 
@@ -57,19 +56,13 @@ class ShutdownSubmission(RecordBase):
     _aware = field_validator("started_at", "ended_at")(aware_utc)
 
 
-class ShutdownKind:
+class ShutdownKind(StateRows):
     """Internet and phone shutdowns."""
 
     name: ClassVar[str] = "shutdown"
     leaf_type: ClassVar[str] = "shutdown"
     schema: ClassVar[type[BaseModel]] = ShutdownSubmission
     roles: ClassVar[frozenset[AuthRole]] = CASE_ROLES
-
-    def place(self, record: Any) -> Place:
-        return Place()
-
-    def prefetch(self, batch: Batch, records: Sequence[Any]) -> None:
-        return None
 
     def draft(self, batch: Batch, job: Job, signer: Signer) -> Draft:
         rec: ShutdownSubmission = job.record
@@ -92,13 +85,8 @@ class ShutdownKind:
                "submitter_key": signer.submitter_key}  # fmt: skip
         return Draft(info.id, body, state=row)
 
-    def leaf(self, draft: Draft, *, received_at: str, signature: str | None) -> LeafRecord:
-        return LeafRecord(self.leaf_type, {**draft.body, "received_at": received_at, "signature": signature,
-                                           "checks": list(draft.checks)})  # fmt: skip
-
-    def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
-        rows = [{**d.state, "received_at": job.received_at} for job, d in items]
-        return [(i, None) for i in observations.insert_shutdowns(conn, rows)]
+    def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        return observations.insert_shutdowns(conn, rows)
 
 
 def _iso(when: dt.datetime) -> str:
