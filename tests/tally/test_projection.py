@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -254,3 +256,31 @@ def test_missing_stations_are_listed_and_pages_continue(sqlite_db: Database) -> 
     assert rest.next_after is None
     assert [r.serial for r in missing.stations] == [4, 5]
     assert first.as_of == 3
+
+
+def test_two_projectors_starting_on_a_fresh_database_do_not_collide(db: Database) -> None:
+    """Both find no cursor row and both create it: the second waits for the first's lock instead of
+    failing on the unique key (seen on PostgreSQL with two server processes starting at once)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's first UPDATE already takes the write lock: no race to show")
+    from pollwatch.storage import projections as proj_store
+
+    first = db.engine.connect()
+    first_tx = first.begin()
+    assert proj_store.lock_cursor(first, "race") == 0  # created, not yet committed
+    found: list[int | BaseException] = []
+
+    def second() -> None:
+        try:
+            with db.begin() as conn:
+                found.append(proj_store.lock_cursor(conn, "race"))
+        except BaseException as exc:  # the failure this test is about
+            found.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(0.5)  # the second now waits on the first's uncommitted row
+    first_tx.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert found == [0]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from pollwatch.storage import schema as t
 from pollwatch.storage.projection_schema import (
@@ -61,12 +62,15 @@ def lock_cursor(conn: Connection, name: str) -> int:
     """
     c = projection_cursors
     now = dt.datetime.now(dt.UTC)
-    found = conn.execute(
-        update(c).where(c.c.name == name).values(updated_at=now).returning(c.c.next_index)
-    ).scalar_one_or_none()
+    take = update(c).where(c.c.name == name).values(updated_at=now).returning(c.c.next_index)
+    found = conn.execute(take).scalar_one_or_none()
     if found is not None:
         return int(found)
-    conn.execute(insert(c).values(name=name, next_index=0, updated_at=now))
+    try:
+        with conn.begin_nested():  # two projectors starting on a fresh database both try to create it
+            conn.execute(insert(c).values(name=name, next_index=0, updated_at=now))
+    except IntegrityError:  # the other one did: wait for its lock like any later start
+        return int(conn.execute(take).scalar_one())
     return 0
 
 
