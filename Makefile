@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench browser docs clean help
+.PHONY: demo serve test lint fix bench browser docs clean help vendor
+VENDOR := src/pollwatch/web/static/vendor
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
@@ -19,6 +20,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# Browser assets (htmx, the Urdu font, Swagger UI) come pinned from npm (package-lock.json) and are
+# copied into the git-ignored static/vendor/, which pollwatch serves itself: never a CDN at run time.
+vendor: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/fonts $(VENDOR)/swagger-ui
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/htmx-ext-sse.min.js
+	cp node_modules/htmx-ext-sse/LICENSE $(VENDOR)/htmx-ext-sse.LICENSE
+	cp node_modules/@fontsource/noto-nastaliq-urdu/files/noto-nastaliq-urdu-arabic-400-normal.woff2 $(VENDOR)/fonts/
+	cp node_modules/@fontsource/noto-nastaliq-urdu/LICENSE $(VENDOR)/fonts/OFL.txt
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
+	cp node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/LICENSE
+	touch $@
+
 # The dashboard tests drive Debian's chromium through Playwright; never a downloaded browser.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -28,10 +46,10 @@ browser:
 	    sudo apt-get install -y -qq chromium; \
 	  else echo "chromium not installed and no root: the browser tests will be skipped"; fi; }
 
-demo: $(STAMP)
+demo: $(STAMP) vendor
 	$(BIN)/pollwatch demo
 
-serve: $(STAMP)
+serve: $(STAMP) vendor
 	$(BIN)/pollwatch serve
 
 lint: $(STAMP)
@@ -43,7 +61,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: $(STAMP) browser lint
+test: $(STAMP) vendor browser lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
@@ -54,4 +72,4 @@ docs: $(STAMP)
 	$(BIN)/python -m pollwatch.cli.reference > docs/cli.md
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

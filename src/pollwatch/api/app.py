@@ -12,8 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from pollwatch.api import elections, errors, forensics, intake, ledger, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.storage import Database
+from pollwatch.web import dashboard, pages
 from pollwatch.web import intake as web_intake
-from pollwatch.web import pages
 
 _STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
@@ -25,11 +25,14 @@ def create_app(db: Database) -> FastAPI:
         summary="Independent, verifiable election results.",
         version="0.1.0",
         lifespan=_lifespan,
+        docs_url=None,  # served by web/dashboard.py from pinned local assets, never a CDN
+        redoc_url=None,
     )
     app.state.db = db
     errors.install(app)
     for module in (elections, intake, ledger, results, forensics):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")

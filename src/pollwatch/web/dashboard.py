@@ -1,0 +1,186 @@
+"""The public dashboard's pages, in English at ``/elections/...`` and Urdu at ``/ur/elections/...``.
+
+Each route reads the freshness line first (three small reads): when the reader's ``If-None-Match``
+still matches, the answer is 304 and no page is assembled; otherwise one call into
+:mod:`pollwatch.site.views` and one template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy import Connection
+
+from pollwatch.api.deps import ReadConn
+from pollwatch.site import i18n, maps, views
+from pollwatch.site.freshness import get_freshness
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["pkt"] = i18n.pakistan_time
+MAX_AGE = {"area": 15, "constituency": 30, "station": 60, "findings": 30}
+"""Seconds a cache in front may keep a page; deeper pages change less often (KawalPemilu's rule)."""
+
+
+def _lang(request: Request) -> tuple[str, str]:
+    return ("ur", "/ur") if request.url.path.startswith("/ur/") or request.url.path == "/ur" else ("en", "")
+
+
+def _other_language(request: Request) -> str:
+    path = request.url.path
+    other = path[3:] or "/" if path.startswith("/ur") else "/ur" + path
+    return other + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _numbers(lang: str, *, urdu_digits: bool) -> Callable[[int | None], Markup]:
+    """The page's number formatter: grouped, isolated left-to-right (``<bdi>``), Urdu digits on request."""
+    return lambda v: Markup("<bdi>{}</bdi>").format(i18n.number(v, lang, urdu_digits=urdu_digits))
+
+
+def render_page(
+    request: Request,
+    conn: Connection,
+    *,
+    template: str,
+    depth: str,
+    build: Callable[[], dict[str, Any]],
+) -> Response:
+    """The page with its freshness line, ``ETag`` and ``Cache-Control`` (304 when the ETag matches)."""
+    lang, prefix = _lang(request)
+    fresh = get_freshness(conn)
+    etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale))
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
+        "Vary": "Accept-Encoding",
+    }
+    if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+    context = {
+        **build(),
+        "lang": lang,
+        "prefix": prefix,
+        "fresh": fresh,
+        "alt_url": _other_language(request),
+        "t": lambda message: i18n.translate(lang, message),
+        "n": _numbers(lang, urdu_digits=request.query_params.get("digits") == "urdu"),
+        "pct": i18n.percent,
+    }
+    return templates.TemplateResponse(request, template, context, headers=headers)
+
+
+def _area(
+    request: Request, conn: Connection, slug: str, assembly: str | None, region: str | None
+) -> Response:
+    def build() -> dict[str, Any]:
+        page = views.get_area_page(conn, slug, assembly=assembly, region=region)
+        _, prefix = _lang(request)
+        svg = maps.choropleth(
+            page.district_share,
+            title="Share of stations with a sheet, by district",
+            href=f"{prefix}/elections/{slug}/c/",
+        )
+        return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT}
+
+    return render_page(request, conn, template="area.html", depth="area", build=build)
+
+
+def nation(request: Request, conn: Connection, slug: str, assembly: str | None = None) -> Response:
+    """The nation: seats by party, coverage by province, the district map, flagged seats."""
+    return _area(request, conn, slug, assembly, None)
+
+
+def _nation_route(
+    request: Request, conn: ReadConn, slug: str, assembly: str | None = Query(None)
+) -> Response:
+    return nation(request, conn, slug, assembly)
+
+
+def _region_route(
+    request: Request, conn: ReadConn, slug: str, region: str, assembly: str | None = Query(None)
+) -> Response:
+    """One province: the same blocks over its constituencies."""
+    return _area(request, conn, slug, assembly, region)
+
+
+def _constituency_route(
+    request: Request,
+    conn: ReadConn,
+    slug: str,
+    code: str,
+    state: str | None = Query(None, max_length=20),
+    sort: str = Query("serial", max_length=20),
+    after: int = Query(0, ge=0, le=2**62),
+) -> Response:
+    """One seat: candidates and parties, signed sum vs official sheets, the audit, a page of stations."""
+
+    def build() -> dict[str, Any]:
+        page = views.get_constituency_page(conn, slug, code, state=state or None, sort=sort, after=after)
+        return {"page": page, "states": views.STATES, "sorts": views.SORTS}
+
+    return render_page(request, conn, template="constituency.html", depth="constituency", build=build)
+
+
+def _station_route(request: Request, conn: ReadConn, slug: str, code: str, serial: int) -> Response:
+    """One station: every copy by pseudonymous key and role, its log index and inclusion proof."""
+
+    def build() -> dict[str, Any]:
+        return {"page": views.get_station_page(conn, slug, code, serial)}
+
+    return render_page(request, conn, template="station.html", depth="station", build=build)
+
+
+def _findings_route(
+    request: Request,
+    conn: ReadConn,
+    slug: str,
+    kind: str | None = Query(None, max_length=60),
+    region: str | None = Query(None, max_length=100),
+    severity: str | None = Query(None, max_length=10),
+) -> Response:
+    """The discrepancy explorer: every audit finding, filterable by kind, province and severity."""
+
+    def build() -> dict[str, Any]:
+        page = views.get_findings_page(
+            conn, slug, kind=kind or None, region=region or None, severity=severity or None
+        )
+        return {"page": page}
+
+    return render_page(request, conn, template="findings.html", depth="findings", build=build)
+
+
+for _prefix in ("", "/ur"):
+    router.add_api_route(f"{_prefix}/elections/{{slug}}", _nation_route, response_class=HTMLResponse)
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/regions/{{region}}", _region_route, response_class=HTMLResponse
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}", _constituency_route, response_class=HTMLResponse
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}/stations/{{serial}}",
+        _station_route,
+        response_class=HTMLResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/findings", _findings_route, response_class=HTMLResponse
+    )
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def swagger_ui() -> HTMLResponse:
+    """Swagger UI from pollwatch's own static files (swagger-ui-dist, pinned in package-lock.json)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="pollwatch API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
