@@ -37,8 +37,9 @@ Post = Callable[..., Any]
 
 
 def register(db: Database) -> dict[str, str]:
-    """The tiny election (2 seats x 4 stations x 3 candidates) and three named submitters' tokens."""
-    create_tiny_election(db, stations=4)
+    """The tiny election (2 seats x 4 stations x 3 candidates, named after districts so the map colours
+    them) and three named submitters' tokens."""
+    create_tiny_election(db, stations=4, names=[("Lahore-I", "Punjab"), ("Karachi West-II", "Sindh")])
     with db.begin() as conn:
         _, agent = create_submitter(
             conn, role=AuthRole.AGENT, organisation="Party 1 polling agents", name=PERSONAL[0],

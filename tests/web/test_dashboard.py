@@ -286,4 +286,7 @@ def test_district_map_has_every_district_and_colours_matched_ones() -> None:
     assert lahore is not None
     assert lahore.group(1) == "#143d2b"
     assert maps.choropleth({"Nowhere-I": (1.0, "X-1")}, title="t") is None
+    karachi = maps.choropleth({"Karachi West-II": (0.5, "NA-248")}, title="t", href="/c/")
+    assert karachi is not None
+    assert '<a href="/c/NA-248">' in karachi  # Karachi West is in the 2019 map's one Karachi
     assert maps.districts_of("Killa Saifullah-cum-Zhob-cum-Sherani") == ["killasaifullah", "zhob", "sherani"]

@@ -45,7 +45,7 @@ def create_app(db: Database) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The checkpoint publisher and the results projector run while the app serves."""
-    async with ledger.lifespan(app), results.lifespan(app):
+    async with ledger.lifespan(app), results.lifespan(app), dashboard.lifespan(app):
         yield
 
 

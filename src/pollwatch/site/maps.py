@@ -100,6 +100,14 @@ def districts_of(constituency_name: str) -> list[str]:
     return [district_key(_ROMAN.sub("", part)) for part in constituency_name.split("-cum-") if part.strip()]
 
 
+def _known(key: str, known: set[str]) -> str:
+    """``key`` if it is a district, else the longest district it starts with (``karachiwest`` ->
+    ``karachi``: the 2019 map has one Karachi), else empty."""
+    if key in known:
+        return key
+    return max((k for k in known if len(k) >= 4 and key.startswith(k)), key=len, default="")
+
+
 def choropleth(
     shares: Mapping[str, tuple[float, str]], *, title: str, href: str = "", outline: Outline | None = None
 ) -> str | None:
@@ -111,12 +119,14 @@ def choropleth(
     outline = outline or load_outline()
     if outline is None:
         return None
+    known = {district_key(d.name) for d in outline.districts}
     by_district: dict[str, list[tuple[float, str]]] = {}
     for name, value in shares.items():
         for key in districts_of(name):
-            by_district.setdefault(key, []).append(value)
-    known = {district_key(d.name) for d in outline.districts}
-    if not known & set(by_district):
+            key = _known(key, known)
+            if key:
+                by_district.setdefault(key, []).append(value)
+    if not by_district:
         return None  # not a Pakistani election, or no name matched: no map rather than an empty one
     body = []
     for d in outline.districts:

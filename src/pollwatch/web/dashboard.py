@@ -7,20 +7,24 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import Connection
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.site import i18n, maps, views
-from pollwatch.site.freshness import get_freshness
+from pollwatch.site.freshness import Freshness, get_freshness
+from pollwatch.site.live import Watcher
+from pollwatch.storage import Database
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -44,6 +48,25 @@ def _numbers(lang: str, *, urdu_digits: bool) -> Callable[[int | None], Markup]:
     return lambda v: Markup("<bdi>{}</bdi>").format(i18n.number(v, lang, urdu_digits=urdu_digits))
 
 
+def _context(request: Request, fresh: Freshness) -> dict[str, Any]:
+    """What every template needs besides its page: language, helpers and the freshness line."""
+    lang, prefix = _lang(request)
+    return {
+        "lang": lang,
+        "prefix": prefix,
+        "fresh": fresh,
+        "alt_url": _other_language(request),
+        "t": lambda message: i18n.translate(lang, message),
+        "n": _numbers(lang, urdu_digits=request.query_params.get("digits") == "urdu"),
+        "pct": i18n.percent,
+        "live_url": None,
+    }
+
+
+FRAGMENTS = {"result": "_result.html", "freshness": "_freshness.html"}
+"""Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
+
+
 def render_page(
     request: Request,
     conn: Connection,
@@ -51,9 +74,12 @@ def render_page(
     template: str,
     depth: str,
     build: Callable[[], dict[str, Any]],
+    live: bool = False,
 ) -> Response:
-    """The page with its freshness line, ``ETag`` and ``Cache-Control`` (304 when the ETag matches)."""
-    lang, prefix = _lang(request)
+    """The page with its freshness line, ``ETag`` and ``Cache-Control`` (304 when the ETag matches).
+
+    ``live`` pages connect to ``<page>/events`` for server-sent updates of their blocks."""
+    lang, _ = _lang(request)
     fresh = get_freshness(conn)
     etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale))
     headers = {
@@ -63,16 +89,12 @@ def render_page(
     }
     if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
         return Response(status_code=304, headers=headers)
-    context = {
-        **build(),
-        "lang": lang,
-        "prefix": prefix,
-        "fresh": fresh,
-        "alt_url": _other_language(request),
-        "t": lambda message: i18n.translate(lang, message),
-        "n": _numbers(lang, urdu_digits=request.query_params.get("digits") == "urdu"),
-        "pct": i18n.percent,
-    }
+    context = {**build(), **_context(request, fresh)}
+    if live:
+        context["live_url"] = f"{request.url.path}/events?v={fresh.applied}"
+    fragment = FRAGMENTS.get(request.query_params.get("fragment", ""))
+    if fragment is not None and live:
+        return HTMLResponse(templates.get_template(fragment).render(context), headers=headers)
     return templates.TemplateResponse(request, template, context, headers=headers)
 
 
@@ -89,7 +111,7 @@ def _area(
         )
         return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT}
 
-    return render_page(request, conn, template="area.html", depth="area", build=build)
+    return render_page(request, conn, template="area.html", depth="area", build=build, live=True)
 
 
 def nation(request: Request, conn: Connection, slug: str, assembly: str | None = None) -> Response:
@@ -125,7 +147,9 @@ def _constituency_route(
         page = views.get_constituency_page(conn, slug, code, state=state or None, sort=sort, after=after)
         return {"page": page, "states": views.STATES, "sorts": views.SORTS}
 
-    return render_page(request, conn, template="constituency.html", depth="constituency", build=build)
+    return render_page(
+        request, conn, template="constituency.html", depth="constituency", build=build, live=True
+    )
 
 
 def _station_route(request: Request, conn: ReadConn, slug: str, code: str, serial: int) -> Response:
@@ -171,6 +195,114 @@ for _prefix in ("", "/ur"):
     )
     router.add_api_route(
         f"{_prefix}/elections/{{slug}}/findings", _findings_route, response_class=HTMLResponse
+    )
+
+
+def get_watcher(app: FastAPI) -> Watcher:
+    """The app's one watcher of the projection (created on the first live reader)."""
+    watcher: Watcher | None = getattr(app.state, "live_watcher", None)
+    if watcher is None:
+        watcher = Watcher(app.state.db)
+        app.state.live_watcher = watcher
+    return watcher
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Stop the live watcher when the app stops."""
+    try:
+        yield
+    finally:
+        watcher: Watcher | None = getattr(app.state, "live_watcher", None)
+        if watcher is not None:
+            await watcher.stop()
+
+
+async def _events(
+    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
+) -> AsyncIterator[ServerSentEvent]:
+    """One reader's stream: after every change of the log, the blocks whose HTML changed.
+
+    ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
+    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor."""
+    watcher = get_watcher(request.app)
+    last_id = request.headers.get("last-event-id", "")
+    seen = int(last_id) if last_id.isdigit() else v
+    lang, _ = _lang(request)
+    key = (request.url.path, lang, request.query_params.get("digits", ""))
+    db: Database = request.app.state.db
+    shown: dict[str, str] = {}
+    tick = await watcher.current()
+    if tick.applied == seen:
+        tick = await watcher.next_tick(tick.generation)
+    while True:
+        html = await watcher.memo(key, lambda: _with_conn(db, blocks))
+        for name, block in html.items():
+            if shown.get(name) != block:
+                yield ServerSentEvent(raw_data=block, event=name, id=str(tick.applied))
+        shown = html
+        tick = await watcher.next_tick(tick.generation)
+
+
+def _with_conn(db: Database, blocks: Callable[[Connection], dict[str, str]]) -> dict[str, str]:
+    with db.reads() as conn:
+        return blocks(conn)
+
+
+def _render_blocks(
+    request: Request, conn: Connection, page: dict[str, Any], names: tuple[str, ...]
+) -> dict[str, str]:
+    context = {**page, **_context(request, get_freshness(conn))}
+    context["live_url"] = request.url.path
+    return {name: templates.get_template(FRAGMENTS[name]).render(context) for name in names}
+
+
+async def _constituency_events(
+    request: Request, slug: str, code: str, v: int = Query(0, ge=0, le=2**62)
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
+
+    def blocks(conn: Connection) -> dict[str, str]:
+        page = views.get_constituency_page(conn, slug, code)
+        return _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
+
+    async for event in _events(request, v=v, blocks=blocks):
+        yield event
+
+
+async def _area_events(
+    request: Request, slug: str, v: int = Query(0, ge=0, le=2**62)
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for the nation's page: the freshness line as the log grows."""
+
+    def blocks(conn: Connection) -> dict[str, str]:
+        return _render_blocks(request, conn, {}, ("freshness",))
+
+    async for event in _events(request, v=v, blocks=blocks):
+        yield event
+
+
+async def _region_events(
+    request: Request, slug: str, region: str, v: int = Query(0, ge=0, le=2**62)
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for a province's page: the freshness line as the log grows."""
+    async for event in _area_events(request, slug, v):
+        yield event
+
+
+for _prefix in ("", "/ur"):
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/regions/{{region}}/events",
+        _region_events,
+        response_class=EventSourceResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}/events",
+        _constituency_events,
+        response_class=EventSourceResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/events", _area_events, response_class=EventSourceResponse
     )
 
 
