@@ -94,7 +94,7 @@ def render_page(
         context["live_url"] = f"{request.url.path}/events?v={fresh.applied}"
     fragment = FRAGMENTS.get(request.query_params.get("fragment", ""))
     if fragment is not None and live:
-        return HTMLResponse(templates.get_template(fragment).render(context), headers=headers)
+        return HTMLResponse(templates.get_template(fragment).render(context).strip(), headers=headers)
     return templates.TemplateResponse(request, template, context, headers=headers)
 
 
@@ -254,7 +254,7 @@ def _render_blocks(
 ) -> dict[str, str]:
     context = {**page, **_context(request, get_freshness(conn))}
     context["live_url"] = request.url.path
-    return {name: templates.get_template(FRAGMENTS[name]).render(context) for name in names}
+    return {name: templates.get_template(FRAGMENTS[name]).render(context).strip() for name in names}
 
 
 async def _constituency_events(

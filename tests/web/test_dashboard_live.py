@@ -1,0 +1,251 @@
+"""The dashboard on a real server: server-sent events, and Debian's chromium driving the drill-down in
+English and Urdu at phone size, a live update without reload, and the page-weight budget.
+
+Screenshots (360 x 740) are kept under ``var/artifacts/dashboard/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from pollwatch.api.app import create_app
+from pollwatch.storage import Database
+from tests.web.conftest import _free_port
+from tests.web.dashboard_data import SLUG, populate, submit
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "var" / "artifacts" / "dashboard"
+VENDOR = ROOT / "src" / "pollwatch" / "web" / "static" / "vendor"
+PHONE = {"width": 360, "height": 740}
+BASE = f"/elections/{SLUG}"
+
+
+@pytest.fixture(scope="module")
+def dash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database, dict[str, str]]]:
+    """One live server on the small night, shared by every test here: (URL, database, tokens)."""
+    home = tmp_path_factory.mktemp("dash-live")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("POLLWATCH_HOME", str(home))
+        db = Database(f"sqlite:///{home / 'live.sqlite3'}")
+        db.upgrade()
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=10) as client:
+            tokens = populate(db, client.post)
+        yield url, db, tokens
+        server.should_exit = True
+        thread.join(timeout=10)
+        db.dispose()
+
+
+def _post(url: str) -> Any:
+    def post(path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(url + path, timeout=10, **kwargs)
+
+    return post
+
+
+def _wait_applied(url: str, path: str, pattern: str, timeout: float = 10) -> str:
+    """Wait until the page matches ``pattern`` (the app's projector runs in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        html = httpx.get(url + path, timeout=10).text
+        if re.search(pattern, html) or time.monotonic() > deadline:
+            return html
+        time.sleep(0.2)
+
+
+def test_events_stream_the_changed_blocks_after_a_new_sheet(
+    dash_server: tuple[str, Database, dict[str, str]],
+) -> None:
+    url, _, tokens = dash_server
+    html = _wait_applied(url, f"{BASE}/c/NA-2", r"data-version=\"\d+\"")
+    live = re.search(r'sse-connect="([^"]+)"', html)
+    assert live is not None
+    events: list[tuple[str, str, str]] = []
+
+    def read() -> None:
+        with httpx.stream("GET", url + live.group(1).replace("&amp;", "&"), timeout=15) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            name = ident = ""
+            data: list[str] = []
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("id: "):
+                    ident = line[4:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "" and name:
+                    events.append((name, ident, "\n".join(data)))
+                    name, data = "", []
+                    if {e[0] for e in events} >= {"result", "freshness"}:
+                        return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(1.0)  # connected and waiting
+    submit(_post(url), tokens["agent"], "a-na2-s4", role="agent", constituency="NA-2", station="4")
+    reader.join(timeout=15)
+    result = [e for e in events if e[0] == "result"]
+    assert result, events
+    # The swapped block is the result section with NA-2's new coverage: stations 1, 2 and now 4.
+    assert result[0][2].startswith('<section id="result"')
+    assert re.search(r"<b><bdi>3</bdi></b> with a sheet", result[0][2])
+    assert int(result[0][1]) > 0  # id = the projection cursor, for Last-Event-ID
+
+
+def _browser_page(browser: Any, *, lang_path: str = "") -> Any:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
+    return context.new_page()
+
+
+def _fits_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide at 360px"
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_drill_down_nation_to_station_in_english_at_phone_size(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any
+) -> None:
+    url, _, _ = dash_server
+    page = _browser_page(browser)
+    page.goto(url + "/")
+    assert page.locator("h1").inner_text() == "Tiny test election"
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    assert page.locator("svg.map path").count() == 126
+    _fits_phone(page)
+    _shot(page, "en-nation")
+    page.click("[data-testid=constituencies] >> text=NA-1")
+    assert page.locator("h1").inner_text().startswith("NA-1")
+    assert (
+        "3 with a sheet / 1 agreeing copies / 4 total"
+        in page.locator("#result [data-testid=coverage]").inner_text()
+    )
+    _fits_phone(page)
+    _shot(page, "en-constituency")
+    page.select_option("#state", "conflict")
+    page.click(".filters button")
+    assert "state=conflict" in page.url
+    assert page.locator("[data-testid=stations] tbody tr").count() == 1
+    page.click("[data-testid=stations] a")
+    assert page.locator("[data-testid=copy]").count() == 2
+    assert "conflict" in page.locator("[data-testid=state]").inner_text()
+    _fits_phone(page)
+    _shot(page, "en-station")
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_drill_down_in_urdu_is_right_to_left_with_the_nastaliq_font(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any
+) -> None:
+    if not (VENDOR / ".stamp").exists():
+        pytest.skip("static/vendor absent: run `make vendor` (npm ci) for the Urdu font")
+    url, _, _ = dash_server
+    page = _browser_page(browser)
+    page.goto(url + "/ur/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang") == "ur"
+    page.click("[data-testid=constituencies] >> text=NA-1")
+    assert page.url.endswith("/ur/elections/tiny-2026/c/NA-1")
+    page.evaluate("document.fonts.ready")
+    loaded = page.evaluate(
+        "document.fonts.load('16px \"Noto Nastaliq Urdu\"', 'حلقہ').then(f => f.map(x => x.status))"
+    )
+    assert loaded == ["loaded"]
+    assert page.evaluate("document.fonts.check('16px \"Noto Nastaliq Urdu\"', 'حلقہ')")
+    _fits_phone(page)
+    _shot(page, "ur-constituency")
+    page.click("[data-testid=stations] a >> nth=1")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("[data-testid=copy]").count() == 2
+    _fits_phone(page)
+    _shot(page, "ur-station")
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_open_constituency_page_shows_a_new_sheet_without_reload(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any
+) -> None:
+    if not (VENDOR / ".stamp").exists():
+        pytest.skip("static/vendor absent: run `make vendor` (npm ci) for htmx")
+    url, _, tokens = dash_server
+    page = _browser_page(browser)
+    page.goto(f"{url}{BASE}/c/NA-1")
+    before = page.locator("#result [data-testid=coverage]").inner_text()
+    assert "3 with a sheet" in before
+    page.evaluate("window.__notReloaded = true")
+    page.wait_for_function(  # the extension's EventSource is open
+        "() => (document.body['htmx-internal-data'] || {}).sseEventSource?.readyState === 1"
+    )
+    submit(_post(url), tokens["agent"], "a-na1-s4", role="agent", station="4", votes=(10, 20, 30))
+    page.wait_for_function(
+        "() => document.querySelector('#result [data-testid=coverage]').innerText.includes('4 with a sheet')",
+        timeout=10_000,
+    )
+    assert page.evaluate("window.__notReloaded === true")
+    assert "4 with a sheet" in page.locator("#freshness ~ main #result [data-testid=coverage]").inner_text()
+    page.context.close()
+
+
+def _gzipped_total(browser: Any, url: str) -> tuple[int, list[str]]:
+    """Bytes of every response of a first load, each gzip-compressed as a server in front would."""
+    page = browser.new_context(viewport=PHONE).new_page()
+    bodies: list[Any] = []
+    page.on("response", lambda r: bodies.append(r))
+    page.goto(url, wait_until="networkidle")
+    page.evaluate("document.fonts.ready")
+    total, names = 0, []
+    for response in bodies:
+        if response.url.endswith("/events") or "/events?" in response.url:
+            continue
+        try:
+            body = response.body()
+        except Exception:  # a stream (SSE) has no body to measure
+            continue
+        total += len(gzip.compress(body, 6))
+        names.append(response.url.rsplit("/", 1)[-1])
+    page.context.close()
+    return total, names
+
+
+@pytest.mark.browser
+def test_first_load_fits_the_page_budget(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any
+) -> None:
+    if not (VENDOR / ".stamp").exists():
+        pytest.skip("static/vendor absent: run `make vendor`")
+    url, _, _ = dash_server
+    english, en_names = _gzipped_total(browser, url + "/")
+    urdu, ur_names = _gzipped_total(browser, url + "/ur/")
+    assert "htmx.min.js" in en_names  # the live scripts are counted
+    assert any(n.endswith(".woff2") for n in ur_names)  # the font is counted on Urdu pages ...
+    assert not any(n.endswith(".woff2") for n in en_names)  # ... and never loaded on English ones
+    assert english <= 100_000, f"English first load {english:,} B gzip > 100 KB: {en_names}"
+    assert urdu <= 300_000, f"Urdu first load {urdu:,} B gzip > 300 KB: {ur_names}"
