@@ -96,9 +96,9 @@ def test_events_stream_the_changed_blocks_after_a_new_sheet(
                     data.append(line[6:])
                 elif line == "" and name:
                     events.append((name, ident, "\n".join(data)))
-                    name, data = "", []
-                    if {e[0] for e in events} >= {"result", "freshness"}:
+                    if name == "result" and "<b><bdi>3</bdi></b> with a sheet" in events[-1][2]:
                         return
+                    name, data = "", []
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -108,9 +108,10 @@ def test_events_stream_the_changed_blocks_after_a_new_sheet(
     result = [e for e in events if e[0] == "result"]
     assert result, events
     # The swapped block is the result section with NA-2's new coverage: stations 1, 2 and now 4.
-    assert result[0][2].startswith('<section id="result"')
-    assert re.search(r"<b><bdi>3</bdi></b> with a sheet", result[0][2])
-    assert int(result[0][1]) > 0  # id = the projection cursor, for Last-Event-ID
+    assert result[-1][2].startswith('<section id="result"')
+    # only changed blocks are sent: no result event repeats the page as it was (2 with a sheet)
+    assert all("<b><bdi>3</bdi></b> with a sheet" in e[2] for e in result), result
+    assert int(result[-1][1]) > 0  # id = the projection cursor, for Last-Event-ID
 
 
 def _browser_page(browser: Any, *, lang_path: str = "") -> Any:
@@ -249,3 +250,68 @@ def test_first_load_fits_the_page_budget(
     assert not any(n.endswith(".woff2") for n in en_names)  # ... and never loaded on English ones
     assert english <= 100_000, f"English first load {english:,} B gzip > 100 KB: {en_names}"
     assert urdu <= 300_000, f"Urdu first load {urdu:,} B gzip > 300 KB: {ur_names}"
+
+
+def _log_key(url: str) -> str:
+    return str(httpx.get(url + "/api/v1/log", timeout=10).json()["vkey"])
+
+
+def _verify_in_browser(browser: Any, url: str, index: int, *, tamper: str = "") -> tuple[str, str]:
+    """Open the log explorer, paste the log key, verify entry ``index``; ``tamper`` (``0/`` or
+    ``entries/``) flips one byte of that tile on its way to the browser (for ``entries/``, in entry 1)."""
+    page = browser.new_context(viewport=PHONE).new_page()
+    if tamper:
+
+        def corrupt(route: Any) -> None:
+            response = route.fetch()
+            body = bytearray(response.body())
+            if tamper == "entries/":  # a byte inside entry 1: after entry 0 and entry 1's length
+                body[2 + int.from_bytes(body[:2], "big") + 2 + 5] ^= 0x01
+            else:  # a byte of the hash at the tile's middle
+                body[len(body) // 2] ^= 0x01
+            route.fulfill(status=200, body=bytes(body), content_type="application/octet-stream")
+
+        page.route(f"**/log/tile/{tamper}**", corrupt)
+    page.goto(f"{url}/log?index={index}")
+    page.fill("#logkey", _log_key(url))
+    page.fill("#index", str(index))
+    page.click("#verify-form button")
+    page.wait_for_function("() => ['true', 'false'].includes(document.getElementById('verdict').dataset.ok)")
+    verdict = page.locator("#verdict").inner_text()
+    report = page.locator("#report").inner_text()
+    if not tamper:
+        _shot(page, f"log-explorer-{index}")
+    page.context.close()
+    return verdict, report
+
+
+@pytest.mark.browser
+def test_log_explorer_verifies_inclusion_and_signature_and_rejects_a_tampered_tile(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any
+) -> None:
+    url, db, _ = dash_server
+    from pollwatch.ledger import service
+
+    service.sign_checkpoint(db)  # a checkpoint covering every entry so far
+    size = int(httpx.get(url + "/api/v1/log", timeout=10).json()["checkpoint_size"])
+    assert size >= 6
+    for index in (0, size - 1, size // 2):
+        verdict, report = _verify_in_browser(browser, url, index)
+        assert verdict == "verified", report
+        assert "signature by" in report
+        assert "valid" in report
+        assert "reproduces the signed root" in report
+    verdict, report = _verify_in_browser(browser, url, 1, tamper="0/")
+    assert verdict == "NOT verified", report
+    assert "does NOT reproduce" in report or "bytes, expected" in report
+    verdict, report = _verify_in_browser(browser, url, 1, tamper="entries/")
+    assert verdict == "NOT verified"
+    assert "does NOT reproduce" in report
+    wrong = "someone+00000000+" + "A" * 44
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/log")
+    page.fill("#logkey", wrong)
+    page.click("#verify-form button")
+    page.wait_for_function("() => document.getElementById('verdict').dataset.ok === 'false'")
+    assert "key" in page.locator("#report").inner_text()
+    page.context.close()

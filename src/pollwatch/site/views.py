@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from pollwatch.audit.views import audit_constituency, audit_of_election
 from pollwatch.model import Election, ResultSheet
+from pollwatch.storage import log as log_store
 from pollwatch.storage import structure
 from pollwatch.tally.live import ConstituencyTally, PartyTally
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
@@ -409,3 +410,24 @@ def get_findings_page(
         s.election, kept, dict(Counter(str(f["kind"]) for f in every).most_common()),
         sorted(set(region_of.values())), kind, region, severity, list(audit.get("stale", [])),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """The latest signed checkpoint (its note as served) and who cosigned it."""
+
+    note: str
+    size: int
+    log_size: int
+    cosigners: list[str]
+    index: int | None
+
+
+def get_log_page(conn: Connection, *, index: int | None = None) -> LogPage:
+    """The log explorer's server side: the latest checkpoint; the browser fetches tiles and verifies."""
+    state = log_store.get_state(conn)
+    stored = log_store.get_checkpoint(conn, state.checkpoint_size) if state.checkpoint_size else None
+    cosigners = [
+        line.removeprefix("\u2014 ").rsplit(" ", 1)[0] for line in (stored.cosignatures if stored else ())
+    ]
+    return LogPage(state.checkpoint, state.checkpoint_size, state.size, cosigners, index)

@@ -180,7 +180,17 @@ def _findings_route(
     return render_page(request, conn, template="findings.html", depth="findings", build=build)
 
 
+def _log_route(request: Request, conn: ReadConn, index: int | None = Query(None, ge=0, le=2**62)) -> Response:
+    """The log explorer: the latest checkpoint; the page verifies an entry's inclusion in the browser."""
+
+    def build() -> dict[str, Any]:
+        return {"page": views.get_log_page(conn, index=index)}
+
+    return render_page(request, conn, template="log.html", depth="area", build=build)
+
+
 for _prefix in ("", "/ur"):
+    router.add_api_route(f"{_prefix}/log", _log_route, response_class=HTMLResponse)
     router.add_api_route(f"{_prefix}/elections/{{slug}}", _nation_route, response_class=HTMLResponse)
     router.add_api_route(
         f"{_prefix}/elections/{{slug}}/regions/{{region}}", _region_route, response_class=HTMLResponse
@@ -233,7 +243,8 @@ async def _events(
     db: Database = request.app.state.db
     shown: dict[str, str] = {}
     tick = await watcher.current()
-    if tick.applied == seen:
+    if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
+        shown = await watcher.memo(key, lambda: _with_conn(db, blocks))
         tick = await watcher.next_tick(tick.generation)
     while True:
         html = await watcher.memo(key, lambda: _with_conn(db, blocks))
