@@ -315,3 +315,49 @@ def test_log_explorer_verifies_inclusion_and_signature_and_rejects_a_tampered_ti
     page.wait_for_function("() => document.getElementById('verdict').dataset.ok === 'false'")
     assert "key" in page.locator("#report").inner_text()
     page.context.close()
+
+
+@pytest.mark.browser
+def test_static_export_is_browsable_from_a_plain_file_server(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any, tmp_path: Path
+) -> None:
+    import functools
+    import http.server
+    import json
+
+    from typer.testing import CliRunner
+
+    from pollwatch.cli.main import app
+
+    url, db, _ = dash_server
+    out = tmp_path / "site"
+    result = CliRunner().invoke(app, ["site", "export", str(out), "--db", db.url])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "snapshot.json").read_text())
+    assert (out / "elections" / SLUG / "c" / "NA-1" / "stations" / "2" / "index.html").exists()
+    assert (out / "ur" / "elections" / SLUG / "c" / "NA-1" / "index.html").exists()
+    assert (
+        "static/vendor/fonts/noto-nastaliq-urdu-arabic-400-normal.woff2" in manifest["files"]
+        or not (VENDOR / ".stamp").exists()
+    )
+    assert manifest["checkpoint"] == (out / "log" / "checkpoint").read_text()
+    assert "sse-connect" not in (out / "elections" / SLUG / "c" / "NA-1" / "index.html").read_text()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    static = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=static.serve_forever, daemon=True).start()
+    try:
+        page = _browser_page(browser)
+        page.goto(f"http://127.0.0.1:{static.server_address[1]}/")
+        page.click("[data-testid=constituencies] >> text=NA-1")
+        live = httpx.get(f"{url}{BASE}/c/NA-1", timeout=10).text
+        expected = re.search(r"<b><bdi>(\d+)</bdi></b> with a sheet", live)
+        assert expected is not None
+        coverage = page.locator("#result [data-testid=coverage]").inner_text()
+        assert f"{expected.group(1)} with a sheet" in coverage  # the same figures as the live site
+        page.click("[data-testid=stations] a >> nth=0")
+        assert page.locator("[data-testid=copy]").count() == 2
+        page.click("header nav a[hreflang=ur]")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        page.context.close()
+    finally:
+        static.shutdown()

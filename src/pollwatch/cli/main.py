@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pollwatch.cli import data, forensics, imports, intake, ledger, projections, results, server, synth
+from pollwatch.cli import data, forensics, imports, intake, ledger, projections, results, server, site, synth
 
 app = typer.Typer(
     name="pollwatch",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (data, imports, synth, intake, ledger, projections, results, forensics, server):
+for module in (data, imports, synth, intake, ledger, projections, results, forensics, server, site):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.site import i18n, maps, views
+from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
 from pollwatch.storage import Database
@@ -90,7 +91,7 @@ def render_page(
     if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
         return Response(status_code=304, headers=headers)
     context = {**build(), **_context(request, fresh)}
-    if live:
+    if live and STATIC_HEADER not in request.headers:
         context["live_url"] = f"{request.url.path}/events?v={fresh.applied}"
     fragment = FRAGMENTS.get(request.query_params.get("fragment", ""))
     if fragment is not None and live:
