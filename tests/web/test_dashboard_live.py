@@ -361,3 +361,27 @@ def test_static_export_is_browsable_from_a_plain_file_server(
         page.context.close()
     finally:
         static.shutdown()
+
+
+def test_national_events_carry_coverage_and_party_blocks(
+    dash_server: tuple[str, Database, dict[str, str]],
+) -> None:
+    """A reader whose page is older than the log (v=0) gets every block at once."""
+    url, _, _ = dash_server
+    names: dict[str, str] = {}
+    with httpx.stream("GET", f"{url}{BASE}/events?v=0", timeout=10) as response:
+        name, data = "", []
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line == "" and name:
+                names[name] = "\n".join(data)
+                name, data = "", []
+                if len(names) == 3:
+                    break
+    assert set(names) == {"freshness", "coverage", "parties"}
+    assert names["coverage"].startswith('<section id="coverage"')
+    assert 'sse-swap="coverage"' in names["coverage"]  # the swapped block can be swapped again
+    assert "P1" in names["parties"]

@@ -43,6 +43,7 @@ class Watcher:
         self._changed: asyncio.Condition | None = None
         self._task: asyncio.Task[None] | None = None
         self._memo: dict[Any, asyncio.Future[Any]] = {}
+        self._slow: dict[Any, tuple[float, asyncio.Future[Any]]] = {}
 
     def _read(self) -> tuple[int, int]:
         with self.db.reads() as conn:
@@ -94,6 +95,24 @@ class Watcher:
                 raise
         result: T = await asyncio.shield(found)
         return result
+
+    async def memo_for(self, key: Any, seconds: float, compute: Callable[[], T]) -> T:
+        """Like :meth:`memo`, but the result is kept for at least ``seconds`` across generations: for
+        blocks that cost more than a change is worth (whole-election sums while sheets pour in)."""
+        now = asyncio.get_running_loop().time()
+        kept = self._slow.get(key)
+        if kept is not None and now - kept[0] < seconds:
+            result: T = await asyncio.shield(kept[1])
+            return result
+        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._slow[key] = (now, found)
+        try:
+            found.set_result(await asyncio.to_thread(compute))
+        except Exception as exc:
+            found.set_exception(exc)
+            del self._slow[key]
+            raise
+        return await asyncio.shield(found)
 
     async def stop(self) -> None:
         if self._task is not None:

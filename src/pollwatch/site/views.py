@@ -133,9 +133,15 @@ def _names(conn: Connection, slug: str) -> dict[str, str]:
 
 
 def get_area_page(
-    conn: Connection, slug: str, *, assembly: str | None = None, region: str | None = None
+    conn: Connection,
+    slug: str,
+    *,
+    assembly: str | None = None,
+    region: str | None = None,
+    audit: bool = True,
 ) -> AreaPage:
-    """The nation's page (or one region's): one tally read, one grouped count, the stored audits."""
+    """The nation's page (or one region's): one tally read, one grouped count, the stored audits
+    (``audit=False``: no flagged seats, for the live blocks that show only sums)."""
     s = get_structure(conn, slug)
     assemblies = sorted({p.assembly for p in s.places})
     tally = live_tally(conn, slug, assembly=assembly, only_constituency=False)
@@ -149,9 +155,9 @@ def get_area_page(
         )
     states = count_states_by_constituency(conn, slug)
     names = _names(conn, slug)
-    audit = audit_of_election(conn, slug, assembly=assembly, budget=0.5)
+    audited = audit_of_election(conn, slug, assembly=assembly, budget=0.5) if audit else {}
     per_seat: dict[str, list[Mapping[str, Any]]] = {}
-    for f in audit["findings"]:
+    for f in audited.get("findings", []):
         per_seat.setdefault(str(f["where"]).split("/", 1)[0], []).append(f)
     kept = [r for r in rows if region is None or r.region == region]
     seats = [
@@ -182,7 +188,7 @@ def get_area_page(
     }
     return AreaPage(
         s.election, assemblies, assembly, areas, region, parties, Coverage.of(kept, states), seats,
-        flagged, list(audit.get("stale", [])), share,
+        flagged, list(audited.get("stale", [])), share,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -64,7 +65,12 @@ def _context(request: Request, fresh: Freshness) -> dict[str, Any]:
     }
 
 
-FRAGMENTS = {"result": "_result.html", "freshness": "_freshness.html"}
+FRAGMENTS = {
+    "result": "_result.html",
+    "freshness": "_freshness.html",
+    "coverage": "_coverage.html",
+    "parties": "_parties.html",
+}
 """Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
 
 
@@ -92,7 +98,8 @@ def render_page(
         return Response(status_code=304, headers=headers)
     context = {**build(), **_context(request, fresh)}
     if live and STATIC_HEADER not in request.headers:
-        context["live_url"] = f"{request.url.path}/events?v={fresh.applied}"
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
+        context["live_url"] = f"{request.url.path}/events?" + urlencode([("v", str(fresh.applied)), *kept])
     fragment = FRAGMENTS.get(request.query_params.get("fragment", ""))
     if fragment is not None and live:
         return HTMLResponse(templates.get_template(fragment).render(context).strip(), headers=headers)
@@ -230,25 +237,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _events(
-    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
+    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]], slow: float = 0.0
 ) -> AsyncIterator[ServerSentEvent]:
     """One reader's stream: after every change of the log, the blocks whose HTML changed.
 
     ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
-    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor."""
+    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor. ``slow``
+    seconds: recompute the blocks at most that often, whatever the rate of change."""
     watcher = get_watcher(request.app)
     last_id = request.headers.get("last-event-id", "")
     seen = int(last_id) if last_id.isdigit() else v
     lang, _ = _lang(request)
-    key = (request.url.path, lang, request.query_params.get("digits", ""))
+    key = (
+        request.url.path,
+        lang,
+        request.query_params.get("digits", ""),
+        request.query_params.get("assembly"),
+    )
     db: Database = request.app.state.db
+
+    async def render() -> dict[str, str]:
+        if slow:
+            return await watcher.memo_for(key, slow, lambda: _with_conn(db, blocks))
+        return await watcher.memo(key, lambda: _with_conn(db, blocks))
+
     shown: dict[str, str] = {}
     tick = await watcher.current()
     if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
-        shown = await watcher.memo(key, lambda: _with_conn(db, blocks))
+        shown = await render()
         tick = await watcher.next_tick(tick.generation)
     while True:
-        html = await watcher.memo(key, lambda: _with_conn(db, blocks))
+        html = await render()
         for name, block in html.items():
             if shown.get(name) != block:
                 yield ServerSentEvent(raw_data=block, event=name, id=str(tick.applied))
@@ -282,15 +301,26 @@ async def _constituency_events(
         yield event
 
 
+AREA_EVERY = 5.0
+"""Seconds between recomputations of a whole area's sums for live readers (freshness: every change)."""
+
+
 async def _area_events(
-    request: Request, slug: str, v: int = Query(0, ge=0, le=2**62)
+    request: Request,
+    slug: str,
+    v: int = Query(0, ge=0, le=2**62),
+    region: str | None = None,
+    assembly: str | None = Query(None),
 ) -> AsyncIterator[ServerSentEvent]:
-    """Server-sent events for the nation's page: the freshness line as the log grows."""
+    """Server-sent events for the nation's (or a province's) page: the freshness line on every change,
+    the coverage and party blocks at most every :data:`AREA_EVERY` seconds."""
 
     def blocks(conn: Connection) -> dict[str, str]:
-        return _render_blocks(request, conn, {}, ("freshness",))
+        fresh = _render_blocks(request, conn, {}, ("freshness",))
+        page = views.get_area_page(conn, slug, assembly=assembly, region=region, audit=False)
+        return fresh | _render_blocks(request, conn, {"page": page}, ("coverage", "parties"))
 
-    async for event in _events(request, v=v, blocks=blocks):
+    async for event in _events(request, v=v, blocks=blocks, slow=AREA_EVERY):
         yield event
 
 
@@ -298,7 +328,7 @@ async def _region_events(
     request: Request, slug: str, region: str, v: int = Query(0, ge=0, le=2**62)
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events for a province's page: the freshness line as the log grows."""
-    async for event in _area_events(request, slug, v):
+    async for event in _area_events(request, slug, v, region, request.query_params.get("assembly")):
         yield event
 
 

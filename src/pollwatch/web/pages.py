@@ -16,8 +16,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/ur/", response_class=HTMLResponse)
 @router.get("/ur", response_class=HTMLResponse)
 def home(request: Request, conn: ReadConn) -> Response:
-    """List elections; with one election, show its national page directly."""
+    """The national page of the app's home election (``app.state.home_election``, the demo's night) or
+    of the only election stored; else the list of elections."""
     stored = [e for _, e in structure.list_elections(conn)]
+    home_slug = getattr(request.app.state, "home_election", None)
+    if home_slug is not None and any(str(e.slug) == home_slug for e in stored):
+        return dashboard.nation(request, conn, str(home_slug))
     if len(stored) == 1:
         return dashboard.nation(request, conn, str(stored[0].slug))
     return dashboard.render_page(
