@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ WITH_SHEET = (CopyState.SINGLE_SOURCE.value, CopyState.AGREED.value, CopyState.C
 STATES = ("missing", "single_source", "agreed", "conflict", "official_only")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 PAGE_SIZE = 50
+AUDIT_BUDGET = 0.2
+"""Seconds a page may spend bringing stale constituency audits up to date (the rest are named stale)."""
+STATES_TTL = 2.0
+"""Seconds the per-constituency state counts (one grouped scan of the station rows) are shared."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,23 @@ def _names(conn: Connection, slug: str) -> dict[str, str]:
     return names
 
 
+_STATES: dict[tuple[str, str], tuple[float, dict[str, dict[str, int]]]] = {}
+
+
+def _states(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
+    """Every constituency's state counts, shared by all pages for :data:`STATES_TTL` seconds."""
+    key = (conn.engine.url.render_as_string(hide_password=True), slug)
+    now = time.monotonic()
+    with _NAMES_LOCK:
+        hit = _STATES.get(key)
+    if hit is not None and now - hit[0] < STATES_TTL:
+        return hit[1]
+    found = count_states_by_constituency(conn, slug)
+    with _NAMES_LOCK:
+        _STATES[key] = (now, found)
+    return found
+
+
 def get_area_page(
     conn: Connection,
     slug: str,
@@ -153,9 +175,9 @@ def get_area_page(
         raise NotFoundError(
             "no such region in this election", where="region", expected=", ".join(regions_all), found=region
         )
-    states = count_states_by_constituency(conn, slug)
+    states = _states(conn, slug)
     names = _names(conn, slug)
-    audited = audit_of_election(conn, slug, assembly=assembly, budget=0.5) if audit else {}
+    audited = audit_of_election(conn, slug, assembly=assembly, budget=AUDIT_BUDGET) if audit else {}
     per_seat: dict[str, list[Mapping[str, Any]]] = {}
     for f in audited.get("findings", []):
         per_seat.setdefault(str(f["where"]).split("/", 1)[0], []).append(f)
@@ -401,7 +423,7 @@ def get_findings_page(
     """Every audit finding of the election, filtered by kind, region (province) and severity."""
     s = get_structure(conn, slug)
     region_of = {p.code: p.region for p in s.places}
-    audit = audit_of_election(conn, slug, budget=0.5)
+    audit = audit_of_election(conn, slug, budget=AUDIT_BUDGET)
     every = audit["findings"]
     kept = [
         f
