@@ -304,6 +304,6 @@ def test_home_opens_on_the_home_election_when_several_are_stored(
         client.app.state.home_election = SLUG  # type: ignore[attr-defined]
         home = client.get("/").text
         assert 'data-testid="constituencies"' in home
-        assert "<h1>Tiny test election</h1>" in home
+        assert "<h1><bdi>Tiny test election</bdi></h1>" in home
     finally:
         client.app.state.home_election = None  # type: ignore[attr-defined]
