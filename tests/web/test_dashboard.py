@@ -307,3 +307,40 @@ def test_home_opens_on_the_home_election_when_several_are_stored(
         assert "<h1><bdi>Tiny test election</bdi></h1>" in home
     finally:
         client.app.state.home_election = None  # type: ignore[attr-defined]
+
+
+def test_station_page_shows_a_thumbnail_only_when_the_election_publishes_photos(
+    site: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    import io
+    import json
+
+    from PIL import Image
+
+    from pollwatch.intake.testing import bearer, sheet_payload
+    from pollwatch.storage import photos as photo_store
+    from pollwatch.storage import structure
+
+    client, db, tokens = site
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(buffer, "PNG")
+    sent = client.post(
+        "/api/v1/sheets?receipt=false",
+        data={"submission": json.dumps(sheet_payload("o-na2-s1", role="observer", constituency="NA-2"))},
+        files={"photo": ("sheet.png", buffer.getvalue(), "image/png")},
+        headers=bearer(tokens["observer"]),
+    )
+    assert sent.status_code in (200, 201), sent.text
+    digest = sent.json()["photo_sha256"]
+    Projector(db).catch_up()
+    hidden = client.get(f"{BASE}/c/NA-2/stations/1").text
+    assert digest in hidden
+    assert "<img" not in hidden  # hashes only: the election does not publish photos
+    with db.begin() as conn:
+        photo_store.set_publish_photos(conn, structure.get_election(conn, SLUG)[0], True)
+    shown = client.get(f"{BASE}/c/NA-2/stations/1").text
+    thumbnail = re.search(r'<img loading="lazy" src="([^"]+)"', shown)
+    assert thumbnail is not None
+    image = client.get(thumbnail.group(1))
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"

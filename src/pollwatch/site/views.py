@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from pollwatch.audit.views import audit_constituency, audit_of_election
 from pollwatch.model import Election, ResultSheet
 from pollwatch.storage import log as log_store
+from pollwatch.storage import photos as photo_store
 from pollwatch.storage import structure
 from pollwatch.tally.live import ConstituencyTally, PartyTally
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
@@ -361,6 +362,8 @@ class StationView:
     reconciliation: StationReconciliation
     copies: list[CopyView]
     candidates: list[dict[str, Any]]
+    photos_published: bool
+    """The election publishes photo files (else only their hashes are public)."""
 
 
 def get_station_page(conn: Connection, slug: str, code: str, serial: int) -> StationView:
@@ -369,7 +372,9 @@ def get_station_page(conn: Connection, slug: str, code: str, serial: int) -> Sta
     rec = get_reconciliation(conn, slug, code, serial)
     copies = [_copy(c, signed) for c, signed in list_station_copies(conn, slug, code, serial)]
     candidates = [e.as_dict() for _, e in sorted(s.ballots.entries.get(code, {}).items())]
-    return StationView(s.election, code, _names(conn, slug).get(code, ""), serial, rec, copies, candidates)
+    published = photo_store.get_publish_photos(conn, s.election_id)
+    name = _names(conn, slug).get(code, "")
+    return StationView(s.election, code, name, serial, rec, copies, candidates, published)
 
 
 def _copy(sheet: ResultSheet, signed: bool) -> CopyView:
