@@ -28,6 +28,7 @@ from pollwatch.storage import structure
 from pollwatch.tally.live import ConstituencyTally, PartyTally
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
 from pollwatch.tally.views import (
+    StationPage,
     count_states_by_constituency,
     get_reconciliation,
     get_structure,
@@ -42,7 +43,7 @@ WITH_SHEET = (CopyState.SINGLE_SOURCE.value, CopyState.AGREED.value, CopyState.C
 STATES = ("missing", "single_source", "agreed", "conflict", "official_only")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 PAGE_SIZE = 50
-AUDIT_BUDGET = 0.2
+AUDIT_BUDGET = 0.05
 """Seconds a page may spend bringing stale constituency audits up to date (the rest are named stale)."""
 STATES_TTL = 2.0
 """Seconds the per-constituency state counts (one grouped scan of the station rows) are shared."""
@@ -283,21 +284,27 @@ def get_constituency_page(
     state: str | None = None,
     sort: str = "serial",
     after: int = 0,
+    light: bool = False,
 ) -> ConstituencyPage:
-    """One seat: its tally row, the official sheets, its audit ranked by severity, a page of stations."""
+    """One seat: its tally row, the official sheets, its audit ranked by severity, a page of stations
+    (``light``: without the audit and the stations, for the live result block)."""
     s = get_structure(conn, slug)
     tally = live_tally(conn, slug, constituency=code).constituencies()[0]
-    states = count_states_by_constituency(conn, slug).get(code, {})
+    states = count_states_by_constituency(conn, slug, constituency=code).get(code, {})
     if state is not None and state not in STATES:
         state = None
-    page = list_reconciliations(conn, slug, constituency=code, state=state, after=after, limit=PAGE_SIZE)
-    stations = sorted(page.stations, key=_sort_key(sort))
     officials = [_official(x) for x in list_other_sheets(conn, slug, code)]
-    report = audit_constituency(conn, slug, code)
-    findings = sorted(
-        (f.as_dict() for f in report.findings),
-        key=lambda f: (SEVERITY_RANK.get(str(f["severity"]), 3), str(f["kind"]), str(f["where"])),
-    )
+    if light:
+        page = StationPage([], None, 0)
+        findings: list[dict[str, Any]] = []
+    else:
+        page = list_reconciliations(conn, slug, constituency=code, state=state, after=after, limit=PAGE_SIZE)
+        report = audit_constituency(conn, slug, code)
+        findings = sorted(
+            (f.as_dict() for f in report.findings),
+            key=lambda f: (SEVERITY_RANK.get(str(f["severity"]), 3), str(f["kind"]), str(f["where"])),
+        )
+    stations = sorted(page.stations, key=_sort_key(sort))
     return ConstituencyPage(
         s.election, code, _names(conn, slug).get(code, ""), tally, Coverage.of([tally], {code: states}),
         states, officials, findings, StationTable(stations, state, sort, after, page.next_after),

@@ -284,14 +284,16 @@ def count_station_rows(conn: Connection, election_id: int) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
-def count_station_rows_by_constituency(conn: Connection, election_id: int) -> dict[int, dict[str, int]]:
-    """Stations per reconciliation state, per constituency id (what the dashboard's coverage reads)."""
+def count_station_rows_by_constituency(
+    conn: Connection, election_id: int, *, constituency_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Stations per reconciliation state, per constituency id (what the dashboard's coverage reads);
+    only one constituency's when ``constituency_id`` is given."""
     s = station_results
-    rows = conn.execute(
-        select(s.c.constituency_id, s.c.state, func.count())
-        .where(s.c.election_id == election_id)
-        .group_by(s.c.constituency_id, s.c.state)
-    )
+    query = select(s.c.constituency_id, s.c.state, func.count()).where(s.c.election_id == election_id)
+    if constituency_id is not None:
+        query = query.where(s.c.constituency_id == constituency_id)
+    rows = conn.execute(query.group_by(s.c.constituency_id, s.c.state))
     out: dict[int, dict[str, int]] = {}
     for cid, state, n in rows:
         out.setdefault(int(cid), {})[str(state)] = int(n)

@@ -287,13 +287,17 @@ def list_station_copies(
     return [(c, signed.get(int(c.extra.get("leaf_index", -1)), False)) for c in copies]
 
 
-def count_states_by_constituency(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
+def count_states_by_constituency(
+    conn: Connection, slug: str, *, constituency: str | None = None
+) -> dict[str, dict[str, int]]:
     """Stations per reconciliation state per constituency code (``missing``: scheme stations without a
-    row, never below zero); one grouped read of the projection."""
+    row, never below zero); one grouped read of the projection (of one constituency's rows if given)."""
     s = get_structure(conn, slug)
-    counts = store.count_station_rows_by_constituency(conn, s.election_id)
+    places = [_place(s, constituency)] if constituency is not None else s.places
+    only = places[0].id if constituency is not None else None
+    counts = store.count_station_rows_by_constituency(conn, s.election_id, constituency_id=only)
     out: dict[str, dict[str, int]] = {}
-    for p in s.places:
+    for p in places:
         found = dict(counts.get(p.id, {}))
         found[CopyState.MISSING.value] = max(p.stations - sum(found.values()), 0)
         out[p.code] = found

@@ -294,7 +294,7 @@ async def _constituency_events(
     """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
 
     def blocks(conn: Connection) -> dict[str, str]:
-        page = views.get_constituency_page(conn, slug, code)
+        page = views.get_constituency_page(conn, slug, code, light=True)
         return _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
 
     async for event in _events(request, v=v, blocks=blocks):
