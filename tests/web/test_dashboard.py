@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from pollwatch.api.app import create_app
 from pollwatch.site import freshness, i18n, maps, views
+from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
 from pollwatch.tally.projector import Projector
@@ -29,7 +31,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
         env.setenv("POLLWATCH_HOME", str(home))
         db = Database(f"sqlite:///{home / 'dash.sqlite3'}")
         db.upgrade()
-        with TestClient(create_app(db)) as client:
+        app = create_app(db)
+        app.state.page_cache = PageCache(max_age=0)  # every change shows at once (tests read right after)
+        with TestClient(app) as client:
             tokens = populate(db, client.post)
             _checkpoint(db)
             yield client, db, tokens
@@ -128,7 +132,7 @@ def test_station_table_filters_sorts_and_pages_without_javascript(
     assert len(by_copies) == 1
     assert "/stations/3" in by_copies[0]
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
-    first = client.get(f"{BASE}/c/NA-1").text
+    first = client.get(f"{BASE}/c/NA-1?sort=serial").text  # a URL not rendered (and cached) before
     assert len(_rows(first, "stations")) == 2
     following = re.search(r'rel="next" href="([^"]+)"', first)
     assert following is not None
@@ -338,9 +342,24 @@ def test_station_page_shows_a_thumbnail_only_when_the_election_publishes_photos(
     assert "<img" not in hidden  # hashes only: the election does not publish photos
     with db.begin() as conn:
         photo_store.set_publish_photos(conn, structure.get_election(conn, SLUG)[0], True)
+    # Pages are validated by the log's state: the policy shows on pages rendered after the next leaf.
+    submit(client.post, tokens["observer"], "o-na2-s3", role="observer", constituency="NA-2", station="3")
+    Projector(db).catch_up()
     shown = client.get(f"{BASE}/c/NA-2/stations/1").text
     thumbnail = re.search(r'<img loading="lazy" src="([^"]+)"', shown)
     assert thumbnail is not None
     image = client.get(thumbnail.group(1))
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/jpeg"
+
+
+def test_page_cache_serves_a_recent_page_while_the_log_moves_then_renders_again() -> None:
+    cache = PageCache(max_age=0.2)
+    cache.put(("/p",), '"a"', b"old")
+    found = cache.get(("/p",), '"b"')  # the log moved, but the page is younger than max_age
+    assert found is not None
+    assert found.body == b"old"
+    assert found.etag == '"a"'
+    time.sleep(0.25)
+    assert cache.get(("/p",), '"b"') is None  # too old for a moving log: render again
+    assert cache.get(("/p",), '"a"') is not None  # still valid for an unchanged log

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 
 from pollwatch.api.app import create_app
+from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
 from tests.web.conftest import _free_port
 from tests.web.dashboard_data import SLUG, populate, submit
@@ -39,9 +40,9 @@ def dash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         db = Database(f"sqlite:///{home / 'live.sqlite3'}")
         db.upgrade()
         port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
-        )
+        app = create_app(db)
+        app.state.page_cache = PageCache(max_age=0)  # tests read pages right after each sheet
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 20

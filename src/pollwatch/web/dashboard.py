@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.site import i18n, maps, views
+from pollwatch.site.cache import PageCache
 from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
@@ -74,6 +75,14 @@ FRAGMENTS = {
 """Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
 
 
+def _page_cache(app: FastAPI) -> PageCache:
+    cache: PageCache | None = getattr(app.state, "page_cache", None)
+    if cache is None:
+        cache = PageCache()
+        app.state.page_cache = cache
+    return cache
+
+
 def render_page(
     request: Request,
     conn: Connection,
@@ -88,7 +97,15 @@ def render_page(
     ``live`` pages connect to ``<page>/events`` for server-sent updates of their blocks."""
     lang, _ = _lang(request)
     fresh = get_freshness(conn)
-    etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale))
+    static = STATIC_HEADER in request.headers
+    fragment = FRAGMENTS.get(request.query_params.get("fragment", "")) if live else None
+    vary = str(getattr(request.state, "page_vary", ""))  # what else chose the page (the home page)
+    etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale), str(static), vary)
+    key = (request.url.path, request.url.query, lang, str(static), vary)
+    cache = _page_cache(request.app)
+    kept = cache.get(key, etag)
+    if kept is not None:
+        etag = kept.etag
     headers = {
         "ETag": etag,
         "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
@@ -96,14 +113,20 @@ def render_page(
     }
     if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
         return Response(status_code=304, headers=headers)
+    if kept is not None:
+        return HTMLResponse(kept.body, headers=headers)
     context = {**build(), **_context(request, fresh)}
-    if live and STATIC_HEADER not in request.headers:
-        kept = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
-        context["live_url"] = f"{request.url.path}/events?" + urlencode([("v", str(fresh.applied)), *kept])
-    fragment = FRAGMENTS.get(request.query_params.get("fragment", ""))
-    if fragment is not None and live:
-        return HTMLResponse(templates.get_template(fragment).render(context).strip(), headers=headers)
-    return templates.TemplateResponse(request, template, context, headers=headers)
+    if live and not static:
+        kept_query = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
+        context["live_url"] = f"{request.url.path}/events?" + urlencode(
+            [("v", str(fresh.applied)), *kept_query]
+        )
+    if fragment is not None:
+        body = templates.get_template(fragment).render(context).strip()
+    else:
+        body = templates.get_template(template).render({**context, "request": request})
+    cache.put(key, etag, body.encode())
+    return HTMLResponse(body, headers=headers)
 
 
 def _area(

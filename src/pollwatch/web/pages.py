@@ -20,6 +20,7 @@ def home(request: Request, conn: ReadConn) -> Response:
     of the only election stored; else the list of elections."""
     stored = [e for _, e in structure.list_elections(conn)]
     home_slug = getattr(request.app.state, "home_election", None)
+    request.state.page_vary = f"{home_slug}:{','.join(sorted(str(e.slug) for e in stored))}"
     if home_slug is not None and any(str(e.slug) == home_slug for e in stored):
         return dashboard.nation(request, conn, str(home_slug))
     if len(stored) == 1:
