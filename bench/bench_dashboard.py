@@ -4,7 +4,8 @@ A real uvicorn server in its own process over loopback, on an election of BENCH_
 seats x BENCH_DASH_STATIONS stations (default 272 x 320 = 87,040, Pakistan's National Assembly scale)
 with a sheet for BENCH_DASH_REPORTED of the stations. This process opens BENCH_DASH_SSE event streams
 (spread over BENCH_DASH_SEATS constituency pages), then requests pages of each kind from
-BENCH_DASH_CONCURRENCY keep-alive connections for BENCH_DASH_SECONDS, and the same bytes as a static
+BENCH_DASH_CONCURRENCY keep-alive connections for BENCH_DASH_SECONDS while BENCH_DASH_RATE sheets a
+second are logged (so cached pages go stale and are rendered again), and the same bytes as a static
 file in the same run (the baseline). Then one sheet is appended to each watched seat and the time until
 every stream has its updated ``result`` block is measured.
 
@@ -18,6 +19,7 @@ import asyncio
 import datetime as dt
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +37,8 @@ SSE = int(os.environ.get("BENCH_DASH_SSE", "1000"))
 SEATS = int(os.environ.get("BENCH_DASH_SEATS", "20"))
 CONCURRENCY = int(os.environ.get("BENCH_DASH_CONCURRENCY", "8"))
 SECONDS = float(os.environ.get("BENCH_DASH_SECONDS", "15"))
+RATE = float(os.environ.get("BENCH_DASH_RATE", "20"))
+"""Sheets a second appended while pages are measured (0: a still log, every page from the cache)."""
 CANDIDATES = 6
 STATIC = Path(__file__).resolve().parents[1] / "src" / "pollwatch" / "web" / "static" / "vendor"
 _T0 = dt.datetime(2026, 2, 8, 13, tzinfo=dt.UTC)
@@ -135,11 +139,24 @@ async def _run(url: str, port: int) -> list[str]:
     await asyncio.sleep(3)  # the first (catch-up) blocks go out to every stream
     for s in streams:
         s.results.clear()
-    rows += ["| page kind | requests | pages/s | p50 ms | p95 ms |", "|---|---:|---:|---:|---:|"]
+    stop = threading.Event()
+    writer = threading.Thread(target=_write_while, args=(url, stop), daemon=True)
+    writer.start()
+    rows += [
+        f"pages while {RATE:g} sheets/s are logged:",
+        "",
+        "| page kind | requests | pages/s | p50 ms | p95 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for kind, paths in [*kinds.items(), ("static file, same bytes", ["/static/vendor/" + baseline.name])]:
         lat = await _pages(port, paths, SECONDS / 5)
         rate = len(lat) / (SECONDS / 5)
         rows.append(f"| {kind} | {len(lat):,} | {rate:,.0f} | {_pct(lat, 0.5):.1f} | {_pct(lat, 0.95):.1f} |")
+    stop.set()
+    writer.join()
+    await asyncio.sleep(3)
+    for s in streams:
+        s.results.clear()
     # One new sheet in every watched seat, written as intake would; then wait for every stream.
     db = Database(url)
     with db.begin() as conn:
@@ -162,6 +179,23 @@ async def _run(url: str, port: int) -> list[str]:
         f"{within:,} within 2 s",
     ]
     return rows
+
+
+def _write_while(url: str, stop: threading.Event) -> None:
+    """Append RATE sheets a second (in tenths) to stations without a sheet until ``stop``."""
+    if RATE <= 0:
+        return
+    db = Database(url)
+    n, first = 0, int(STATIONS * REPORTED) + 1
+    while not stop.wait(0.1):
+        batch = []
+        for _ in range(max(int(RATE / 10), 1)):
+            seat, station = 1 + n % CONSTITUENCIES, first + (n // CONSTITUENCIES) % (STATIONS - first)
+            batch.append(_sheet(20_000_000 + n, seat, station, votes_seed=2))
+            n += 1
+        with db.begin() as conn:
+            ledger.append(conn, batch)
+    db.dispose()
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ class Tick:
 class Watcher:
     """Polls the projection cursor and checkpoint size; wakes readers when either changes."""
 
-    def __init__(self, db: Database, *, interval: float = 0.5) -> None:
+    def __init__(self, db: Database, *, interval: float = 1.0) -> None:
         self.db = db
         self.interval = interval
         self.tick = Tick(0, -1, -1)
@@ -44,6 +44,8 @@ class Watcher:
         self._task: asyncio.Task[None] | None = None
         self._memo: dict[Any, asyncio.Future[Any]] = {}
         self._slow: dict[Any, tuple[float, asyncio.Future[Any]]] = {}
+        self.kept: dict[Any, Any] = {}
+        """Blocks kept across generations by whoever knows when they change (a seat's version)."""
 
     def _read(self) -> tuple[int, int]:
         with self.db.reads() as conn:

@@ -7,6 +7,7 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
 from pollwatch.storage import Database
+from pollwatch.tally.views import constituency_version
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -289,12 +291,18 @@ async def _events(
     if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
         shown = await render()
         tick = await watcher.next_tick(tick.generation)
+    sent_at = 0.0
     while True:
         html = await render()
-        for name, block in html.items():
-            if shown.get(name) != block:
-                yield ServerSentEvent(raw_data=block, event=name, id=str(tick.applied))
-        shown = html
+        changed = {name for name, block in html.items() if shown.get(name) != block}
+        now = time.monotonic()
+        if changed == {"freshness"} and now - sent_at < FRESHNESS_EVERY:
+            changed = set()  # the freshness line alone moves on every checkpoint: not worth a push
+        for name in sorted(changed):
+            yield ServerSentEvent(raw_data=html[name], event=name, id=str(tick.applied))
+            shown[name] = html[name]
+        if changed:
+            sent_at = now
         tick = await watcher.next_tick(tick.generation)
 
 
@@ -316,14 +324,25 @@ async def _constituency_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
 
+    kept: dict[tuple[str, ...], tuple[tuple[int, int], str]] = get_watcher(request.app).kept
+    key = (request.url.path, request.query_params.get("digits", ""))  # not ?v=: one entry per page
+
     def blocks(conn: Connection) -> dict[str, str]:
+        version = constituency_version(conn, slug, code)
+        hit = kept.get(key)
+        if hit is not None and hit[0] == version:  # the seat is unchanged: only the freshness line
+            return _render_blocks(request, conn, {}, ("freshness",)) | {"result": hit[1]}
         page = views.get_constituency_page(conn, slug, code, light=True)
-        return _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
+        found = _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
+        kept[key] = (version, found["result"])
+        return found
 
     async for event in _events(request, v=v, blocks=blocks):
         yield event
 
 
+FRESHNESS_EVERY = 10.0
+"""Seconds between pushes of the freshness line alone (it changes with every checkpoint)."""
 AREA_EVERY = 5.0
 """Seconds between recomputations of a whole area's sums for live readers (freshness: every change)."""
 
