@@ -14,13 +14,14 @@ NA-2 station 1 has the agent's copy only; NA-2 station 2 reports more votes than
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from pollwatch.auth import Assignment, AuthRole, create_submitter
 from pollwatch.intake.testing import SLUG, bearer, create_tiny_election, sheet_payload
 from pollwatch.storage import Database
-from pollwatch.tally.projector import Projector
+from pollwatch.tally.projector import status
 
 PERSONAL = (
     "Ayesha Siddiqa Qureshi",
@@ -64,7 +65,7 @@ def submit(post: Post, token: str, sid: str, *, role: str, **payload: Any) -> di
 
 
 def populate(db: Database, post: Post) -> dict[str, str]:
-    """Register, submit the night's sheets, bring the projections up to date; return the tokens."""
+    """Register, submit the night's sheets, wait for the app to project them; return the tokens."""
     tokens = register(db)
     agent, observer = tokens["agent"], tokens["observer"]
     submit(post, agent, "a-na1-s1", role="agent", station="1")
@@ -74,8 +75,17 @@ def populate(db: Database, post: Post) -> dict[str, str]:
     submit(post, agent, "a-na1-s3", role="agent", station="3", votes=(50, 400, 20))
     submit(post, agent, "a-na2-s1", role="agent", constituency="NA-2", station="1")
     submit(post, agent, "a-na2-s2", role="agent", constituency="NA-2", station="2", votes=(900, 300, 100))
-    Projector(db).catch_up()
+    wait_projected(db)
     return tokens
 
 
-__all__ = ["PERSONAL", "SLUG", "populate", "register", "submit"]
+def wait_projected(db: Database, timeout: float = 20.0) -> None:
+    """Wait for the running app's projector to apply every leaf (a second projector started here could
+    race it creating its cursor row)."""
+    deadline = time.monotonic() + timeout
+    while status(db)["behind"] > 0:
+        assert time.monotonic() < deadline, f"the app's projector is still behind: {status(db)}"
+        time.sleep(0.05)
+
+
+__all__ = ["PERSONAL", "SLUG", "populate", "register", "submit", "wait_projected"]

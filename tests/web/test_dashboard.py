@@ -17,8 +17,7 @@ from pollwatch.site import freshness, i18n, maps, views
 from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
-from pollwatch.tally.projector import Projector
-from tests.web.dashboard_data import PERSONAL, SLUG, populate, submit
+from tests.web.dashboard_data import PERSONAL, SLUG, populate, submit, wait_projected
 
 BASE = f"/elections/{SLUG}"
 VENDOR = Path(__file__).resolve().parents[2] / "src" / "pollwatch" / "web" / "static" / "vendor"
@@ -192,7 +191,7 @@ def test_pages_carry_etag_and_cache_control_and_answer_304_until_the_log_changes
     assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/ur" + path).headers["etag"] != etag
     submit(client.post, tokens["observer"], "o-na1-s3", role="observer", station="3", votes=(50, 400, 20))
-    Projector(db).catch_up()
+    wait_projected(db)
     again = client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 200
     assert again.headers["etag"] != etag
@@ -336,7 +335,7 @@ def test_station_page_shows_a_thumbnail_only_when_the_election_publishes_photos(
     )
     assert sent.status_code in (200, 201), sent.text
     digest = sent.json()["photo_sha256"]
-    Projector(db).catch_up()
+    wait_projected(db)
     hidden = client.get(f"{BASE}/c/NA-2/stations/1").text
     assert digest in hidden
     assert "<img" not in hidden  # hashes only: the election does not publish photos
@@ -344,7 +343,7 @@ def test_station_page_shows_a_thumbnail_only_when_the_election_publishes_photos(
         photo_store.set_publish_photos(conn, structure.get_election(conn, SLUG)[0], True)
     # Pages are validated by the log's state: the policy shows on pages rendered after the next leaf.
     submit(client.post, tokens["observer"], "o-na2-s3", role="observer", constituency="NA-2", station="3")
-    Projector(db).catch_up()
+    wait_projected(db)
     shown = client.get(f"{BASE}/c/NA-2/stations/1").text
     thumbnail = re.search(r'<img loading="lazy" src="([^"]+)"', shown)
     assert thumbnail is not None
