@@ -88,4 +88,21 @@ def wait_projected(db: Database, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-__all__ = ["PERSONAL", "SLUG", "populate", "register", "submit", "wait_projected"]
+def wait_signed(db: Database, timeout: float = 20.0) -> None:
+    """Wait for a checkpoint covering the whole log: the app's publisher signs one within a second
+    (signing here too could race it: the loser gets a ConflictError)."""
+    from pollwatch.storage import log as log_store
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.connect() as conn:
+            state = log_store.get_state(conn)
+        if state.checkpoint_size == state.size:
+            return
+        assert time.monotonic() < deadline, (
+            f"no checkpoint covers the log: {state.checkpoint_size} of {state.size}"
+        )
+        time.sleep(0.05)
+
+
+__all__ = ["PERSONAL", "SLUG", "populate", "register", "submit", "wait_projected", "wait_signed"]

@@ -17,7 +17,7 @@ from pollwatch.site import freshness, i18n, maps, views
 from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
-from tests.web.dashboard_data import PERSONAL, SLUG, populate, submit, wait_projected
+from tests.web.dashboard_data import PERSONAL, SLUG, populate, submit, wait_projected, wait_signed
 
 BASE = f"/elections/{SLUG}"
 VENDOR = Path(__file__).resolve().parents[2] / "src" / "pollwatch" / "web" / "static" / "vendor"
@@ -40,10 +40,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
 
 
 def _checkpoint(db: Database) -> None:
-    """Sign a checkpoint now, as the publisher would within a second."""
-    from pollwatch.ledger import service
-
-    service.sign_checkpoint(db)
+    """Wait for the app's publisher to sign a checkpoint of the whole log."""
+    wait_signed(db)
 
 
 class _Page(HTMLParser):
@@ -163,20 +161,31 @@ def test_station_page_shows_every_copy_with_key_role_and_proof_links(
     assert client.get(f"{BASE}/c/NA-1/stations/99").status_code == 404
 
 
+def _settled(client: TestClient, path: str) -> str:
+    """The page once no constituency's audit is still being brought up to date (the app's auditor
+    stores them in the background; a page spends at most 50 ms recomputing stale ones)."""
+    deadline = time.monotonic() + 20
+    while True:
+        html = client.get(path).text
+        if "still being brought up to date" not in html or time.monotonic() > deadline:
+            return html
+        time.sleep(0.1)
+
+
 def test_findings_explorer_filters_by_kind_and_severity_and_links_the_station(
     site: tuple[TestClient, Database, dict[str, str]],
 ) -> None:
     client, _, _ = site
-    every = _rows(client.get(f"{BASE}/findings").text, "findings")
-    errors = _rows(client.get(f"{BASE}/findings?severity=error").text, "findings")
+    every = _rows(_settled(client, f"{BASE}/findings"), "findings")
+    errors = _rows(_settled(client, f"{BASE}/findings?severity=error"), "findings")
     assert len(errors) < len(every)
     assert all("sev-error" in r for r in errors)
     assert any("station_turnout_over_100" in r for r in errors)
     assert f'href="{BASE}/c/NA-2/stations/2"' in errors[0]
-    kind = _rows(client.get(f"{BASE}/findings?kind=station_over_booth_capacity").text, "findings")
+    kind = _rows(_settled(client, f"{BASE}/findings?kind=station_over_booth_capacity"), "findings")
     assert kind
     assert all("station_over_booth_capacity" in r for r in kind)
-    assert "NA-2" in client.get(BASE).text.split('data-testid="flagged"')[1][:400]
+    assert "NA-2" in _settled(client, BASE).split('data-testid="flagged"')[1][:400]
 
 
 def test_pages_carry_etag_and_cache_control_and_answer_304_until_the_log_changes(

@@ -22,7 +22,7 @@ from pollwatch.api.app import create_app
 from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
 from tests.web.conftest import _free_port
-from tests.web.dashboard_data import SLUG, populate, submit
+from tests.web.dashboard_data import SLUG, populate, submit, wait_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "artifacts" / "dashboard"
@@ -291,9 +291,7 @@ def test_log_explorer_verifies_inclusion_and_signature_and_rejects_a_tampered_ti
     dash_server: tuple[str, Database, dict[str, str]], browser: Any
 ) -> None:
     url, db, _ = dash_server
-    from pollwatch.ledger import service
-
-    service.sign_checkpoint(db)  # a checkpoint covering every entry so far
+    wait_signed(db)  # a checkpoint covering every entry so far
     size = int(httpx.get(url + "/api/v1/log", timeout=10).json()["checkpoint_size"])
     assert size >= 6
     for index in (0, size - 1, size // 2):

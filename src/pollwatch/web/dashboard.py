@@ -127,7 +127,11 @@ def render_page(
         body = templates.get_template(fragment).render(context).strip()
     else:
         body = templates.get_template(template).render({**context, "request": request})
-    cache.put(key, etag, body.encode())
+    if context.get("partial"):  # some audits were still stale: neither keep nor validate this page
+        del headers["ETag"]
+        headers["Cache-Control"] = "public, max-age=5"
+    else:
+        cache.put(key, etag, body.encode())
     return HTMLResponse(body, headers=headers)
 
 
@@ -142,7 +146,7 @@ def _area(
             title="Share of stations with a sheet, by district",
             href=f"{prefix}/elections/{slug}/c/",
         )
-        return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT}
+        return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT, "partial": bool(page.stale_audits)}
 
     return render_page(request, conn, template="area.html", depth="area", build=build, live=True)
 
@@ -208,7 +212,7 @@ def _findings_route(
         page = views.get_findings_page(
             conn, slug, kind=kind or None, region=region or None, severity=severity or None
         )
-        return {"page": page}
+        return {"page": page, "partial": bool(page.stale)}
 
     return render_page(request, conn, template="findings.html", depth="findings", build=build)
 
