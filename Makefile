@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench system docs clean help
+.PHONY: demo serve test lint fix bench system vendor docs clean help
+VENDOR := src/pollwatch/web/static/vendor
 
 help:
 	@echo "make demo   - set up, load a realistic election into SQLite, serve http://127.0.0.1:8000"
@@ -17,6 +18,23 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Browser assets (htmx, the Urdu font, Swagger UI) come pinned from npm (package-lock.json) and are
+# copied into the git-ignored static/vendor/, which pollwatch serves itself: never a CDN at run time.
+vendor: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/fonts $(VENDOR)/swagger-ui
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/htmx-ext-sse.min.js
+	cp node_modules/htmx-ext-sse/LICENSE $(VENDOR)/htmx-ext-sse.LICENSE
+	cp node_modules/@fontsource/noto-nastaliq-urdu/files/noto-nastaliq-urdu-arabic-400-normal.woff2 $(VENDOR)/fonts/
+	cp node_modules/@fontsource/noto-nastaliq-urdu/LICENSE $(VENDOR)/fonts/OFL.txt
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
+	cp node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/LICENSE
 	touch $@
 
 # Debian packages the tests drive for real, never downloaded by other means: chromium (the dashboard,
@@ -32,10 +50,10 @@ system:
 	    sudo apt-get install -y -qq $$missing; \
 	  else echo "not installed and no root: $$missing (the tests that need them will be skipped)"; fi; fi
 
-demo: $(STAMP)
+demo: $(STAMP) vendor
 	$(BIN)/pollwatch demo
 
-serve: $(STAMP)
+serve: $(STAMP) vendor
 	$(BIN)/pollwatch serve
 
 lint: $(STAMP)
@@ -47,7 +65,7 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: $(STAMP) system lint
+test: $(STAMP) vendor system lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
@@ -58,4 +76,4 @@ docs: $(STAMP)
 	$(BIN)/python -m pollwatch.cli.reference > docs/cli.md
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -119,6 +119,13 @@ def _night(db: Database, e: SyntheticElection, shape: _Shape, *, present: set[st
         generated = 0 if e.generated is None else int(e.generated.sum())
         say(f"created {shape.slug}: {e.n_stations:,} stations ({generated:,} generated where the "
             "polling scheme lists too few voters)")  # fmt: skip
+    if shape.slug == NIGHT:  # the night's seats are the real ones: show their names (and on the map)
+        with db.begin() as conn:
+            structure.copy_constituency_names(
+                conn,
+                source_id=structure.get_election(conn, REAL)[0],
+                target_id=structure.get_election(conn, NIGHT)[0],
+            )
     night = prepare_night(db, e, slug=shape.slug, date=shape.date)
     if not truth_file(shape.slug).exists():
         write_truth(e, slug=shape.slug, arrivals=night.arrivals)

@@ -13,8 +13,8 @@ from pollwatch.api import elections, errors, forensics, intake, ledger, observe,
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
+from pollwatch.web import dashboard, pages
 from pollwatch.web import intake as web_intake
-from pollwatch.web import pages
 
 _STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
@@ -26,11 +26,14 @@ def create_app(db: Database) -> FastAPI:
         summary="Independent, verifiable election results.",
         version="0.1.0",
         lifespan=_lifespan,
+        docs_url=None,  # served by web/dashboard.py from pinned local assets, never a CDN
+        redoc_url=None,
     )
     app.state.db = db
     errors.install(app)
     for module in (elections, intake, ledger, results, forensics, observe):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.include_router(web_intake.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
@@ -43,7 +46,7 @@ def create_app(db: Database) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The checkpoint publisher and the results projector run while the app serves."""
-    async with ledger.lifespan(app), results.lifespan(app), intake_lifespan(app):
+    async with ledger.lifespan(app), results.lifespan(app), intake_lifespan(app), dashboard.lifespan(app):
         yield
 
 

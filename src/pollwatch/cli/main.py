@@ -16,6 +16,7 @@ from pollwatch.cli import (
     projections,
     results,
     server,
+    site,
     synth,
 )
 
@@ -39,6 +40,7 @@ for module in (
     results,
     forensics,
     server,
+    site,
 ):
     module.register(app)
 

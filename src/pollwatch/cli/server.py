@@ -78,7 +78,7 @@ def demo(
     else:
         console.print(f"{night.slug}: the whole night is already in the log")
     try:
-        _serve(database, host, port, 1, settings=settings)
+        _serve(database, host, port, 1, settings=settings, home=night.slug)
     finally:
         witness.shutdown()
 
@@ -99,7 +99,13 @@ def _replay(database: Database, night: Night, *, start: int, speed: float) -> No
 
 
 def _serve(
-    database: Database, host: str, port: int, workers: int, *, settings: LogSettings | None = None
+    database: Database,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    settings: LogSettings | None = None,
+    home: str | None = None,
 ) -> None:
     import uvicorn
 
@@ -118,6 +124,11 @@ def _serve(
             app = create_app(database)
             if settings is not None:
                 app.state.ledger_settings = settings
+            if home is not None:  # the demo opens on its election night's national page
+                app.state.home_election = home
+                console.print(
+                    f"national page of {home}: http://{host}:{port}/ (Urdu: http://{host}:{port}/ur/)"
+                )
             uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
             return
         # Worker processes import the app themselves; they find the database through the environment.

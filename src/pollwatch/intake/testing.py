@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,9 +32,16 @@ SLUG = "tiny-2026"
 
 
 def create_tiny_election(
-    db: Database, *, slug: str = SLUG, constituencies: int = 2, stations: int = 3, candidates: int = 3
+    db: Database,
+    *,
+    slug: str = SLUG,
+    constituencies: int = 2,
+    stations: int = 3,
+    candidates: int = 3,
+    names: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Store constituencies x stations (1,000 registered, 2 booths each) x candidates."""
+    """Store constituencies x stations (1,000 registered, 2 booths each) x candidates; ``names`` gives
+    the first constituencies a (name, region)."""
     election = Election(
         ElectionSlug(slug), "PK", "Tiny test election", dt.date(2026, 2, 8), "pakistan", "2023"
     )
@@ -44,8 +52,14 @@ def create_tiny_election(
             conn,
             eid,
             [
-                Constituency(code, "NA", "2023", registered=Registered(total=1000 * stations))
-                for code in codes
+                Constituency(
+                    code,
+                    "NA",
+                    "2023",
+                    *(names[n] if n < len(names) else ("", "")),
+                    registered=Registered(total=1000 * stations),
+                )  # fmt: skip
+                for n, code in enumerate(codes)
             ],
         )
         structure.insert_stations(

@@ -288,6 +288,22 @@ def count_station_rows(conn: Connection, election_id: int) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
+def count_station_rows_by_constituency(
+    conn: Connection, election_id: int, *, constituency_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Stations per reconciliation state, per constituency id (what the dashboard's coverage reads);
+    only one constituency's when ``constituency_id`` is given."""
+    s = station_results
+    query = select(s.c.constituency_id, s.c.state, func.count()).where(s.c.election_id == election_id)
+    if constituency_id is not None:
+        query = query.where(s.c.constituency_id == constituency_id)
+    rows = conn.execute(query.group_by(s.c.constituency_id, s.c.state))
+    out: dict[int, dict[str, int]] = {}
+    for cid, state, n in rows:
+        out.setdefault(int(cid), {})[str(state)] = int(n)
+    return out
+
+
 def list_missing_stations(
     conn: Connection, election_id: int, *, constituency_id: int | None, after_id: int, limit: int
 ) -> list[tuple[int, int, int, str | None]]:

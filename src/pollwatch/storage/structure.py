@@ -121,6 +121,26 @@ def upsert_constituencies(
     return ids
 
 
+def copy_constituency_names(conn: Connection, *, source_id: int, target_id: int) -> int:
+    """Give the target election's constituencies without a name the name of the source election's
+    constituency with the same code (a synthetic night on real contests); return how many were named."""
+    table = t.constituencies
+    names = {
+        str(code): str(name)
+        for code, name in conn.execute(
+            select(table.c.code, table.c.name).where(table.c.election_id == source_id, table.c.name != "")
+        )
+    }
+    named = 0
+    for code, cid in constituency_ids(conn, target_id).items():
+        if code in names:
+            result = conn.execute(
+                table.update().where(table.c.id == cid, table.c.name == "").values(name=names[code])
+            )
+            named += result.rowcount
+    return named
+
+
 def constituency_ids(conn: Connection, election_id: int) -> dict[ConstituencyCode, int]:
     rows = conn.execute(
         select(t.constituencies.c.code, t.constituencies.c.id).where(

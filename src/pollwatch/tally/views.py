@@ -274,6 +274,43 @@ def count_states(conn: Connection, slug: str) -> dict[str, int]:
     return counts
 
 
+def list_station_copies(
+    conn: Connection, slug: str, code: str, serial: int
+) -> list[tuple[ResultSheet, bool]]:
+    """Every copy of one station's sheet held by its projection row, in log order (none: no copy),
+    each with whether its leaf carries a device signature (checked at intake before it was logged)."""
+    s = get_structure(conn, slug)
+    rows = store.list_station_rows(conn, s.election_id, constituency_id=_place(s, code).id, serial=serial)
+    signed = {int(d["index"]): bool(d["body"].get("signature")) for r in rows for d in r["copies"]}
+    copies = [c for r in rows for c in copies_of(r)]
+    copies.sort(key=lambda c: int(c.extra.get("leaf_index", 0)))
+    return [(c, signed.get(int(c.extra.get("leaf_index", -1)), False)) for c in copies]
+
+
+def count_states_by_constituency(
+    conn: Connection, slug: str, *, constituency: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Stations per reconciliation state per constituency code (``missing``: scheme stations without a
+    row, never below zero); one grouped read of the projection (of one constituency's rows if given)."""
+    s = get_structure(conn, slug)
+    places = [_place(s, constituency)] if constituency is not None else s.places
+    only = places[0].id if constituency is not None else None
+    counts = store.count_station_rows_by_constituency(conn, s.election_id, constituency_id=only)
+    out: dict[str, dict[str, int]] = {}
+    for p in places:
+        found = dict(counts.get(p.id, {}))
+        found[CopyState.MISSING.value] = max(p.stations - sum(found.values()), 0)
+        out[p.code] = found
+    return out
+
+
+def list_other_sheets(conn: Connection, slug: str, code: str) -> list[ResultSheet]:
+    """One constituency's result leaves other than station counts (Form-47/48/49, official figures),
+    in log order."""
+    s = get_structure(conn, slug)
+    return _other_sheets(conn, s.election_id, _place(s, code).id)
+
+
 def constituency_version(conn: Connection, slug: str, code: str) -> tuple[int, int]:
     """Changes whenever a result leaf about the constituency is applied (0 before any) or the
     election's structure changes: the key of anything cached about one constituency."""

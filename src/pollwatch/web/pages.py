@@ -1,49 +1,30 @@
-"""HTML pages: the election overview listing constituencies."""
+"""The home page: the list of elections, or the nation's page when only one is stored."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.storage import structure
+from pollwatch.web import dashboard
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, conn: ReadConn) -> HTMLResponse:
-    """List elections; with one election, show its constituencies directly."""
-    stored = structure.list_elections(conn)
+@router.get("/ur/", response_class=HTMLResponse)
+@router.get("/ur", response_class=HTMLResponse)
+def home(request: Request, conn: ReadConn) -> Response:
+    """The national page of the app's home election (``app.state.home_election``, the demo's night) or
+    of the only election stored; else the list of elections."""
+    stored = [e for _, e in structure.list_elections(conn)]
+    home_slug = getattr(request.app.state, "home_election", None)
+    request.state.page_vary = f"{home_slug}:{','.join(sorted(str(e.slug) for e in stored))}"
+    if home_slug is not None and any(str(e.slug) == home_slug for e in stored):
+        return dashboard.nation(request, conn, str(home_slug))
     if len(stored) == 1:
-        return election_page(request, conn, stored[0][1].slug, assembly=None)
-    return templates.TemplateResponse(request, "home.html", {"elections": [e for _, e in stored]})
-
-
-@router.get("/elections/{slug}", response_class=HTMLResponse)
-def election_page(
-    request: Request, conn: ReadConn, slug: str, assembly: str | None = Query(None)
-) -> HTMLResponse:
-    eid, election = structure.get_election(conn, slug)
-    rows = structure.list_constituencies(conn, eid, assembly=assembly)
-    assemblies = sorted({r.constituency.assembly for r in structure.list_constituencies(conn, eid)})
-    totals = {
-        "constituencies": len(rows),
-        "registered": sum(r.constituency.registered.total or 0 for r in rows),
-        "stations": sum(r.stations for r in rows),
-    }
-    return templates.TemplateResponse(
-        request,
-        "election.html",
-        {
-            "election": election,
-            "rows": rows,
-            "assemblies": assemblies,
-            "assembly": assembly,
-            "totals": totals,
-        },
+        return dashboard.nation(request, conn, str(stored[0].slug))
+    return dashboard.render_page(
+        request, conn, template="home.html", depth="area", build=lambda: {"elections": stored}
     )

@@ -1,0 +1,126 @@
+"""Live updates for every open page from one poll of the projection, however many readers are connected.
+
+A :class:`Watcher` reads the projection cursor and the checkpoint size every ``interval`` seconds (one
+small read for the whole process). When either moves it starts a new *generation* and wakes every
+waiting reader. Whatever readers then need (a constituency's version, a rendered block) is computed
+once per generation and key through :meth:`Watcher.memo`, so a thousand readers of one constituency
+cost one read and one render per change, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pollwatch.storage import Database
+from pollwatch.storage import log as log_store
+from pollwatch.storage import projections as store
+from pollwatch.tally.projector import NAME
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One state of the log as pages show it."""
+
+    generation: int
+    applied: int
+    snapshot: int
+
+
+class Watcher:
+    """Polls the projection cursor and checkpoint size; wakes readers when either changes."""
+
+    def __init__(self, db: Database, *, interval: float = 1.0) -> None:
+        self.db = db
+        self.interval = interval
+        self.tick = Tick(0, -1, -1)
+        self._changed: asyncio.Condition | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._memo: dict[Any, asyncio.Future[Any]] = {}
+        self._slow: dict[Any, tuple[float, asyncio.Future[Any]]] = {}
+        self.kept: dict[Any, Any] = {}
+        """Blocks kept across generations by whoever knows when they change (a seat's version)."""
+
+    def _read(self) -> tuple[int, int]:
+        with self.db.reads() as conn:
+            return store.get_cursor(conn, NAME), log_store.get_state(conn).checkpoint_size
+
+    async def _run(self) -> None:
+        assert self._changed is not None
+        while True:
+            try:
+                applied, snapshot = await asyncio.to_thread(self._read)
+            except Exception:  # the database is busy or restarting: try again next round
+                log.exception("live watcher could not read the projection cursor")
+            else:
+                if (applied, snapshot) != (self.tick.applied, self.tick.snapshot):
+                    self.tick = Tick(self.tick.generation + 1, applied, snapshot)
+                    self._memo = {}
+                    async with self._changed:
+                        self._changed.notify_all()
+            await asyncio.sleep(self.interval)
+
+    def _start(self) -> asyncio.Condition:
+        if self._changed is None or self._task is None or self._task.done():
+            self._changed = asyncio.Condition()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="pollwatch-live")
+        return self._changed
+
+    async def current(self) -> Tick:
+        """The latest tick (waits for the first read after start)."""
+        return await self.next_tick(0)
+
+    async def next_tick(self, after: int) -> Tick:
+        """Wait until a generation newer than ``after`` exists and return it."""
+        changed = self._start()
+        async with changed:
+            await changed.wait_for(lambda: self.tick.generation > after)
+        return self.tick
+
+    async def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` (run in a thread) once per generation and key, shared by every reader."""
+        found = self._memo.get(key)
+        if found is None:
+            found = asyncio.get_running_loop().create_future()
+            self._memo[key] = found
+            try:
+                found.set_result(await asyncio.to_thread(compute))
+            except Exception as exc:
+                found.set_exception(exc)
+                del self._memo[key]
+                raise
+        result: T = await asyncio.shield(found)
+        return result
+
+    async def memo_for(self, key: Any, seconds: float, compute: Callable[[], T]) -> T:
+        """Like :meth:`memo`, but the result is kept for at least ``seconds`` across generations: for
+        blocks that cost more than a change is worth (whole-election sums while sheets pour in)."""
+        now = asyncio.get_running_loop().time()
+        kept = self._slow.get(key)
+        if kept is not None and now - kept[0] < seconds:
+            result: T = await asyncio.shield(kept[1])
+            return result
+        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._slow[key] = (now, found)
+        try:
+            found.set_result(await asyncio.to_thread(compute))
+        except Exception as exc:
+            found.set_exception(exc)
+            del self._slow[key]
+            raise
+        return await asyncio.shield(found)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None

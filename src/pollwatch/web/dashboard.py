@@ -1,0 +1,406 @@
+"""The public dashboard's pages, in English at ``/elections/...`` and Urdu at ``/ur/elections/...``.
+
+Each route reads the freshness line first (three small reads): when the reader's ``If-None-Match``
+still matches, the answer is 304 and no page is assembled; otherwise one call into
+:mod:`pollwatch.site.views` and one template.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy import Connection
+
+from pollwatch.api.deps import ReadConn
+from pollwatch.site import i18n, maps, views
+from pollwatch.site.cache import PageCache
+from pollwatch.site.export import STATIC_HEADER
+from pollwatch.site.freshness import Freshness, get_freshness
+from pollwatch.site.live import Watcher
+from pollwatch.storage import Database
+from pollwatch.tally.views import constituency_version
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["pkt"] = i18n.pakistan_time
+MAX_AGE = {"area": 15, "constituency": 30, "station": 60, "findings": 30}
+"""Seconds a cache in front may keep a page; deeper pages change less often (KawalPemilu's rule)."""
+
+
+def _lang(request: Request) -> tuple[str, str]:
+    return ("ur", "/ur") if request.url.path.startswith("/ur/") or request.url.path == "/ur" else ("en", "")
+
+
+def _other_language(request: Request) -> str:
+    path = request.url.path
+    other = path[3:] or "/" if path.startswith("/ur") else "/ur" + path
+    return other + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _numbers(lang: str, *, urdu_digits: bool) -> Callable[[int | None], Markup]:
+    """The page's number formatter: grouped, isolated left-to-right (``<bdi>``), Urdu digits on request."""
+    return lambda v: Markup("<bdi>{}</bdi>").format(i18n.number(v, lang, urdu_digits=urdu_digits))
+
+
+def _context(request: Request, fresh: Freshness) -> dict[str, Any]:
+    """What every template needs besides its page: language, helpers and the freshness line."""
+    lang, prefix = _lang(request)
+    return {
+        "lang": lang,
+        "prefix": prefix,
+        "fresh": fresh,
+        "alt_url": _other_language(request),
+        "t": lambda message: i18n.translate(lang, message),
+        "n": _numbers(lang, urdu_digits=request.query_params.get("digits") == "urdu"),
+        "pct": i18n.percent,
+        "live_url": None,
+    }
+
+
+FRAGMENTS = {
+    "result": "_result.html",
+    "freshness": "_freshness.html",
+    "coverage": "_coverage.html",
+    "parties": "_parties.html",
+}
+"""Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
+
+
+def _page_cache(app: FastAPI) -> PageCache:
+    cache: PageCache | None = getattr(app.state, "page_cache", None)
+    if cache is None:
+        cache = PageCache()
+        app.state.page_cache = cache
+    return cache
+
+
+def render_page(
+    request: Request,
+    conn: Connection,
+    *,
+    template: str,
+    depth: str,
+    build: Callable[[], dict[str, Any]],
+    live: bool = False,
+) -> Response:
+    """The page with its freshness line, ``ETag`` and ``Cache-Control`` (304 when the ETag matches).
+
+    ``live`` pages connect to ``<page>/events`` for server-sent updates of their blocks."""
+    lang, _ = _lang(request)
+    fresh = get_freshness(conn)
+    static = STATIC_HEADER in request.headers
+    fragment = FRAGMENTS.get(request.query_params.get("fragment", "")) if live else None
+    vary = str(getattr(request.state, "page_vary", ""))  # what else chose the page (the home page)
+    etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale), str(static), vary)
+    key = (request.url.path, request.url.query, lang, str(static), vary)
+    cache = _page_cache(request.app)
+    kept = cache.get(key, etag)
+    if kept is not None:
+        etag = kept.etag
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
+        "Vary": "Accept-Encoding",
+    }
+    if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+    if kept is not None:
+        return HTMLResponse(kept.body, headers=headers)
+    context = {**build(), **_context(request, fresh)}
+    if live and not static:
+        kept_query = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
+        context["live_url"] = f"{request.url.path}/events?" + urlencode(
+            [("v", str(fresh.applied)), *kept_query]
+        )
+    if fragment is not None:
+        body = templates.get_template(fragment).render(context).strip()
+    else:
+        body = templates.get_template(template).render({**context, "request": request})
+    if context.get("partial"):  # some audits were still stale: neither keep nor validate this page
+        del headers["ETag"]
+        headers["Cache-Control"] = "public, max-age=5"
+    else:
+        cache.put(key, etag, body.encode())
+    return HTMLResponse(body, headers=headers)
+
+
+def _area(
+    request: Request, conn: Connection, slug: str, assembly: str | None, region: str | None
+) -> Response:
+    def build() -> dict[str, Any]:
+        page = views.get_area_page(conn, slug, assembly=assembly, region=region)
+        _, prefix = _lang(request)
+        svg = maps.choropleth(
+            page.district_share,
+            title="Share of stations with a sheet, by district",
+            href=f"{prefix}/elections/{slug}/c/",
+        )
+        return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT, "partial": bool(page.stale_audits)}
+
+    return render_page(request, conn, template="area.html", depth="area", build=build, live=True)
+
+
+def nation(request: Request, conn: Connection, slug: str, assembly: str | None = None) -> Response:
+    """The nation: seats by party, coverage by province, the district map, flagged seats."""
+    return _area(request, conn, slug, assembly, None)
+
+
+def _nation_route(
+    request: Request, conn: ReadConn, slug: str, assembly: str | None = Query(None)
+) -> Response:
+    return nation(request, conn, slug, assembly)
+
+
+def _region_route(
+    request: Request, conn: ReadConn, slug: str, region: str, assembly: str | None = Query(None)
+) -> Response:
+    """One province: the same blocks over its constituencies."""
+    return _area(request, conn, slug, assembly, region)
+
+
+def _constituency_route(
+    request: Request,
+    conn: ReadConn,
+    slug: str,
+    code: str,
+    state: str | None = Query(None, max_length=20),
+    sort: str = Query("serial", max_length=20),
+    after: int = Query(0, ge=0, le=2**62),
+) -> Response:
+    """One seat: candidates and parties, signed sum vs official sheets, the audit, a page of stations."""
+
+    def build() -> dict[str, Any]:
+        page = views.get_constituency_page(conn, slug, code, state=state or None, sort=sort, after=after)
+        return {"page": page, "states": views.STATES, "sorts": views.SORTS}
+
+    return render_page(
+        request, conn, template="constituency.html", depth="constituency", build=build, live=True
+    )
+
+
+def _station_route(request: Request, conn: ReadConn, slug: str, code: str, serial: int) -> Response:
+    """One station: every copy by pseudonymous key and role, its log index and inclusion proof."""
+
+    def build() -> dict[str, Any]:
+        return {"page": views.get_station_page(conn, slug, code, serial)}
+
+    return render_page(request, conn, template="station.html", depth="station", build=build)
+
+
+def _findings_route(
+    request: Request,
+    conn: ReadConn,
+    slug: str,
+    kind: str | None = Query(None, max_length=60),
+    region: str | None = Query(None, max_length=100),
+    severity: str | None = Query(None, max_length=10),
+) -> Response:
+    """The discrepancy explorer: every audit finding, filterable by kind, province and severity."""
+
+    def build() -> dict[str, Any]:
+        page = views.get_findings_page(
+            conn, slug, kind=kind or None, region=region or None, severity=severity or None
+        )
+        return {"page": page, "partial": bool(page.stale)}
+
+    return render_page(request, conn, template="findings.html", depth="findings", build=build)
+
+
+def _log_route(request: Request, conn: ReadConn, index: int | None = Query(None, ge=0, le=2**62)) -> Response:
+    """The log explorer: the latest checkpoint; the page verifies an entry's inclusion in the browser."""
+
+    def build() -> dict[str, Any]:
+        return {"page": views.get_log_page(conn, index=index)}
+
+    return render_page(request, conn, template="log.html", depth="area", build=build)
+
+
+for _prefix in ("", "/ur"):
+    router.add_api_route(f"{_prefix}/log", _log_route, response_class=HTMLResponse)
+    router.add_api_route(f"{_prefix}/elections/{{slug}}", _nation_route, response_class=HTMLResponse)
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/regions/{{region}}", _region_route, response_class=HTMLResponse
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}", _constituency_route, response_class=HTMLResponse
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}/stations/{{serial}}",
+        _station_route,
+        response_class=HTMLResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/findings", _findings_route, response_class=HTMLResponse
+    )
+
+
+def get_watcher(app: FastAPI) -> Watcher:
+    """The app's one watcher of the projection (created on the first live reader)."""
+    watcher: Watcher | None = getattr(app.state, "live_watcher", None)
+    if watcher is None:
+        watcher = Watcher(app.state.db)
+        app.state.live_watcher = watcher
+    return watcher
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Stop the live watcher when the app stops."""
+    try:
+        yield
+    finally:
+        watcher: Watcher | None = getattr(app.state, "live_watcher", None)
+        if watcher is not None:
+            await watcher.stop()
+
+
+async def _events(
+    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]], slow: float = 0.0
+) -> AsyncIterator[ServerSentEvent]:
+    """One reader's stream: after every change of the log, the blocks whose HTML changed.
+
+    ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
+    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor. ``slow``
+    seconds: recompute the blocks at most that often, whatever the rate of change."""
+    watcher = get_watcher(request.app)
+    last_id = request.headers.get("last-event-id", "")
+    seen = int(last_id) if last_id.isdigit() else v
+    lang, _ = _lang(request)
+    key = (
+        request.url.path,
+        lang,
+        request.query_params.get("digits", ""),
+        request.query_params.get("assembly"),
+    )
+    db: Database = request.app.state.db
+
+    async def render() -> dict[str, str]:
+        if slow:
+            return await watcher.memo_for(key, slow, lambda: _with_conn(db, blocks))
+        return await watcher.memo(key, lambda: _with_conn(db, blocks))
+
+    shown: dict[str, str] = {}
+    tick = await watcher.current()
+    if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
+        shown = await render()
+        tick = await watcher.next_tick(tick.generation)
+    sent_at = 0.0
+    while True:
+        html = await render()
+        changed = {name for name, block in html.items() if shown.get(name) != block}
+        now = time.monotonic()
+        if changed == {"freshness"} and now - sent_at < FRESHNESS_EVERY:
+            changed = set()  # the freshness line alone moves on every checkpoint: not worth a push
+        for name in sorted(changed):
+            yield ServerSentEvent(raw_data=html[name], event=name, id=str(tick.applied))
+            shown[name] = html[name]
+        if changed:
+            sent_at = now
+        tick = await watcher.next_tick(tick.generation)
+
+
+def _with_conn(db: Database, blocks: Callable[[Connection], dict[str, str]]) -> dict[str, str]:
+    with db.reads() as conn:
+        return blocks(conn)
+
+
+def _render_blocks(
+    request: Request, conn: Connection, page: dict[str, Any], names: tuple[str, ...]
+) -> dict[str, str]:
+    context = {**page, **_context(request, get_freshness(conn))}
+    context["live_url"] = request.url.path
+    return {name: templates.get_template(FRAGMENTS[name]).render(context).strip() for name in names}
+
+
+async def _constituency_events(
+    request: Request, slug: str, code: str, v: int = Query(0, ge=0, le=2**62)
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
+
+    kept: dict[tuple[str, ...], tuple[tuple[int, int], str]] = get_watcher(request.app).kept
+    key = (request.url.path, request.query_params.get("digits", ""))  # not ?v=: one entry per page
+
+    def blocks(conn: Connection) -> dict[str, str]:
+        version = constituency_version(conn, slug, code)
+        hit = kept.get(key)
+        if hit is not None and hit[0] == version:  # the seat is unchanged: only the freshness line
+            return _render_blocks(request, conn, {}, ("freshness",)) | {"result": hit[1]}
+        page = views.get_constituency_page(conn, slug, code, light=True)
+        found = _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
+        kept[key] = (version, found["result"])
+        return found
+
+    async for event in _events(request, v=v, blocks=blocks):
+        yield event
+
+
+FRESHNESS_EVERY = 10.0
+"""Seconds between pushes of the freshness line alone (it changes with every checkpoint)."""
+AREA_EVERY = 5.0
+"""Seconds between recomputations of a whole area's sums for live readers (freshness: every change)."""
+
+
+async def _area_events(
+    request: Request,
+    slug: str,
+    v: int = Query(0, ge=0, le=2**62),
+    region: str | None = None,
+    assembly: str | None = Query(None),
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for the nation's (or a province's) page: the freshness line on every change,
+    the coverage and party blocks at most every :data:`AREA_EVERY` seconds."""
+
+    def blocks(conn: Connection) -> dict[str, str]:
+        fresh = _render_blocks(request, conn, {}, ("freshness",))
+        page = views.get_area_page(conn, slug, assembly=assembly, region=region, audit=False)
+        return fresh | _render_blocks(request, conn, {"page": page}, ("coverage", "parties"))
+
+    async for event in _events(request, v=v, blocks=blocks, slow=AREA_EVERY):
+        yield event
+
+
+async def _region_events(
+    request: Request, slug: str, region: str, v: int = Query(0, ge=0, le=2**62)
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events for a province's page: the freshness line as the log grows."""
+    async for event in _area_events(request, slug, v, region, request.query_params.get("assembly")):
+        yield event
+
+
+for _prefix in ("", "/ur"):
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/regions/{{region}}/events",
+        _region_events,
+        response_class=EventSourceResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/c/{{code}}/events",
+        _constituency_events,
+        response_class=EventSourceResponse,
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/events", _area_events, response_class=EventSourceResponse
+    )
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def swagger_ui() -> HTMLResponse:
+    """Swagger UI from pollwatch's own static files (swagger-ui-dist, pinned in package-lock.json)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="pollwatch API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
