@@ -28,6 +28,7 @@ from pollwatch.site.cache import PageCache
 from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
+from pollwatch.site.observation import get_observation_page
 from pollwatch.storage import Database
 from pollwatch.tally.views import constituency_version
 
@@ -217,6 +218,24 @@ def _findings_route(
     return render_page(request, conn, template="findings.html", depth="findings", build=build)
 
 
+def _observation_route(
+    request: Request,
+    conn: ReadConn,
+    slug: str,
+    what: str | None = Query(None, max_length=20),
+    category: str | None = Query(None, max_length=64),
+) -> Response:
+    """Observation: incidents on the district map and one timeline of incidents, cases and shutdowns."""
+    _, prefix = _lang(request)
+
+    def build() -> dict[str, Any]:
+        page = get_observation_page(conn, slug, what=what or None, category=category or None,
+                                    href=f"{prefix}/elections/{slug}/c/")  # fmt: skip
+        return {"page": page}
+
+    return render_page(request, conn, template="observation.html", depth="findings", build=build)
+
+
 def _log_route(request: Request, conn: ReadConn, index: int | None = Query(None, ge=0, le=2**62)) -> Response:
     """The log explorer: the latest checkpoint; the page verifies an entry's inclusion in the browser."""
 
@@ -242,6 +261,9 @@ for _prefix in ("", "/ur"):
     )
     router.add_api_route(
         f"{_prefix}/elections/{{slug}}/findings", _findings_route, response_class=HTMLResponse
+    )
+    router.add_api_route(
+        f"{_prefix}/elections/{{slug}}/observation", _observation_route, response_class=HTMLResponse
     )
 
 
