@@ -15,6 +15,7 @@ from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
 from pollwatch.web import dashboard, pages
 from pollwatch.web import intake as web_intake
+from pollwatch.web import observe as web_observe
 
 _STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
@@ -36,6 +37,7 @@ def create_app(db: Database) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.include_router(web_intake.router)
+    app.include_router(web_observe.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.openapi = complete_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(DeclaredContentTypes, fastapi=app)

@@ -76,6 +76,26 @@ class _Lookups:
                 self.numbers[cid] = numbers
 
 
+_ATTEMPTS = 3
+"""How often a step is redone when another projector applied its leaves first."""
+
+
+@dataclass
+class _Plan:
+    """The rows a step writes, worked out on a read snapshot (:meth:`Projector._plan`)."""
+
+    others: list[dict[str, Any]] = field(default_factory=list)
+    stations_new: list[dict[str, Any]] = field(default_factory=list)
+    stations_changed: list[dict[str, Any]] = field(default_factory=list)
+    constituencies_new: list[dict[str, Any]] = field(default_factory=list)
+    constituencies_changed: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, conn: Connection) -> None:
+        store.insert_other_results(conn, self.others)
+        store.write_station_rows(conn, self.stations_new, self.stations_changed)
+        store.write_constituency_rows(conn, self.constituencies_new, self.constituencies_changed)
+
+
 @dataclass(frozen=True)
 class _Copy:
     index: int
@@ -107,20 +127,28 @@ class Projector:
                 return total
 
     def step(self, *, batch: int | None = None) -> int:
-        """Apply up to ``batch`` leaves in one transaction; return how many."""
-        with self.db.connect() as conn:  # a read first: an idle poll must not take the write lock
-            if store.get_cursor(conn, NAME) >= log_store.get_state(conn).size:
-                return 0
-        with self.db.begin() as conn:
-            start = store.lock_cursor(conn, NAME)
-            size = log_store.get_state(conn).size
-            end = min(size, start + (batch or self.batch))
-            if end <= start:
-                return 0
-            entries = log_store.read_entries(conn, start, end)
-            self._apply(conn, [(start, entries)], start + len(entries) - 1)
-            store.set_cursor(conn, NAME, start + len(entries))
-            return len(entries)
+        """Apply up to ``batch`` leaves; return how many.
+
+        The work is done on a read snapshot and only its rows are written under the cursor's lock, in a
+        short transaction: on SQLite the write lock is the whole database's, and intake must never wait
+        for a projector's arithmetic (a server's projector runs at a low priority). If another projector
+        moved the cursor meanwhile, the work is dropped and done again from where that one stopped.
+        """
+        for _ in range(_ATTEMPTS):
+            with self.db.connect() as conn:  # a read snapshot: no lock that a writer waits for
+                start = store.get_cursor(conn, NAME)
+                size = log_store.get_state(conn).size
+                if start >= size:
+                    return 0
+                entries = log_store.read_entries(conn, start, min(size, start + (batch or self.batch)))
+                plan = self._plan(conn, [(start, entries)], start + len(entries) - 1)
+            with self.db.begin() as conn:
+                if store.lock_cursor(conn, NAME) != start:
+                    continue  # another projector applied these leaves first
+                plan.write(conn)
+                store.set_cursor(conn, NAME, start + len(entries))
+                return len(entries)
+        return 0
 
     def rebuild(self, *, chunk: int = 20_000) -> int:
         """Drop every projection row, then replay the whole log in one transaction; return the leaves
@@ -134,7 +162,7 @@ class Projector:
                 chunks = (
                     (a, log_store.read_entries(conn, a, min(size, a + chunk))) for a in range(0, size, chunk)
                 )
-                self._apply(conn, chunks, size - 1)
+                self._plan(conn, chunks, size - 1).write(conn)
             store.set_cursor(conn, NAME, size)
         return size
 
@@ -167,13 +195,14 @@ class Projector:
                 self._wake.wait(self.interval)
                 self._wake.clear()
 
-    def _apply(self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int) -> None:
-        """Apply leaves (chunks of consecutive entries, each from its first index) up to index ``last``."""
+    def _plan(self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int) -> _Plan:
+        """The rows that applying leaves (chunks of consecutive entries, each from its first index) up to
+        index ``last`` writes; reads only."""
         versions: Counter[int] = Counter()
         elections: dict[int, int] = {}
         by_key: dict[str, list[_Copy]] = {}
+        plan = _Plan()
         for start, entries in chunks:
-            others: list[dict[str, Any]] = []
             touched: list[_Copy] = []
             for offset, data in enumerate(entries):
                 copy = self._copy(conn, start + offset, data)
@@ -184,16 +213,16 @@ class Projector:
                 if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
                     touched.append(copy)
                 else:
-                    others.append(
+                    plan.others.append(
                         {"leaf_index": copy.index, "election_id": copy.election_id,
                          "constituency_id": copy.constituency_id, "type": copy.type, "body": dict(copy.body)}
                     )  # fmt: skip
-            store.insert_other_results(conn, others)
             self._lookups.load_places(conn, {c.constituency_id for c in touched})
             for copy in touched:
                 by_key.setdefault(self._station_key(copy.constituency_id, copy.body), []).append(copy)
-        deltas = self._stations(conn, by_key, last)
-        _constituency_rows(conn, versions, elections, deltas, last)
+        deltas = self._stations(conn, by_key, last, plan)
+        _constituency_rows(conn, versions, elections, deltas, last, plan)
+        return plan
 
     def _copy(self, conn: Connection, index: int, data: bytes) -> _Copy | None:
         try:
@@ -220,17 +249,16 @@ class Projector:
         serial = self._lookups.numbers.get(cid, {}).get(str(number))
         return f"{cid}/s{serial}" if serial is not None else f"{cid}/n{number}"
 
-    def _stations(self, conn: Connection, by_key: dict[str, list[_Copy]], last: int) -> dict[int, _Delta]:
+    def _stations(
+        self, conn: Connection, by_key: dict[str, list[_Copy]], last: int, plan: _Plan
+    ) -> dict[int, _Delta]:
         rows = store.get_station_rows(conn, set(by_key))
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
         deltas: dict[int, _Delta] = {}
         for key, copies in by_key.items():
             old = rows.get(key)
             row = self._station_row(key, old, copies, last)
-            (changed if old is not None else new).append(row)
+            (plan.stations_changed if old is not None else plan.stations_new).append(row)
             deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, row, self._place(key))
-        store.write_station_rows(conn, new, changed)
         return deltas
 
     def _place(self, key: str) -> store.Place | None:
@@ -341,15 +369,13 @@ def _constituency_rows(
     elections: Mapping[int, int],
     deltas: Mapping[int, _Delta],
     last: int,
+    plan: _Plan,
 ) -> None:
     rows = store.get_constituency_rows(conn, set(versions))
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
     for cid, count in versions.items():
         old = rows.get(cid)
         row = _merge(cid, elections[cid], old, deltas.get(cid), count, last)
-        (changed if old is not None else new).append(row)
-    store.write_constituency_rows(conn, new, changed)
+        (plan.constituencies_changed if old is not None else plan.constituencies_new).append(row)
 
 
 def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:

@@ -50,7 +50,7 @@ async def submit_post(request: Request) -> Response:
         await api.read_body(request, st.settings.max_body_bytes + st.settings.max_photo_bytes)
         data = await request.form(max_files=1, max_fields=200)
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        token = _credential(request, form, st.csrf_secret)
+        token = credential(request, form, st.csrf_secret)
         principal = await api.caller(request, authorization=f"Bearer {token}" if token else "")
         payload = _payload(form, role=api.model_role(principal))
         sub = api.parse_submission(_json(payload))
@@ -71,7 +71,7 @@ async def submit_post(request: Request) -> Response:
     return response
 
 
-def _credential(request: Request, form: dict[str, Any], secret: bytes) -> str:
+def credential(request: Request, form: dict[str, Any], secret: bytes) -> str:
     """The API token of this POST: typed into the form, or the saved cookie with its CSRF field.
 
     A foreign page cannot know a victim's token, so a typed one needs no more; but the browser sends
