@@ -102,6 +102,11 @@ def test_who_reported_who_is_silent_and_where_observers_disagree(
         "observer": mission_tokens["obs1"][0], "checklists": 1, "passed_qc": 1, "compared": 1, "agreed": 0,
     }  # fmt: skip
     assert (late["stations"], late["stations_covered"]) == (6, 2)
+    # Where nobody is deployed: NA-1 has 3 stations and only station 1 covered; NA-2 only station 2.
+    assert late["uncovered"] == [
+        {"constituency": "NA-1", "stations": 3, "covered": 1},
+        {"constituency": "NA-2", "stations": 3, "covered": 1},
+    ]
     with tiny_db.connect() as conn:
         tdea = mission.mission_status(conn, SLUG, organisation="TDEA", now=AFTER_COUNT)
     assert [d["observer"] for d in tdea["deployments"]] == [mission_tokens["obs3"][0]]

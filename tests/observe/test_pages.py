@@ -50,6 +50,9 @@ def test_the_timeline_shows_every_record_with_its_leaf(client: TestClient, token
     only = client.get(f"/elections/{SLUG}/observation?what=incident&category=violence").text
     assert f'/log?index={made["violence"]}"' in only
     assert f'/log?index={made["box_unsealed"]}"' not in only
+    at_na2 = client.get(f"/elections/{SLUG}/observation?place=NA-2").text
+    assert "arrest" in at_na2
+    assert f'/log?index={made["box_unsealed"]}"' not in at_na2  # that incident is at NA-1
     urdu = client.get(f"/ur/elections/{SLUG}/observation").text
     assert 'dir="rtl"' in urdu
     assert "مشاہدہ" in urdu

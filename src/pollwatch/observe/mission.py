@@ -99,9 +99,10 @@ def mark_pvt_sample(conn: Connection, slug: str, *, seed: str, size: int) -> dic
 def mission_status(
     conn: Connection, slug: str, *, organisation: str | None, now: dt.datetime
 ) -> dict[str, Any]:
-    """Who is deployed where, what each has reported, who is silent past a form's due time, where two
-    observers' reports at one station disagree, and each observer's accuracy. ``organisation`` limits it
-    to one organisation's observers (a coordinator's view)."""
+    """Who is deployed where, what each has reported, who is silent past a form's due time, where nobody
+    is deployed (per constituency: its stations and how many are covered), where two observers' reports
+    at one station disagree, and each observer's accuracy. ``organisation`` limits it to one
+    organisation's observers (a coordinator's view)."""
     election_id, election = structure.get_election(conn, slug)
     forms = forms_for(election.country)
     deployed = observations.list_deployments(conn, election_id, organisation=organisation)
@@ -122,6 +123,10 @@ def mission_status(
             "silent": sorted(f.form for f in due if not any(c["form"] == f.form for c in mine)),
         })  # fmt: skip
     observers = sorted({d["observer"] for d in deployed})
+    covered = Counter(
+        str(d["constituency"]) for d in {d["station_id"]: d for d in deployed if d["station_id"]}.values()
+    )
+    every = observations.stations_per_constituency(conn, election_id)
     return {
         "election": slug,
         "organisation": organisation,
@@ -129,6 +134,11 @@ def mission_status(
         "stations": observations.count_stations(conn, election_id),
         "stations_covered": len({d["station_id"] for d in deployed if d["station_id"] is not None}),
         "deployments": rows,
+        "uncovered": [
+            {"constituency": code, "stations": n, "covered": covered.get(code, 0)}
+            for code, n in sorted(every.items())
+            if covered.get(code, 0) < n
+        ],
         "silent": [r for r in rows if r["silent"]],
         "conflicts": [
             {**c, "organisations": sorted(c["organisations"])}

@@ -59,7 +59,7 @@ _UR: dict[str, str] = {
     "case": "مقدمہ",
     "case_update": "مقدمے کی پیش رفت",
     "shutdown": "بندش",
-    "Incidents reported, by district (darker: more)": "رپورٹ شدہ واقعات، ضلع وار (گہرا: زیادہ)",
+    "Incidents and cases, by district (darker: more)": "واقعات اور مقدمات، ضلع وار (گہرا: زیادہ)",
     "First 500 shown; filter to narrow.": "پہلے 500 دکھائے گئے؛ محدود کرنے کے لیے فلٹر کریں۔",
     "District map": "ضلعی نقشہ",
     "Share of stations with a sheet": "فارم والے اسٹیشنوں کا تناسب",

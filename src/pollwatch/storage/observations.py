@@ -230,3 +230,15 @@ def set_pvt_sample(conn: Connection, election_id: int, deployment_ids: Collectio
     conn.execute(update(d).where(d.c.election_id == election_id).values(pvt_sample=False))
     if deployment_ids:
         conn.execute(update(d).where(d.c.id.in_(sorted(deployment_ids))).values(pvt_sample=True))
+
+
+def stations_per_constituency(conn: Connection, election_id: int) -> dict[str, int]:
+    """Polling stations of each constituency of an election, by code."""
+    c, s = t.constituencies, t.stations
+    query = (
+        select(c.c.code, func.count(s.c.id))
+        .join(s, s.c.constituency_id == c.c.id)
+        .where(c.c.election_id == election_id)
+        .group_by(c.c.code)
+    )
+    return {str(code): int(n) for code, n in conn.execute(query)}

@@ -224,13 +224,14 @@ def _observation_route(
     slug: str,
     what: str | None = Query(None, max_length=20),
     category: str | None = Query(None, max_length=64),
+    place: str | None = Query(None, max_length=32),
 ) -> Response:
     """Observation: incidents on the district map and one timeline of incidents, cases and shutdowns."""
     _, prefix = _lang(request)
 
     def build() -> dict[str, Any]:
         page = get_observation_page(conn, slug, what=what or None, category=category or None,
-                                    href=f"{prefix}/elections/{slug}/c/")  # fmt: skip
+                                    place=place or None, href=f"{prefix}/elections/{slug}/c/")  # fmt: skip
         return {"page": page}
 
     return render_page(request, conn, template="observation.html", depth="findings", build=build)
