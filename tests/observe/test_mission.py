@@ -161,7 +161,10 @@ def test_the_cli_deploys_and_reports(
     tiny_db: Database, mission_tokens: dict[str, tuple[str, str]], tmp_path: Path
 ) -> None:
     plan = tmp_path / "plan.csv"
-    plan.write_text(f"observer,constituency,station,shift\n{mission_tokens['obs3'][0]},NA-2,,tabulation\n")
+    plan.write_text(
+        "observer,constituency,station,shift,accreditation,supervisor\n"
+        f"{mission_tokens['obs3'][0]},NA-2,,tabulation,ECP-OBS-2026-0042,{mission_tokens['coord'][0]}\n"
+    )
     runner = CliRunner()
     deployed = runner.invoke(app, ["observe", "deploy", str(plan), "--election", SLUG, "--db", tiny_db.url])
     assert deployed.exit_code == 0, deployed.output
@@ -175,4 +178,9 @@ def test_the_cli_deploys_and_reports(
         app, ["observe", "status", "--election", SLUG, "--db", tiny_db.url, "--format", "json"]
     )
     assert shown.exit_code == 0, shown.output
-    assert json.loads(shown.output)["deployments"][0]["shift"] == "tabulation"
+    [row] = json.loads(shown.output)["deployments"]
+    assert (row["shift"], row["accreditation"], row["supervisor"]) == (
+        "tabulation",
+        "ECP-OBS-2026-0042",
+        mission_tokens["coord"][0],
+    )

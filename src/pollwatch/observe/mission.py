@@ -45,6 +45,10 @@ class Deployment:
     constituency: str
     station: int | None = None
     shift: Shift = Shift.ALL_DAY
+    accreditation: str = ""
+    """The election commission's accreditation number of the observer (private, like the deployment)."""
+    supervisor: str = ""
+    """Key id of the observer's supervisor (a coordinator or observer of the same organisation)."""
 
 
 def deploy(conn: Connection, slug: str, wanted: Sequence[Deployment], *, now: dt.datetime) -> int:
@@ -67,9 +71,14 @@ def deploy(conn: Connection, slug: str, wanted: Sequence[Deployment], *, now: dt
             problems.add("no such place in this election", where=f"row {n + 1}",
                          found=f"{d.constituency} station {d.station}")  # fmt: skip
             continue
+        if d.supervisor and submitter_store.get_submitter(conn, key_id=d.supervisor) is None:
+            problems.add("the supervisor is not registered", where=f"row {n + 1}: supervisor",
+                         found=d.supervisor[:40])  # fmt: skip
+            continue
         rows.append({"election_id": election_id, "submitter_id": observer.id,
                      "constituency_id": ctx.constituency_id, "station_id": ctx.station_id,
-                     "shift": d.shift.value, "pvt_sample": False, "created_at": now})  # fmt: skip
+                     "shift": d.shift.value, "pvt_sample": False, "accreditation": d.accreditation[:64],
+                     "supervisor": d.supervisor[:64], "created_at": now})  # fmt: skip
     problems.raise_if_any("the deployment has mistakes; nothing was stored")
     return len(observations.insert_deployments(conn, rows))
 
@@ -118,7 +127,8 @@ def mission_status(
         rows.append({
             "observer": d["observer"], "name": d["name"], "organisation": d["organisation"],
             "constituency": d["constituency"], "station": d["station"], "shift": d["shift"],
-            "pvt_sample": bool(d["pvt_sample"]),
+            "pvt_sample": bool(d["pvt_sample"]), "accreditation": d["accreditation"],
+            "supervisor": d["supervisor"],
             "reported": dict(sorted(Counter(c["form"] for c in mine).items())),
             "silent": sorted(f.form for f in due if not any(c["form"] == f.form for c in mine)),
         })  # fmt: skip
@@ -220,7 +230,8 @@ def mission_for(db: Database, slug: str, principal: Principal, *, now: dt.dateti
 
 
 def read_deployments(text: str) -> list[Deployment]:
-    """Deployments from CSV (``observer,constituency,station,shift``; station empty for the tabulation)."""
+    """Deployments from CSV (``observer,constituency,station,shift[,accreditation,supervisor]``; station
+    empty for the tabulation)."""
     problems = ProblemList()
     out = []
     reader = csv.DictReader(io.StringIO(text))
@@ -238,7 +249,8 @@ def read_deployments(text: str) -> list[Deployment]:
             problems.add("unknown shift", where=f"line {n}: shift",
                          expected=", ".join(s.value for s in Shift), found=shift[:20])  # fmt: skip
             continue
+        extra = [(row.get(name) or "").strip() for name in ("accreditation", "supervisor")]
         out.append(Deployment(row["observer"].strip(), row["constituency"].strip(),
-                              int(station) if station else None, Shift(shift)))  # fmt: skip
+                              int(station) if station else None, Shift(shift), *extra))  # fmt: skip
     problems.raise_if_any("the deployment file has mistakes; nothing was stored")
     return out

@@ -191,7 +191,8 @@ def list_deployments(conn: Connection, election_id: int, *, organisation: str | 
     the constituency code and the station serial; only one organisation's when ``organisation`` is given."""
     d, sub, c, s = deployments, ti.submitters, t.constituencies, t.stations
     query = (
-        select(d.c.id, d.c.shift, d.c.pvt_sample, d.c.station_id, d.c.constituency_id,
+        select(d.c.id, d.c.shift, d.c.pvt_sample, d.c.station_id, d.c.constituency_id, d.c.accreditation,
+               d.c.supervisor,
                sub.c.key_id.label("observer"), sub.c.organisation, sub.c.name,
                c.c.code.label("constituency"), s.c.serial.label("station"))
         .select_from(d.join(sub, sub.c.id == d.c.submitter_id).join(c, c.c.id == d.c.constituency_id)

@@ -144,6 +144,8 @@ deployments = Table(
     Column("station_id", BigInteger),
     Column("shift", String(16), nullable=False),
     Column("pvt_sample", Boolean, nullable=False),
+    Column("accreditation", String(64), nullable=False, default=""),
+    Column("supervisor", String(64), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index(None, "election_id", "submitter_id"),
     Index(None, "station_id"),

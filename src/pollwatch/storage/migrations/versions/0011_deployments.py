@@ -1,4 +1,4 @@
-"""deployments: observers assigned to stations and shifts, with the PVT-sample flag
+"""deployments: observers at stations and shifts, with the PVT-sample flag, accreditation and supervisor
 
 Revision ID: 0011
 Revises: 0010
@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("station_id", sa.BigInteger(), nullable=True),
         sa.Column("shift", sa.String(length=16), nullable=False),
         sa.Column("pvt_sample", sa.Boolean(), nullable=False),
+        sa.Column("accreditation", sa.String(length=64), nullable=False),
+        sa.Column("supervisor", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deployments")),
     )
