@@ -12,6 +12,8 @@ election's country as the default region, so all three are stored and looked up 
 
 from __future__ import annotations
 
+import contextlib
+
 import phonenumbers
 from sqlalchemy import Connection
 
@@ -79,10 +81,8 @@ def sender_phone(number: str, *, country: str | None) -> str | None:
     Gateways drop the ``+`` now and then (``923001234567``): a number that is not possible in the
     election's country is tried once more as international.
     """
-    try:
+    with contextlib.suppress(InputError):  # not a number of the election's country: try it as international
         return parse_phone(number, country=country)
-    except InputError:
-        pass
     digits = "".join(ch for ch in number if ch.isdigit())
     if digits and not digits.startswith("0"):
         try:

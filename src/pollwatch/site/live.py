@@ -10,6 +10,7 @@ cost one read and one render per change, not a thousand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,8 +120,6 @@ class Watcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping: how it ended is moot
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._task = None

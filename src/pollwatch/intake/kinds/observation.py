@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -79,15 +80,16 @@ def plausible_day(
         )  # fmt: skip
 
 
-class StateRows:
+class StateRows(abc.ABC):
     """What the observation kinds do alike: a leaf that is the draft's body plus what the server adds, and
     one row per record made from the draft's ``state`` (with the arrival time). A kind names its table's
     insert (:meth:`insert`); ``place`` and ``prefetch`` default to none."""
 
     leaf_type: ClassVar[str]
 
+    @abc.abstractmethod
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-        raise NotImplementedError
+        """Insert the rows of the kind's table; their ids, in order."""
 
     def place(self, record: Any) -> Place:
         return Place()
