@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -155,15 +156,19 @@ def _server(url: str, home: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     # `pollwatch serve` itself: its workers, its protocol, its separate low-priority results process.
     serve = ["serve", "--db", url, "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pollwatch.cli.main", *serve], env=env, cwd=root, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "pollwatch.cli.main", *serve],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: a failed start kills the workers too
     )
-    for _ in range(200):
+    for _ in range(600):  # a loaded machine starts two workers and the results process slowly
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc, port
         except OSError:
             time.sleep(0.1)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError("the server did not start")
 
 

@@ -166,9 +166,7 @@ async def _live(port: int, records: list[_Record], reads: _Reads) -> float:
                     reads.errors += 1
                     continue
                 if n % 25 == 0 and r.body["station"] is not None:
-                    asyncio.get_running_loop().create_task(
-                        _until_visible(port, r, json.loads(payload), reads)
-                    )
+                    watchers.append(asyncio.create_task(_until_visible(port, r, json.loads(payload), reads)))
 
         tasks = [asyncio.create_task(worker(c)) for c in conns]
         start = time.perf_counter()

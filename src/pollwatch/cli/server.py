@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, console, handled, open_db
+from pollwatch.errors import InputError
 from pollwatch.ledger.settings import LogSettings
 from pollwatch.storage import Database
 from pollwatch.synth import Night
@@ -117,7 +122,8 @@ def _serve(
     from pollwatch.api.protocol import GuardedProtocol, timeouts
     from pollwatch.background import separate_process
 
-    timeouts()  # refuse bad POLLWATCH_*_TIMEOUT settings before listening
+    timeouts()  # refuse bad POLLWATCH_*_TIMEOUT and health-check settings before listening
+    worker_healthcheck()
     # The projector and the auditor run in a process of their own, at a lower priority than intake.
     with separate_process(database.url):
         if workers == 1:
@@ -133,12 +139,38 @@ def _serve(
             return
         # Worker processes import the app themselves; they find the database through the environment.
         os.environ["POLLWATCH_DATABASE_URL"] = database.url
-        uvicorn.run(
-            "pollwatch.api.app:create_app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-            http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
-        )
+        with _spawned_workers_skip_the_cli():
+            uvicorn.run(
+                "pollwatch.api.app:create_app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="warning",
+                http=GuardedProtocol,  # header and body timeouts for slow clients (api/protocol.py)
+                timeout_worker_healthcheck=worker_healthcheck(),
+            )
+
+
+def worker_healthcheck() -> int:
+    """Seconds a worker may take to answer uvicorn's health check before it is killed and replaced
+    (``POLLWATCH_WORKER_HEALTHCHECK``, default 60). uvicorn's own 5 s also covers a new worker's start,
+    and on a busy 2-core machine importing the app takes longer: workers were killed while starting,
+    again and again, and a loaded server lost its workers mid-night."""
+    raw = os.environ.get("POLLWATCH_WORKER_HEALTHCHECK", "60")
+    if not raw.isdigit() or int(raw) < 5:
+        raise InputError(f"POLLWATCH_WORKER_HEALTHCHECK must be whole seconds >= 5, found {raw!r}")
+    return int(raw)
+
+
+@contextmanager
+def _spawned_workers_skip_the_cli() -> Iterator[None]:
+    """A spawned worker first re-imports its parent's ``__main__``, here the whole CLI (scipy and
+    matplotlib included) before it imports the app it serves. While uvicorn manages the workers,
+    ``__main__`` is an empty module, so a worker imports the app alone."""
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
