@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from pollwatch.audit.views import Auditor
 from pollwatch.intake.testing import create_tiny_election
 from pollwatch.storage import Database, leases
@@ -43,3 +47,48 @@ def test_the_auditor_yields_while_leaves_arrive_fast(db: Database) -> None:
     auditor._seen = (auditor._seen[0] - 1.0, auditor._seen[1] - 100) if auditor._seen else None
     assert auditor.current_duty() == 0.05  # 100 leaves in a second: busy
     assert auditor.current_duty() == 0.25  # none since: quiet again
+
+
+def test_the_auditors_pause_follows_its_cpu_time_not_its_waiting(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A round that spends its time waiting (for the database, or for a CPU intake holds) used no CPU,
+    # so it earns no long pause; measured by wall time it would pause 0.3 s x 19 at a 5 % duty.
+    auditor = Auditor(db, duty=0.05, busy_duty=0.05)
+    pauses: list[float] = []
+
+    def waiting_round(*, limit: int = 50, budget: float | None = None) -> int:
+        time.sleep(0.3)
+        return 1
+
+    def record(timeout: float) -> bool:
+        pauses.append(timeout)
+        auditor._stop.set()  # one round only
+        return True
+
+    monkeypatch.setattr(auditor, "refresh", waiting_round)
+    monkeypatch.setattr(auditor._stop, "wait", record)
+    auditor._run()
+    assert pauses == [0.05]
+
+
+def test_the_auditors_pause_grows_with_the_cpu_it_used(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    auditor = Auditor(db, duty=0.25, busy_duty=0.25)
+    pauses: list[float] = []
+
+    def working_round(*, limit: int = 50, budget: float | None = None) -> int:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.2:
+            pass
+        return 1
+
+    def record(timeout: float) -> bool:
+        pauses.append(timeout)
+        auditor._stop.set()  # one round only
+        return True
+
+    monkeypatch.setattr(auditor, "refresh", working_round)
+    monkeypatch.setattr(auditor._stop, "wait", record)
+    auditor._run()
+    assert len(pauses) == 1
+    assert pauses[0] >= 0.2 * 3  # 0.2 s of CPU at a quarter's duty: three times as long idle

@@ -146,9 +146,10 @@ class Auditor:
     """Keeps every constituency's stored audit in step with the projections, in a background thread.
 
     One process of a deployment audits at a time (it holds the ``auditor`` lease; the others wait to take
-    it over), and it works at most ``duty`` of the time, or ``busy_duty`` while leaves arrive faster than
-    ``busy_rate`` per second: on election night intake keeps the CPU, and the audits catch up as the night
-    quietens (a whole-election answer names the constituencies still behind).
+    it over), and it works at most ``duty`` of one CPU (its rounds' CPU time, not their wall time), or
+    ``busy_duty`` while leaves arrive faster than ``busy_rate`` per second: on election night intake
+    keeps the CPU, and the audits catch up as the night quietens (a whole-election answer names the
+    constituencies still behind).
     """
 
     LEASE = "auditor"
@@ -245,14 +246,16 @@ class Auditor:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
+            started = time.thread_time()
             try:
                 duty = self.current_duty()
                 done = self.refresh(budget=self.ROUND)
             except Exception:  # keep going: the next round retries
                 log.exception("auditor round failed")
                 duty, done = self.duty, 0
-            busy = time.monotonic() - started
+            # The duty is a share of one CPU, so the round's cost is this thread's CPU time: waiting for
+            # the database or for a CPU that intake holds is not work and costs no pause.
+            busy = time.thread_time() - started
             pause = busy * (1 - duty) / duty if done else self.interval
             self._stop.wait(min(max(pause, 0.05), self.LEASE_TTL / 3))
 
