@@ -116,7 +116,7 @@ def raw_rows(d: Dataset) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...
         for i, s in enumerate(d.stations)
     ]
     sheets = []
-    votes = []
+    votes: list[tuple[int, int, int]] = []
     for i, s in enumerate(d.sheets):
         t = s.totals
         extra = json.dumps({"station_number": s.station})

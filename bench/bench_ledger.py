@@ -149,7 +149,7 @@ def _receipt_us(tree: MemoryHashes, entries: list[bytes], indexes: list[int], ro
 
 
 def _pymerkle(entries: list[bytes]) -> dict[str, float]:
-    from pymerkle import InmemoryTree
+    from pymerkle import InmemoryTree  # type: ignore[import-untyped]
     from pymerkle import verify_inclusion as pm_verify
 
     tree = InmemoryTree(algorithm="sha256")

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from pollwatch.synth import SynthConfig, generate
-from pollwatch.tally.live import LiveTally, Universe, sum_by_constituency
+from pollwatch.tally.live import IntArray, LiveTally, Universe, sum_by_constituency
 
 N_STATIONS, N_CONSTITUENCIES, N_CANDIDATES = 100_000, 300, 12
 
@@ -47,7 +47,7 @@ def main() -> None:
     reported = np.ones(N_STATIONS, dtype=bool)
     live = LiveTally(universe)
 
-    def ours_totals() -> object:
+    def ours_totals() -> IntArray:
         return sum_by_constituency(e.constituency, e.votes, n_constituencies=N_CONSTITUENCIES)
 
     def ours_full() -> object:
@@ -56,7 +56,7 @@ def main() -> None:
 
     frame = pl.DataFrame({"c": e.constituency, **{f"v{j}": e.votes[:, j] for j in range(N_CANDIDATES)}})
 
-    def polars_groupby() -> object:
+    def polars_groupby() -> pl.DataFrame:
         return frame.group_by("c").agg(pl.all().sum())
 
     frame_reg = frame.with_columns(pl.Series("r", e.registered))

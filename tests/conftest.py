@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def shared_data() -> Path:
     return require_shared_data()
 
 
-def _fresh_postgres() -> Iterator[str]:
+def _fresh_postgres() -> Generator[str, None, None]:
     name = f"pollwatch_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,7 +10,7 @@ from pollwatch.synth import SynthConfig, generate, store
 
 
 @pytest.fixture
-def client(db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def client(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """An app over a small synthetic election, on SQLite and on PostgreSQL."""
     monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
     store(

@@ -1,12 +1,16 @@
+from typing import Any
+
+import httpx
 from fastapi.testclient import TestClient
 
 
-def _envelope(response) -> dict:
-    body = response.json()
+def _envelope(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "status", "message", "remedy", "problems"}
     assert body["error"]["status"] == response.status_code
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 def test_elections_lists_the_stored_election(client: TestClient) -> None:

@@ -174,7 +174,7 @@ def test_results_endpoints_never_answer_5xx(sqlite_client: TestClient) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", sqlite_client.app)
     failures: list[str] = []
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]  # an invalid schema fails the test here
         if "results" not in (operation.tags or []):
             continue
 

@@ -49,8 +49,8 @@ def test_2024_one_final_sheet_per_na_seat(results: Dataset) -> None:
 
 def test_2024_others_rows_are_not_candidates(results: Dataset, data_dir: Path) -> None:
     rows = _wiki_rows(data_dir)
-    others = Counter()
-    named = Counter()
+    others: Counter[str] = Counter()
+    named: Counter[str] = Counter()
     for r in rows:
         if r["candidate"].startswith("Others ("):
             others[r["constituency_code"]] += int(r["votes"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pollwatch.intake.checks import Capacity, booth_capacity, check_sheet, default_form
 from pollwatch.model import SheetKind
 
 
-def _names(votes: dict[int, int], totals: dict[str, int | None], **kw: object) -> list[str]:
+def _names(votes: dict[int, int], totals: Mapping[str, int | None], **kw: object) -> list[str]:
     defaults: dict[str, object] = {"registered": 1000, "booths": 2, "capacity": Capacity(1.0, 10.0)}
     defaults.update(kw)
     return [f.name for f in check_sheet(votes, totals, **defaults)]  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def _serve(url: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], str]]:
+def served(tmp_path: Path) -> tuple[str, dict[str, str], str]:
     url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
     db = Database(url)
     db.upgrade()

@@ -4,6 +4,7 @@ apply to it with no toy-specific code in the core."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from concurrent.futures import Future
 from pathlib import Path
@@ -32,6 +33,9 @@ from tests.intake.toykind import POISON, ToyKind, ToyNote, create_toy_table, lis
 __all__ = ["toy_kind"]
 
 KEY_ID = "sub-toy-test"
+
+
+_SIGNED_AT = dt.datetime(2026, 2, 8, 17, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -115,7 +119,7 @@ def test_toy_kind_device_signature_and_replay_are_checked_by_the_core(toy_db: Da
     note = _note("toy-signed-1", device_key=device, captured_at="2026-02-08T17:30:00Z")
     body = {"election": SLUG, "submission_id": "toy-signed-1", "constituency": "NA-1",
             "text": "queue at the gate", "tags": {}, "submitter_key": device, "role": "observer",
-            "captured_at": iso(note.captured_at)}  # fmt: skip
+            "captured_at": iso(note.captured_at or _SIGNED_AT)}  # fmt: skip
     signature = sign(key, signed_bytes(body, "toy"))
     as_sheet = sign(key, signed_bytes(body))  # the sheet domain: must not verify as a toy
     with toy_db.begin() as conn:

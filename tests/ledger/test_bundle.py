@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -64,9 +65,7 @@ def bundle(tmp_path: Path, sqlite_db: Database, log_signer: Signer, witness_sign
     return out
 
 
-def _now() -> object:
-    import datetime as dt
-
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +28,7 @@ _values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(_values)
-def test_canonical_json_equals_rfc8785(value: object) -> None:
+def test_canonical_json_equals_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
 
@@ -48,18 +50,18 @@ _public_values = st.recursive(
 @given(
     st.dictionaries(st.sampled_from(["election", "votes", "station", "checks", "signature"]), _public_values)
 )
-def test_signed_bytes_equal_the_reference_encoding(body: dict[str, object]) -> None:
+def test_signed_bytes_equal_the_reference_encoding(body: dict[str, Any]) -> None:
     unsigned = {k: v for k, v in body.items() if k not in SERVER_FIELDS}
     assert signed_bytes(body) == SIGNATURE_DOMAIN + rfc8785.dumps(unsigned)
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.sampled_from(["election", "votes", "station", "note"]), _public_values))
-def test_leaf_bytes_equal_the_reference_encoding(body: dict[str, object]) -> None:
+def test_leaf_bytes_equal_the_reference_encoding(body: dict[str, Any]) -> None:
     record = LeafRecord("incident", body)
     assert canonical_bytes(record) == rfc8785.dumps({"v": 1, "type": "incident", **body})
 
 
 def test_control_characters_and_unicode_keys_sort_like_utf16() -> None:
-    value = {"\u00e9": 1, "z": '\x01\n\t"\\', "\U0001f600": 2, "\uff61": 3}
+    value: dict[str, Any] = {"\u00e9": 1, "z": '\x01\n\t"\\', "\U0001f600": 2, "\uff61": 3}
     assert canonical_json(value) == rfc8785.dumps(value)

@@ -210,7 +210,7 @@ def test_signing_a_checkpoint_does_not_stall_appends(
     with db.begin() as conn:
         service.append(conn, _records(5))
     appended = threading.Event()
-    real_sign = service.sign_note
+    real_sign = service.sign_note  # type: ignore[attr-defined]  # patched where the service calls it
 
     def append_meanwhile() -> None:
         with db.begin() as conn:

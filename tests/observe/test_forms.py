@@ -93,7 +93,7 @@ def test_qc_rules_are_tag_expressions_and_nothing_else() -> None:
 
 
 def test_a_malformed_form_file_is_refused() -> None:
-    good = {"form": "x", "version": 1, "phase": "p", "title": {"en": "X", "ur": "ایکس"},
+    good: dict[str, Any] = {"form": "x", "version": 1, "phase": "p", "title": {"en": "X", "ur": "ایکس"},
             "questions": [{"tag": "AA", "type": "count", "en": "a", "ur": "ب"}]}  # fmt: skip
     assert parse_form(good, country="ZZ").questions[0].tag == "AA"
     for broken in (

@@ -3,6 +3,8 @@ copying constituency names between elections."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,7 +16,7 @@ from tests.web.dashboard_data import SLUG, populate
 
 
 def test_state_counts_per_constituency_add_up_to_the_election_counts(
-    db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
     with TestClient(create_app(db)) as client:

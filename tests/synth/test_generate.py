@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 from pollwatch.errors import InputError
-from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generate
+from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, SyntheticElection, generate
 
 K = ManipulationKind
 
 
-def _election(*manipulations: Manipulation, seed: int = 5):
+def _election(*manipulations: Manipulation, seed: int = 5) -> SyntheticElection:
     return generate(
         SynthConfig(
             seed=seed, n_stations=4_000, n_constituencies=20, n_candidates=5, manipulations=manipulations

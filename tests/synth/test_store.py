@@ -11,7 +11,15 @@ from pollwatch.cli.main import app
 from pollwatch.model import Role, SheetKind
 from pollwatch.storage import Database, structure
 from pollwatch.storage import sheets as sheet_store
-from pollwatch.synth import Manipulation, ManipulationKind, SynthConfig, generate, night, store
+from pollwatch.synth import (
+    Manipulation,
+    ManipulationKind,
+    SynthConfig,
+    SyntheticElection,
+    generate,
+    night,
+    store,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +27,7 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
 
 
-def _small():
+def _small() -> SyntheticElection:
     return generate(
         SynthConfig(
             seed=9,

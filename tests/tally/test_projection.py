@@ -162,7 +162,10 @@ def test_projection_equals_batch_in_any_arrival_order(
     with db.connect() as conn:
         found = audit_of_election(conn, slug)
     assert found["stale"] == []
-    assert sorted(map(repr, found["findings"])) == sorted(map(repr, expected))
+    findings = found["findings"]
+    assert isinstance(findings, list)
+    assert isinstance(expected, list)
+    assert sorted(map(repr, findings)) == sorted(map(repr, expected))
     auditor = Auditor(db)
     auditor.refresh(limit=1_000)  # stores every stale audit (of this and earlier examples)
     auditor.stop()  # gives the lease up for the next example's auditor

@@ -1,9 +1,10 @@
 import pytest
+from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
 
-def test_overview_page_shows_constituencies_in_a_real_browser(live_server: str, browser) -> None:
+def test_overview_page_shows_constituencies_in_a_real_browser(live_server: str, browser: Browser) -> None:
     page = browser.new_page()
     page.goto(live_server + "/")
     rows = page.locator("[data-testid=constituencies] tbody tr")
@@ -13,7 +14,7 @@ def test_overview_page_shows_constituencies_in_a_real_browser(live_server: str, 
     page.close()
 
 
-def test_assembly_filter_link_keeps_the_election(live_server: str, browser) -> None:
+def test_assembly_filter_link_keeps_the_election(live_server: str, browser: Browser) -> None:
     page = browser.new_page()
     page.goto(live_server + "/elections/synth-11")
     page.click("nav.assemblies >> text=SYN")
