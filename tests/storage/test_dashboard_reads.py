@@ -3,14 +3,17 @@ copying constituency names between elections."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
 
 from pollwatch.api.app import create_app
 from pollwatch.intake.testing import create_tiny_election
-from pollwatch.storage import Database, structure
+from pollwatch.storage import Database, projections, structure
 from pollwatch.tally.views import count_states, count_states_by_constituency
 from tests.web.dashboard_data import SLUG, populate
 
@@ -43,3 +46,51 @@ def test_copy_constituency_names_fills_only_unnamed_seats_of_the_same_code(db: D
             str(r.constituency.code): r.constituency.name for r in structure.list_constituencies(conn, night)
         }
     assert names == {"NA-1": "Lahore-I", "NA-2": "Kept", "NA-3": ""}
+
+
+def _plans_of(db: Database, read: Callable[[Connection], object]) -> list[str]:
+    """SQLite's query plan of every SELECT on station_results that ``read`` runs."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "station_results" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.connect() as conn:
+            read(conn)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    plans = []
+    with db.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        for statement, parameters in statements:
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            plans.append(" / ".join(str(r[-1]) for r in rows))
+    return plans
+
+
+def test_one_constituencys_station_rows_are_read_by_its_own_index_on_sqlite(sqlite_db: Database) -> None:
+    # SQLite keeps no statistics: given the election and the constituency it chose the election's
+    # index and scanned every station of the election for one constituency's rows.
+    create_tiny_election(sqlite_db, slug="plan", constituencies=3, stations=4)
+    with sqlite_db.connect() as conn:
+        election_id = structure.get_election(conn, "plan")[0]
+        cid = projections.list_constituency_ids(conn, election_id)["NA-1"]
+    reads: list[Callable[[Connection], object]] = [
+        lambda c: projections.list_station_rows(c, election_id, constituency_id=cid),
+        lambda c: projections.list_station_rows(c, election_id, constituency_id=cid, serial=2),
+        lambda c: projections.list_station_rows(c, election_id, constituency_id=cid, after_id=3, limit=2),
+        lambda c: projections.count_station_rows_by_constituency(c, election_id, constituency_id=cid),
+    ]
+    for read in reads:
+        plans = _plans_of(sqlite_db, read)
+        assert plans
+        for plan in plans:
+            assert "constituency_id" in plan, plan
+            assert "election_id" not in plan, plan
+    # Without a constituency, the election's index still serves the whole election's pages.
+    (plan,) = _plans_of(sqlite_db, lambda c: projections.list_station_rows(c, election_id, limit=5))
+    assert "election_id" in plan

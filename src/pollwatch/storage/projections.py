@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pollwatch.storage import schema as t
@@ -265,7 +265,7 @@ def list_station_rows(
     """Station rows in id order, filtered; ``after_id``/``limit`` page through them (keyset pagination)."""
     s = station_results
     cols = [s.c.id, *(s.c[c] for c in columns)] if columns is not None else [s]
-    query = select(*cols).where(s.c.election_id == election_id, s.c.id > after_id)
+    query = select(*cols).where(_in_election(election_id, constituency_id), s.c.id > after_id)
     if constituency_id is not None:
         query = query.where(s.c.constituency_id == constituency_id)
     if serial is not None:
@@ -277,6 +277,16 @@ def list_station_rows(
     if limit is not None:
         query = query.limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _in_election(election_id: int, constituency_id: int | None) -> ColumnElement[bool]:
+    """The station rows' election filter. With a constituency it is written so that no index serves it
+    (``election_id + 0``): SQLite, which keeps no statistics, otherwise chose the ``(election_id, ...)``
+    indexes and scanned the whole election for one constituency's rows (48 ms for 340 stations of a
+    10,000-station election, 4.5 ms by the constituency's index; the audit and the dashboard read
+    constituencies this way on every request)."""
+    column = station_results.c.election_id
+    return (column + 0 if constituency_id is not None else column) == election_id
 
 
 def count_station_rows(conn: Connection, election_id: int) -> dict[str, int]:
@@ -294,7 +304,9 @@ def count_station_rows_by_constituency(
     """Stations per reconciliation state, per constituency id (what the dashboard's coverage reads);
     only one constituency's when ``constituency_id`` is given."""
     s = station_results
-    query = select(s.c.constituency_id, s.c.state, func.count()).where(s.c.election_id == election_id)
+    query = select(s.c.constituency_id, s.c.state, func.count()).where(
+        _in_election(election_id, constituency_id)
+    )
     if constituency_id is not None:
         query = query.where(s.c.constituency_id == constituency_id)
     rows = conn.execute(query.group_by(s.c.constituency_id, s.c.state))
