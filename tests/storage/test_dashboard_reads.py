@@ -49,11 +49,11 @@ def test_copy_constituency_names_fills_only_unnamed_seats_of_the_same_code(db: D
 
 
 def _plans_of(db: Database, read: Callable[[Connection], object]) -> list[str]:
-    """SQLite's query plan of every SELECT on station_results that ``read`` runs."""
+    """SQLite's query plan of every SELECT on a projection table that ``read`` runs."""
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "station_results" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and "_results" in statement:
             statements.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", seen)
@@ -72,7 +72,7 @@ def _plans_of(db: Database, read: Callable[[Connection], object]) -> list[str]:
     return plans
 
 
-def test_one_constituencys_station_rows_are_read_by_its_own_index_on_sqlite(sqlite_db: Database) -> None:
+def test_one_constituencys_rows_are_read_by_its_own_index_on_sqlite(sqlite_db: Database) -> None:
     # SQLite keeps no statistics: given the election and the constituency it chose the election's
     # index and scanned every station of the election for one constituency's rows.
     create_tiny_election(sqlite_db, slug="plan", constituencies=3, stations=4)
@@ -84,6 +84,7 @@ def test_one_constituencys_station_rows_are_read_by_its_own_index_on_sqlite(sqli
         lambda c: projections.list_station_rows(c, election_id, constituency_id=cid, serial=2),
         lambda c: projections.list_station_rows(c, election_id, constituency_id=cid, after_id=3, limit=2),
         lambda c: projections.count_station_rows_by_constituency(c, election_id, constituency_id=cid),
+        lambda c: projections.list_other_results(c, election_id, constituency_id=cid),
     ]
     for read in reads:
         plans = _plans_of(sqlite_db, read)
