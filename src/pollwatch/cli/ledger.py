@@ -268,9 +268,11 @@ def log_checkpoint(db: DbOption = None) -> None:
     with handled():
         database = open_db(db)
         settings = load_settings()
-        service.sign_checkpoint(database, settings)
-        collect_cosignatures(database, settings)
-        sys.stdout.write(service.latest_checkpoint(database, settings))
+        with service.signing_allowed(database) as allowed:  # on PostgreSQL, not while a publisher leads
+            if allowed:
+                service.sign_checkpoint(database, settings, allow_empty=True)
+                collect_cosignatures(database, settings)
+        sys.stdout.write(service.latest_checkpoint(database, settings, may_sign=False))
 
 
 def log_receipt(

@@ -214,7 +214,7 @@ def model_role(principal: Principal) -> str:
 def _checkpoint_size(db: Database) -> int:
     from pollwatch.ledger import service as ledger
 
-    return int(ledger.latest_checkpoint(db).split("\n", 2)[1])
+    return ledger.covered_size(db)
 
 
 class ReceiptWaiter:
