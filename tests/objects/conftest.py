@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pollwatch.objects import local as seaweed
 from pollwatch.objects.s3 import S3Objects, S3Settings
 from tests.conftest import IN_CI
-from tests.objects import seaweed
 
 
 @pytest.fixture(scope="session")

