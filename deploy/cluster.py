@@ -2,6 +2,7 @@
 
     .venv/bin/python deploy/cluster.py up [--dir var/cluster] [--nodes 2] [--publishers 2]
     .venv/bin/python deploy/cluster.py status [--dir var/cluster]
+    .venv/bin/python deploy/cluster.py failover [--dir var/cluster]   # kill the primary, promote the standby
     .venv/bin/python deploy/cluster.py down [--dir var/cluster]
 
 What ``up`` starts (docs/deployment.md has the topology and the runbook):
@@ -378,6 +379,42 @@ def _start_all(cluster: Cluster, publishers: int) -> None:
     cluster.pids["nginx"] = start_nginx(root, cluster.nginx_port, cluster.node_ports)
 
 
+def failover(folder: Path) -> Cluster:
+    """Kill the primary (``pg_ctl stop -m immediate``, as a crash), promote the standby, point pgbouncer
+    at it (reload) and restart the publishers with their leader lock on it. The API nodes keep their
+    URL (pgbouncer's). With synchronous replication no acknowledged record is lost.
+
+    The promoted server has no standby of its own (commits no longer wait for one): rebuilding a
+    standby from it (``pg_basebackup``, or ``pg_rewind`` of the old primary) is not automated here.
+    """
+    folder = folder.resolve()
+    cluster = Cluster.load(folder)
+    if not cluster.standby_port:
+        raise RuntimeError("no standby to promote: the cluster already failed over")
+    _pg_ctl(folder / "pg-primary", "stop", "-m", "immediate")
+    _pg_ctl(folder / "pg-standby", "promote")
+    deadline = time.monotonic() + 30
+    while _psql(cluster.standby_port, "SELECT pg_is_in_recovery()") != "False":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the standby did not leave recovery within 30 s")
+        time.sleep(0.2)
+    cluster.primary_port, cluster.standby_port = cluster.standby_port, 0
+    ini = folder / "pgbouncer" / "pgbouncer.ini"
+    old = ini.read_text()
+    new = "\n".join(
+        f"{DATABASE} = host=127.0.0.1 port={cluster.primary_port} dbname={DATABASE} user=postgres"
+        if line.startswith(f"{DATABASE} =") else line
+        for line in old.splitlines()
+    )  # fmt: skip
+    ini.write_text(new + "\n")
+    os.kill(cluster.pids["pgbouncer"], signal.SIGHUP)  # pgbouncer reloads its configuration
+    for name in [n for n in cluster.pids if n.startswith("publisher")]:
+        _stop_pid(cluster.pids[name], kill_after=10.0, group=True)
+        cluster.pids[name] = start_publisher(cluster, int(name.removeprefix("publisher")))
+    cluster.save()
+    return cluster
+
+
 def down(folder: Path) -> None:
     """Stop what ``up`` started (pollwatch first, the databases last) and forget the cluster."""
     folder = folder.resolve()
@@ -393,7 +430,7 @@ def down(folder: Path) -> None:
             _stop_pid(pid, kill_after=0.0 if name == "seaweedfs" else 10.0, group=group)
     for data in ("pg-standby", "pg-primary"):
         if (folder / data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError):
+            with contextlib.suppress(RuntimeError):  # already stopped (a failover killed it)
                 _pg_ctl(folder / data, "stop", "-m", "fast")
     record.unlink()
 
@@ -437,7 +474,7 @@ def status(folder: Path) -> dict[str, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "failover"])
     parser.add_argument("--dir", type=Path, default=Path("var/cluster"))
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--publishers", type=int, default=2)
@@ -447,6 +484,8 @@ def main() -> None:
         print(json.dumps({"url": cluster.url, "record": str(Path(cluster.folder) / "cluster.json")}))  # noqa: T201
     elif args.command == "down":
         down(args.dir)
+    elif args.command == "failover":
+        print(json.dumps({"primary_port": failover(args.dir).primary_port}))  # noqa: T201
     else:
         print(json.dumps(status(args.dir), indent=2))  # noqa: T201
 
