@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 export POLLWATCH_HOME ?= $(CURDIR)/var
 export POLLWATCH_DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 
-.PHONY: demo serve test lint fix bench system vendor docs clean help
+.PHONY: demo serve test lint fix bench system vendor docs clean help cluster-up cluster-down
 VENDOR := src/pollwatch/web/static/vendor
 
 help:
@@ -40,7 +40,9 @@ $(VENDOR)/.stamp: package.json package-lock.json
 # Debian packages the tests drive for real, never downloaded by other means: chromium (the dashboard,
 # through Playwright), poppler-utils and pango (PDF packs and reports: WeasyPrint renders, pdftoppm and
 # pdftotext read back; the fonts are vendored in src/pollwatch/reports/fonts), kannel (the SMS gateway).
-DEBS := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 kannel kannel-extras
+# pgbouncer and nginx-light: the local cluster (deploy/cluster.py, tests/deploy), beside the PostgreSQL 15
+# binaries of postgresql-15.
+DEBS := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 kannel kannel-extras pgbouncer nginx-light postgresql-15
 system:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -57,13 +59,13 @@ serve: $(STAMP) vendor
 	$(BIN)/pollwatch serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 
 fix: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench deploy
+	$(BIN)/ruff format src tests bench deploy
 
 test: $(STAMP) vendor system lint
 	$(BIN)/pytest -n 2 --dist loadfile
@@ -71,6 +73,14 @@ test: $(STAMP) vendor system lint
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# A local cluster on loopback (docs/deployment.md): PostgreSQL primary + synchronous standby, pgbouncer,
+# SeaweedFS, two API nodes behind nginx, two publishers electing one signer.
+cluster-up: $(STAMP) system
+	$(BIN)/python deploy/cluster.py up --dir var/cluster
+
+cluster-down: $(STAMP)
+	$(BIN)/python deploy/cluster.py down --dir var/cluster
 
 docs: $(STAMP)
 	$(BIN)/python -m pollwatch.cli.reference > docs/cli.md

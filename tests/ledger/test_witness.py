@@ -113,6 +113,7 @@ def test_publisher_attaches_cosignatures_from_a_running_witness(
         note = service.latest_checkpoint(sqlite_db, settings)
         assert verify_quorum(note, [witness_signer.verifier()], quorum=1)
     # A new publisher (restart) learns the witness's size from its 409 answer and still gets cosigned.
+    publisher.stop()  # the old process is gone, and with it its leadership
     with sqlite_db.begin() as conn:
         service.append(conn, [LeafRecord("incident", {"n": 99})])
     assert Publisher(sqlite_db, settings).publish_once()

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from pollwatch.api.deps import ReadConn, get_db
 from pollwatch.errors import InputError, NotFoundError
 from pollwatch.ledger import service
+from pollwatch.ledger.leader import publisher_enabled
 from pollwatch.ledger.publisher import Publisher
 from pollwatch.ledger.settings import LogSettings, load_settings
 from pollwatch.ledger.status import get_status
@@ -34,8 +35,12 @@ _FRESH = {"Cache-Control": "no-cache"}  # the checkpoint: it changes as the log 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the checkpoint publisher while the app serves (skipped, with a warning, if keys are unusable)."""
+    """Run the checkpoint publisher while the app serves (skipped, with a warning, if keys are unusable;
+    not at all with POLLWATCH_PUBLISHER=off, where a `pollwatch publish` elsewhere signs)."""
     publisher = None
+    if not publisher_enabled():
+        yield
+        return
     try:
         # Settings (and the log key) load lazily: an app that never logs anything creates no key.
         publisher = Publisher(app.state.db, getattr(app.state, "ledger_settings", None))

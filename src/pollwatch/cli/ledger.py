@@ -132,7 +132,7 @@ def _photo_source(database: Database, election: str | None) -> PhotoSource | Non
     """The evidence store when the election publishes photos, else None (hashes only)."""
     if election is None:
         return None
-    from pollwatch.evidence import FilesystemStore
+    from pollwatch.evidence import open_evidence_store
     from pollwatch.intake import settings as intake_settings
     from pollwatch.storage import photos as photo_store
     from pollwatch.storage import structure
@@ -140,7 +140,7 @@ def _photo_source(database: Database, election: str | None) -> PhotoSource | Non
     with database.connect() as conn:
         election_id, _ = structure.get_election(conn, election)
         publish = photo_store.get_publish_photos(conn, election_id)
-    return FilesystemStore(intake_settings.load().evidence_dir) if publish else None
+    return open_evidence_store(intake_settings.load().evidence_dir) if publish else None
 
 
 WitnessKeyOption = Annotated[
@@ -268,9 +268,11 @@ def log_checkpoint(db: DbOption = None) -> None:
     with handled():
         database = open_db(db)
         settings = load_settings()
-        service.sign_checkpoint(database, settings)
-        collect_cosignatures(database, settings)
-        sys.stdout.write(service.latest_checkpoint(database, settings))
+        with service.signing_allowed(database) as allowed:  # on PostgreSQL, not while a publisher leads
+            if allowed:
+                service.sign_checkpoint(database, settings, allow_empty=True)
+                collect_cosignatures(database, settings)
+        sys.stdout.write(service.latest_checkpoint(database, settings, may_sign=False))
 
 
 def log_receipt(

@@ -28,6 +28,7 @@ WorkersOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("publish")(publish)
     app.command("demo")(demo)
 
 
@@ -38,6 +39,38 @@ def serve(
     with handled():
         database = open_db(db)
     _serve(database, host, port, workers)
+
+
+IntervalOption = Annotated[
+    float, typer.Option(min=0.01, help="Seconds between rounds: the most an entry waits for a checkpoint.")
+]
+
+
+def publish(db: DbOption = None, interval: IntervalOption = 0.25) -> None:
+    """Run the checkpoint publisher alone, until SIGTERM or Ctrl-C: the one signer of a cluster.
+
+    Several may run (on PostgreSQL through POLLWATCH_LEADER_DATABASE_URL, a direct connection to the
+    primary): one leads and signs, the others take over when its lock session ends. The API nodes run
+    with POLLWATCH_PUBLISHER=off.
+    """
+    import signal
+    import threading
+
+    from pollwatch.ledger.publisher import Publisher
+
+    with handled():
+        database = open_db(db)
+        publisher = Publisher(database, interval=interval)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"publishing checkpoints of {database.safe_url} every {interval:g} s")
+    publisher.start()
+    try:
+        stop.wait()
+    finally:
+        publisher.stop()
+        database.dispose()
 
 
 SpeedOption = Annotated[

@@ -13,8 +13,11 @@ from pollwatch.evidence.sniff import ACCEPTED, FileInfo, inspect_file, sniff_typ
 from pollwatch.evidence.store import (
     BlobStore,
     FilesystemStore,
+    ObjectEvidenceStore,
     add_evidence,
     check_sha256,
+    claim_upload,
+    open_evidence_store,
 )
 
 __all__ = [
@@ -22,9 +25,12 @@ __all__ = [
     "BlobStore",
     "FileInfo",
     "FilesystemStore",
+    "ObjectEvidenceStore",
     "add_evidence",
     "check_sha256",
+    "claim_upload",
     "inspect_file",
+    "open_evidence_store",
     "sniff_type",
     "thumbnail",
 ]

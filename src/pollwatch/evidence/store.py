@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from pollwatch.errors import InputError, NotFoundError, TooLargeError, VerificationError
+from pollwatch.errors import Error, InputError, NotFoundError, TooLargeError, VerificationError
 from pollwatch.evidence.sniff import FileInfo, inspect_file
+from pollwatch.objects.store import ObjectStore, UploadGrant
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
@@ -18,7 +19,8 @@ DEFAULT_MAX_PIXELS = 60_000_000
 
 
 class BlobStore(Protocol):
-    """Where evidence bytes live; another backend (S3, a mirror) implements these four methods."""
+    """Where evidence bytes live: a folder (:class:`FilesystemStore`) or an object store
+    (:class:`ObjectEvidenceStore`, e.g. an S3 bucket)."""
 
     def put(self, sha256: str, data: bytes) -> None: ...
 
@@ -27,6 +29,14 @@ class BlobStore(Protocol):
     def has(self, sha256: str) -> bool: ...
 
     def path_hint(self, sha256: str) -> str: ...
+
+    def upload_grant(self, sha256: str, *, seconds: int) -> UploadGrant | None:
+        """A presigned upload for a client to send these bytes straight to the store (None: through us)."""
+        ...
+
+    def discard(self, sha256: str) -> None:
+        """Remove bytes a client uploaded straight to the store that failed their checks."""
+        ...
 
 
 def check_sha256(value: str, *, where: str = "sha256") -> str:
@@ -82,6 +92,53 @@ class FilesystemStore:
     def path_hint(self, sha256: str) -> str:
         return str(self._path(sha256))
 
+    def upload_grant(self, sha256: str, *, seconds: int) -> UploadGrant | None:
+        return None  # clients upload through the API, which checks the bytes before writing them
+
+    def discard(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
+
+
+class ObjectEvidenceStore:
+    """Evidence in an object store, content-addressed under ``photos/<sha256>``, each written once."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+
+    @staticmethod
+    def key(sha256: str) -> str:
+        return f"photos/{check_sha256(sha256)}"
+
+    def put(self, sha256: str, data: bytes) -> None:
+        self.objects.put_once(self.key(sha256), data)  # False: the same bytes are there already
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            return self.objects.get(self.key(sha256))
+        except NotFoundError:
+            raise NotFoundError("no such photo in the evidence store", where="sha256", found=sha256) from None
+
+    def has(self, sha256: str) -> bool:
+        return bool(_SHA256.match(sha256)) and self.objects.exists(self.key(sha256))
+
+    def path_hint(self, sha256: str) -> str:
+        return self.objects.describe(self.key(sha256))
+
+    def upload_grant(self, sha256: str, *, seconds: int) -> UploadGrant | None:
+        return self.objects.presign_put(self.key(sha256), sha256=sha256, seconds=seconds)
+
+    def discard(self, sha256: str) -> None:
+        self.objects.delete(self.key(sha256))
+
+
+def open_evidence_store(folder: Path) -> BlobStore:
+    """The configured evidence store: ``folder`` by default, the S3 bucket with POLLWATCH_OBJECT_STORE=s3."""
+    from pollwatch.objects.settings import backend, open_object_store
+
+    if backend() == "filesystem":
+        return FilesystemStore(folder)
+    return ObjectEvidenceStore(open_object_store(folder))
+
 
 def add_evidence(
     store: BlobStore,
@@ -111,3 +168,38 @@ def add_evidence(
     info = inspect_file(data, max_pixels=max_pixels)
     store.put(digest, data)
     return digest, info
+
+
+def claim_upload(
+    store: BlobStore,
+    sha256: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[int, FileInfo]:
+    """Check the bytes a client uploaded straight to the store under ``sha256``; return size and type.
+
+    The same checks as :func:`add_evidence`, on what the store holds: bytes that hash to another value
+    (a store that does not verify ``x-amz-checksum-sha256``) or that are not an accepted file are
+    discarded and refused, so the next upload of the real photo can succeed.
+    """
+    data = store.get(check_sha256(sha256))  # NotFoundError: nothing was uploaded
+    try:
+        digest, info = _checked(data, sha256, max_bytes=max_bytes, max_pixels=max_pixels)
+    except Error:
+        store.discard(sha256)
+        raise
+    return len(data), info
+
+
+def _checked(data: bytes, expected: str, *, max_bytes: int, max_pixels: int) -> tuple[str, FileInfo]:
+    if len(data) > max_bytes:
+        raise TooLargeError(
+            "the file is too large", where="file", expected=f"at most {max_bytes} bytes", found=str(len(data))
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected:
+        raise VerificationError(
+            "the uploaded object does not match its hash", where="file", expected=expected, found=digest
+        )
+    return digest, inspect_file(data, max_pixels=max_pixels)

@@ -35,6 +35,7 @@ from pollwatch.errors import ConflictError, Error
 from pollwatch.ledger import service
 from pollwatch.ledger import witness as _witness
 from pollwatch.ledger.checkpoint import add_signatures, verify_cosignature
+from pollwatch.ledger.leader import Leadership, leadership_for, signs_on_request
 from pollwatch.ledger.merkle import HashReader, consistency_proof
 from pollwatch.ledger.note import NoteSignature, parse_note
 from pollwatch.ledger.settings import LogSettings, WitnessEndpoint, load_settings
@@ -224,15 +225,28 @@ def _attach(db: Database, state: store.LogState, lines: list[NoteSignature]) -> 
 class Publisher:
     """Background thread: signs a checkpoint soon after the log grows and asks witnesses to cosign it.
 
+    Only while it leads (``leadership``, by default the election fitting the database): the others
+    wait, each round trying to take over, so a deployment of many processes has one signer.
+
     ``interval`` (default 0.25 s) bounds the delay between an accepted entry and a signed checkpoint.
     A witness that failed is left out of the next signings (so it cannot slow them) and retried every
     ``retry_seconds`` instead.
     """
 
-    def __init__(self, db: Database, settings: LogSettings | None = None, *, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: LogSettings | None = None,
+        *,
+        interval: float = 0.25,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.db = db
         self._settings = settings
         self.interval = interval
+        self.leadership = leadership if leadership is not None else leadership_for(db)
+        """Taken or confirmed before every round: only the leader signs (:mod:`pollwatch.ledger.leader`)."""
+        self.leading = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen: dict[str, int] = {}
@@ -252,6 +266,8 @@ class Publisher:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.leadership.release()
+        self.leading = False
 
     @property
     def settings(self) -> LogSettings:
@@ -263,9 +279,13 @@ class Publisher:
     def publish_once(self) -> bool:
         """Sign (with the healthy witnesses' cosignatures) if the log grew; retry failed witnesses when
         due. Return whether a checkpoint was signed."""
+        if not self._lead():
+            return False
         asked = WitnessRound(self.db, seen=self._seen, skip=self._failing)
+        # Where requests never sign (PostgreSQL), the leader signs the first, empty checkpoint too.
+        empty = not signs_on_request(self.db)
         try:
-            note = service.sign_checkpoint(self.db, self._settings, cosign=asked)
+            note = service.sign_checkpoint(self.db, self._settings, cosign=asked, allow_empty=empty)
         except ConflictError:  # another worker process published first: nothing to do this round
             return False
         asked.record()
@@ -279,6 +299,17 @@ class Publisher:
             cosigned = collect_cosignatures(self.db, self.settings, seen=self._seen)
             self._failing -= {w.url for w in self.settings.witnesses if w.key.name in cosigned}
         return note is not None
+
+    def _lead(self) -> bool:
+        """Take or confirm leadership; log when it changes hands."""
+        leading = self.leadership.hold()
+        if leading != self.leading:
+            if leading:
+                _log.warning("this publisher now leads: it signs the checkpoints")
+            else:
+                _log.warning("this publisher does not lead (%s): it signs nothing", self.leadership.reason)
+            self.leading = leading
+        return leading
 
     def _retry_due(self) -> bool:
         """Whether to ask again for missing cosignatures (a witness was down), at most every 5 s."""

@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import Connection
 
@@ -186,28 +186,71 @@ def _check_consistent(old_note: str, size: int, root: bytes, reader: DbHashes, o
         ) from exc
 
 
-def latest_checkpoint(db: Database, settings: LogSettings | None = None) -> str:
-    """Return the latest signed checkpoint note with its cosignatures (signing the first one if needed)."""
+def latest_checkpoint(
+    db: Database, settings: LogSettings | None = None, *, may_sign: bool | None = None
+) -> str:
+    """Return the latest signed checkpoint note with its cosignatures, signing the first one if there is
+    none yet and this process may sign (:func:`signing_allowed`)."""
     with db.connect() as conn:
         state = store.get_state(conn)
     if state.checkpoint:
         return state.checkpoint
-    with contextlib.suppress(ConflictError):  # the publisher signed the first one at the same moment
-        sign_checkpoint(db, settings, allow_empty=True)
+    with signing_allowed(db, may_sign) as allowed, contextlib.suppress(ConflictError):
+        if allowed:  # (a ConflictError: the publisher signed the first one at the same moment)
+            sign_checkpoint(db, settings, allow_empty=True)
     with db.connect() as conn:
-        return store.get_state(conn).checkpoint
+        note = store.get_state(conn).checkpoint
+    if not note:
+        raise NotFoundError(
+            "no checkpoint is signed yet",
+            remedy="the publisher signs the first one within a second of starting: is `pollwatch publish` "
+            "(or a server with POLLWATCH_PUBLISHER=app) running?",
+        )
+    return note
+
+
+def covered_size(db: Database) -> int:
+    """The size of the latest signed checkpoint (0 before the first); never signs."""
+    with db.connect() as conn:
+        return store.get_state(conn).checkpoint_size
+
+
+@contextlib.contextmanager
+def signing_allowed(db: Database, may_sign: bool | None = None) -> Iterator[bool]:
+    """Whether this process may sign a checkpoint now, outside the publisher's rounds.
+
+    ``may_sign`` decides when given. Otherwise: never with ``POLLWATCH_PUBLISHER=off``; on SQLite yes
+    (one file on one machine, the compare-and-swap fences every signer); on PostgreSQL only while this
+    process holds the leader lock for the block, i.e. while no publisher leads.
+    """
+    if may_sign is not None:
+        yield may_sign
+        return
+    from pollwatch.ledger.leader import leading, signs_on_request
+
+    if signs_on_request(db):
+        yield True
+        return
+    with leading(db) as leader:
+        yield leader
 
 
 def get_receipt(
-    db: Database, index: int, *, wait_seconds: float = 2.0, settings: LogSettings | None = None
+    db: Database,
+    index: int,
+    *,
+    wait_seconds: float = 2.0,
+    settings: LogSettings | None = None,
+    may_sign: bool | None = None,
 ) -> str:
     """Return a tlog-proof receipt for leaf ``index`` against a checkpoint that covers it.
 
     The entry's bytes travel in the receipt's ``extra`` line, so the receipt alone can be verified.
-    Waits up to ``wait_seconds`` for the publisher, then signs a checkpoint itself.
+    Waits up to ``wait_seconds`` for the publisher, then signs a checkpoint itself if it may
+    (:func:`signing_allowed`); refuses when still no checkpoint covers the entry.
     """
     deadline = time.monotonic() + wait_seconds
-    signed = False
+    tried = False
     while True:
         with db.connect() as conn:
             state = store.get_state(conn)
@@ -218,12 +261,18 @@ def get_receipt(
         receipt = get_receipts(db, [index]).get(index)
         if receipt is not None:
             return receipt
-        if signed:
-            raise StorageError("no checkpoint covers the entry after signing one")
+        if tried:
+            raise StorageError(
+                "no checkpoint covers the entry yet",
+                found=f"leaf {index}, latest checkpoint of {state.checkpoint_size} entries",
+                remedy="the publisher signs within a second: fetch the receipt again shortly",
+            )
         if time.monotonic() >= deadline:
-            with contextlib.suppress(ConflictError):  # the publisher signed at the same moment: it covers it
-                sign_checkpoint(db, settings)
-            signed = True
+            # (a ConflictError: the publisher signed at the same moment, and its checkpoint covers it)
+            with signing_allowed(db, may_sign) as allowed, contextlib.suppress(ConflictError):
+                if allowed:
+                    sign_checkpoint(db, settings)
+            tried = True
         else:
             # Woken by a checkpoint signed in this process; the timeout covers other processes.
             with _signed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +15,9 @@ from pollwatch.api.intake.state import IntakeState, caller, read_body, state
 from pollwatch.auth import AuthRole, require_role
 from pollwatch.auth.roles import SUBMITTING
 from pollwatch.errors import NotFoundError, VerificationError
-from pollwatch.evidence import add_evidence, check_sha256, sniff_type
+from pollwatch.evidence import add_evidence, check_sha256, claim_upload, sniff_type
 from pollwatch.evidence import thumbnail as make_thumbnail
+from pollwatch.objects.settings import upload_seconds
 from pollwatch.storage import Database
 from pollwatch.storage import photos as photo_store
 
@@ -40,6 +42,21 @@ def store_photo(st: IntakeState, data: bytes, expected: str | None) -> str:
             height=info.height,
         )  # fmt: skip
     return digest
+
+
+def record_claimed(st: IntakeState, sha256: str) -> PhotoStored:
+    """Check a photo a phone uploaded straight to the object store, then record it like an upload."""
+    size, info = claim_upload(
+        st.evidence, sha256, max_bytes=st.settings.max_photo_bytes, max_pixels=st.settings.max_photo_pixels
+    )
+    with st.db.begin() as conn:
+        if photo_store.get_photo(conn, sha256) is None:
+            link_prefixed_sheets(conn, sha256)
+        photo_store.record_photo(
+            conn, sha256=sha256, media_type=info.media_type, size=size, width=info.width,
+            height=info.height,
+        )  # fmt: skip
+    return PhotoStored(sha256=sha256, media_type=info.media_type, size=size, referenced=True)
 
 
 def link_prefixed_sheets(conn: Connection, digest: str) -> None:
@@ -83,8 +100,69 @@ async def put_photo(request: Request, sha256: str) -> PhotoStored:
     require_role(principal, SUBMITTING, "upload photos")
     check_sha256(sha256)
     data = await read_body(request, st.settings.max_photo_bytes)
-    with_hash = await run_in_threadpool(_referenced, st.db, sha256)
-    if not with_hash:
+    await _require_referenced(st, sha256)
+    digest = await run_in_threadpool(store_photo, st, data, sha256)
+    info = sniff_type(data)
+    return PhotoStored(sha256=digest, media_type=info, size=len(data), referenced=True)
+
+
+class UploadOffer(BaseModel):
+    """How to upload a photo: straight to the object store (``direct``) or to this API."""
+
+    sha256: str
+    direct: bool
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: dt.datetime | None
+    confirm_url: str | None
+
+
+@router.post(
+    "/api/v1/photos/{sha256}/upload",
+    response_model=UploadOffer,
+    summary="Where to upload the photo of a sheet already submitted: a presigned URL of the object store",
+)
+async def offer_upload(request: Request, sha256: str) -> UploadOffer:
+    """With an S3 store, a PUT URL valid for ``POLLWATCH_S3_UPLOAD_SECONDS`` that accepts exactly these
+    bytes, once (send ``headers`` as given; a 412 answer means the photo is already there). Then POST
+    ``confirm_url``: the photo counts only once the API has checked the stored bytes. Without an S3
+    store, the answer names this API's own PUT route."""
+    st = state(request)
+    principal = await caller(request)
+    require_role(principal, SUBMITTING, "upload photos")
+    check_sha256(sha256)
+    await _require_referenced(st, sha256)
+    grant = await run_in_threadpool(st.evidence.upload_grant, sha256, seconds=upload_seconds())
+    own = f"/api/v1/photos/{sha256}"
+    if grant is None:
+        return UploadOffer(
+            sha256=sha256, direct=False, method="PUT", url=own, headers={}, expires_at=None, confirm_url=None
+        )
+    return UploadOffer(
+        sha256=sha256, direct=True, method=grant.method, url=grant.url, headers=grant.headers,
+        expires_at=grant.expires_at, confirm_url=own + "/uploaded",
+    )  # fmt: skip
+
+
+@router.post(
+    "/api/v1/photos/{sha256}/uploaded",
+    response_model=PhotoStored,
+    summary="Confirm a photo uploaded straight to the object store: the API checks its bytes",
+)
+async def confirm_upload(request: Request, sha256: str) -> PhotoStored:
+    """Reads the object, checks its SHA-256 and that it is an accepted photo or scan (else deletes it
+    and refuses), records it and logs the ``photo`` leaf of sheets that named it by prefix."""
+    st = state(request)
+    principal = await caller(request)
+    require_role(principal, SUBMITTING, "upload photos")
+    check_sha256(sha256)
+    await _require_referenced(st, sha256)
+    return await run_in_threadpool(record_claimed, st, sha256)
+
+
+async def _require_referenced(st: IntakeState, sha256: str) -> None:
+    if not await run_in_threadpool(_referenced, st.db, sha256):
         raise NotFoundError(
             "no submitted sheet names this photo hash",
             where="sha256",
@@ -92,9 +170,6 @@ async def put_photo(request: Request, sha256: str) -> PhotoStored:
             found=sha256,
             remedy="submit the sheet first, then its photo",
         )
-    digest = await run_in_threadpool(store_photo, st, data, sha256)
-    info = sniff_type(data)
-    return PhotoStored(sha256=digest, media_type=info, size=len(data), referenced=True)
 
 
 router.add_api_route(

