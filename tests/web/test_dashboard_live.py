@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from pollwatch.api.app import create_app
-from pollwatch.site.cache import PageCache
+from pollwatch.site.cache import PageStore
 from pollwatch.storage import Database
 from tests.web.conftest import _free_port
 from tests.web.dashboard_data import SLUG, populate, submit, wait_signed
@@ -41,7 +41,7 @@ def dash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         db.upgrade()
         port = _free_port()
         app = create_app(db)
-        app.state.page_cache = PageCache(max_age=0)  # tests read pages right after each sheet
+        app.state.page_store = PageStore(current=True)  # tests read pages right after each sheet
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -29,6 +29,7 @@ from pollwatch.tally.live import ConstituencyTally, PartyTally
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
 from pollwatch.tally.views import (
     StationPage,
+    constituency_version,
     count_states_by_constituency,
     get_reconciliation,
     get_structure,
@@ -371,6 +372,12 @@ class StationView:
     candidates: list[dict[str, Any]]
     photos_published: bool
     """The election publishes photo files (else only their hashes are public)."""
+
+
+def station_version(conn: Connection, slug: str, code: str) -> tuple[int, int, bool]:
+    """What a station's page changes with: its constituency's projection version, the photo policy."""
+    s = get_structure(conn, slug)
+    return (*constituency_version(conn, slug, code), photo_store.get_publish_photos(conn, s.election_id))
 
 
 def get_station_page(conn: Connection, slug: str, code: str, serial: int) -> StationView:
