@@ -26,6 +26,7 @@ from types import FrameType
 
 from pollwatch.audit.views import Auditor
 from pollwatch.errors import InputError
+from pollwatch.site.snapshots import SnapshotWriter, snapshot_dir, snapshot_every
 from pollwatch.storage import Database
 from pollwatch.tally.projector import Projector
 
@@ -36,6 +37,7 @@ SETTINGS = {
     "or process (one separate process, what pollwatch serve sets)",
     "POLLWATCH_BACKGROUND_NICE": "CPU niceness of that separate process (default 10; 0 for none)",
 }
+"""(That process also writes the dashboard's static snapshots: :mod:`pollwatch.site.snapshots`.)"""
 _ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
 _PARENT = "POLLWATCH_BACKGROUND_PARENT"
 """Set by :func:`separate_process` for its child only: the pid of the server that started it."""
@@ -115,13 +117,28 @@ def main() -> None:
     db.require_current()
     jobs = ResultsJobs(db)
     jobs.start()
+    snapshots = _snapshot_writer(db)
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
                 break
     finally:
+        if snapshots is not None:
+            snapshots.stop()
         jobs.stop()
         db.dispose()
+
+
+def _snapshot_writer(db: Database) -> SnapshotWriter | None:
+    """The static snapshots of the dashboard, when ``POLLWATCH_SNAPSHOT_DIR`` names where to write them."""
+    directory = snapshot_dir()
+    if directory is None:
+        return None
+    from pollwatch.web.inprocess import site_factory  # the pages: only this process renders them
+
+    writer = SnapshotWriter(db, directory, site_factory(db), every=snapshot_every())
+    writer.start()
+    return writer
 
 
 if __name__ == "__main__":

@@ -80,7 +80,12 @@ FRAGMENTS = {
     "parties": "_parties.html",
 }
 """Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
-LIVE_BLOCKS = {"constituency.html": ("result",), "area.html": ("coverage", "parties")}
+LIVE_BLOCKS = {
+    "constituency.html": ("result",),
+    "_result.html": ("result",),
+    "area.html": ("coverage", "parties"),
+    "_coverage.html": ("coverage", "parties"),
+}
 """The blocks of each live page, rendered with it and pushed to its readers when they change."""
 
 
@@ -131,7 +136,8 @@ def _render(
         if live and STATIC_HEADER not in request.headers:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
             context["live_url"] = f"{path}/events?" + urlencode([("v", str(fresh.applied)), *kept])
-        html = templates.get_template(template).render({**context, "request": request})
+        blocks_only = template in FRAGMENTS.values()  # a live page's blocks, without the page around them
+        html = "" if blocks_only else templates.get_template(template).render({**context, "request": request})
         names = LIVE_BLOCKS.get(template, ()) if live else ()
         blocks = {name: templates.get_template(FRAGMENTS[name]).render(context).strip() for name in names}
         return split_page(html, version=None if context.get("partial") else version, blocks=blocks)
@@ -396,11 +402,12 @@ def _live_blocks(
     version: Hashable,
     min_age: float,
 ) -> dict[str, str]:
-    """A live page's blocks for its readers: those of the stored page (rendered in line when the
-    version moved, once for all readers and for the page's own requests) and the freshness line."""
+    """A live page's blocks for its readers: rendered in line when ``version`` moved, once for all
+    readers, and kept in the page store beside the page (``build`` may leave out what the blocks do
+    not show: a seat's audit and station table), with the current freshness line."""
     path = request.url.path.removesuffix("/events")
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")])
-    key = _page_key(request, path=path, query=query)
+    key = (*_page_key(request, path=path, query=query), "live blocks")
     render = _render(request, template=template, build=build, version=version, live=True, key=key)
     page = page_store(request.app).get(key, version, render, min_age=min_age, wait=True)
     return {"freshness": _freshness_html(request, get_freshness(conn), live=True), **page.blocks}
@@ -412,13 +419,12 @@ async def _constituency_events(
     """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
 
     def build(conn: Connection) -> dict[str, Any]:
-        page = views.get_constituency_page(conn, slug, code)
-        return {"page": page, "states": views.STATES, "sorts": views.SORTS}
+        return {"page": views.get_constituency_page(conn, slug, code, light=True)}
 
     def blocks(conn: Connection) -> dict[str, str]:
         version = constituency_version(conn, slug, code)
         return _live_blocks(
-            request, conn, template="constituency.html", build=build, version=version, min_age=0.0
+            request, conn, template=FRAGMENTS["result"], build=build, version=version, min_age=0.0
         )
 
     async for event in _events(request, v=v, blocks=blocks):
@@ -441,11 +447,13 @@ async def _area_events(
     """Server-sent events for the nation's (or a province's) page: the freshness line on every change,
     the coverage and party blocks from the page, rendered at most every :data:`AREA_EVERY` seconds."""
 
+    def build(conn: Connection) -> dict[str, Any]:
+        return {"page": views.get_area_page(conn, slug, assembly=assembly, region=region, audit=False)}
+
     def blocks(conn: Connection) -> dict[str, str]:
-        build = _area_build(request, slug, assembly, region)
         version = get_freshness(conn).applied
         return _live_blocks(
-            request, conn, template="area.html", build=build, version=version, min_age=AREA_EVERY
+            request, conn, template=FRAGMENTS["coverage"], build=build, version=version, min_age=AREA_EVERY
         )
 
     async for event in _events(request, v=v, blocks=blocks):
