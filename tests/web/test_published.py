@@ -66,7 +66,8 @@ def test_open_data_has_every_table_with_its_sha256_and_checkpoint(site: Site, tm
     na1 = {r["serial"]: r["state"] for r in stations if r["constituency"] == "NA-1"}
     assert na1 == {"1": "agreed", "2": "conflict", "3": "single_source", "4": "missing"}
     sheets = _rows(data / SLUG / "sheets.csv")
-    assert len(sheets) == 7 and all(r["leaf_index"].isdigit() for r in sheets)
+    assert len(sheets) == 7
+    assert all(r["leaf_index"].isdigit() for r in sheets)
     assert {r["role"] for r in sheets} == {"agent", "observer"}
     assert json.loads((data / SLUG / "sheets.json").read_text())[0].keys() == set(TABLES["sheets"])
     tallies = _rows(data / SLUG / "tallies.csv")
@@ -96,7 +97,8 @@ def test_data_page_links_every_file_with_its_hash(site: Site, tmp_path: Path) ->
     try:
         page = client.get("/data/").text
         for name, entry in manifest["files"].items():
-            assert f'href="/data/{name}"' in page and entry["sha256"] in page
+            assert f'href="/data/{name}"' in page
+            assert entry["sha256"] in page
         csv_file = client.get(f"/data/{SLUG}/stations.csv")
         assert csv_file.status_code == 200
         assert csv_file.content == (tmp_path / "data" / SLUG / "stations.csv").read_bytes()
@@ -145,7 +147,8 @@ def test_verify_page_commands_are_accepted_by_the_cli(site: Site) -> None:
     assert f"pollwatch verify-receipt receipt-123.txt --log-key &#39;{vkey}&#39;" in page
     assert f"pollwatch bundle export bundle --election {SLUG}" in page
     ur = client.get("/ur/verify").text
-    assert 'dir="rtl"' in ur and 'dir="ltr" data-testid="commands-mirror"' in ur
+    assert 'dir="rtl"' in ur
+    assert 'dir="ltr" data-testid="commands-mirror"' in ur
 
 
 def test_snapshot_writer_writes_at_new_checkpoints_and_reuses_unchanged_seats(
@@ -159,14 +162,16 @@ def test_snapshot_writer_writes_at_new_checkpoints_and_reuses_unchanged_seats(
     assert writer.write_once() is None  # no new checkpoint: nothing written
     na1 = Path("elections", SLUG, "c", "NA-1", "index.html")
     na2 = Path("elections", SLUG, "c", "NA-2", "index.html")
-    assert (first.directory / na1).is_file() and (first.directory / "ur" / na2).is_file()
+    assert (first.directory / na1).is_file()
+    assert (first.directory / "ur" / na2).is_file()
     assert (first.directory / "data" / SLUG / "stations.csv").is_file()
     assert 'href="/data/' in (first.directory / "data" / "index.html").read_text()
     submit(client.post, tokens["agent"], "a-na2-s3", role="agent", constituency="NA-2", station="3")
     wait_projected(db)
     wait_signed(db)
     second = writer.write_once()
-    assert second is not None and second.checkpoint > first.checkpoint
+    assert second is not None
+    assert second.checkpoint > first.checkpoint
     assert writer.current.resolve() == second.directory
     assert second.report.reused > 0
     assert (second.directory / na1).stat().st_ino == (first.directory / na1).stat().st_ino  # unchanged
