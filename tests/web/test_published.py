@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,22 @@ def test_snapshot_writer_writes_at_new_checkpoints_and_reuses_unchanged_seats(
     assert manifest["checkpoint"] == (second.directory / "log" / "checkpoint").read_text()
     stations = _rows(second.directory / "data" / SLUG / "stations.csv")
     assert {r["serial"]: r["state"] for r in stations if r["constituency"] == "NA-2"}["3"] == "single_source"
+
+
+def test_constituency_page_shows_recount_repoll_and_station_map(site: Site) -> None:
+    client, _, _ = site
+    page = client.get(f"/elections/{SLUG}/c/NA-1").text
+    recount = re.search(r'data-testid="recount">(.*?)</p>', page, re.S)
+    assert recount is not None
+    assert "EA 2017 s.95(5)" in recount.group(1)  # Pakistan's rule, on the signed sum
+    repoll = re.search(r'data-testid="repoll">(.*?)</p>', page, re.S)
+    assert repoll is not None
+    assert "(<bdi>2</bdi>)" in repoll.group(1)  # station 2 (conflict) and station 4 (missing)
+    assert "the leader" in repoll.group(1)
+    station_map = re.search(r'data-testid="station-map">(.*?)</figure>', page, re.S)
+    assert station_map is not None
+    assert station_map.group(1).count("<circle") == 4
+    assert "approximate" in station_map.group(1)
+    assert 'href="NA-1/stations/2"' in station_map.group(1)
+    ur = client.get(f"/ur/elections/{SLUG}/c/NA-1").text
+    assert "دوبارہ گنتی" in ur

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from pollwatch.audit.views import audit_constituency, audit_of_election
 from pollwatch.model import Election, ResultSheet
+from pollwatch.site.seat import SeatExtras, get_seat_extras
 from pollwatch.storage import log as log_store
 from pollwatch.storage import photos as photo_store
 from pollwatch.storage import structure
@@ -275,6 +276,8 @@ class ConstituencyPage:
     officials: list[Official]
     findings: list[dict[str, Any]]
     table: StationTable
+    extras: SeatExtras | None = None
+    """Recount and re-poll figures and the station map (left out of the live result block)."""
 
 
 def get_constituency_page(
@@ -306,9 +309,10 @@ def get_constituency_page(
             key=lambda f: (SEVERITY_RANK.get(str(f["severity"]), 3), str(f["kind"]), str(f["where"])),
         )
     stations = sorted(page.stations, key=_sort_key(sort))
+    extras = None if light else get_seat_extras(conn, slug, tally, rejected=0, href=f"{code}/stations/")
     return ConstituencyPage(
         s.election, code, _names(conn, slug).get(code, ""), tally, Coverage.of([tally], {code: states}),
-        states, officials, findings, StationTable(stations, state, sort, after, page.next_after),
+        states, officials, findings, StationTable(stations, state, sort, after, page.next_after), extras,
     )  # fmt: skip
 
 
