@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pollwatch.model import ConstituencyCode, GeoPoint, Registered, Station, StationNumber
 from pollwatch.site.seat import STATE_COLOUR, station_map
@@ -44,3 +45,25 @@ def test_station_map_without_locations_lays_stations_out_in_order_and_says_so() 
     assert len(_dots(partial)) == 1  # only the located station is drawn
     assert "partial" in partial
     assert station_map([], {}, href="x/") is None
+
+
+def test_candidate_names_show_in_both_scripts_urdu_first_on_urdu_pages(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from pollwatch.api.app import create_app
+    from pollwatch.intake.testing import SLUG, create_tiny_election
+    from pollwatch.site.cache import PageStore
+    from pollwatch.storage import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'names.sqlite3'}")
+    db.upgrade()
+    create_tiny_election(db, candidate_names=[("Babar Nawaz", "بابر نواز")])
+    app = create_app(db)
+    app.state.page_store = PageStore(current=True)
+    client = TestClient(app)  # no lifespan: nothing to project, the ballot is structure
+    en = client.get(f"/elections/{SLUG}/c/NA-1").text
+    ur = client.get(f"/ur/elections/{SLUG}/c/NA-1").text
+    assert '<bdi>Babar Nawaz</bdi> <small><bdi lang="ur" dir="rtl">بابر نواز</bdi></small>' in en
+    assert '<bdi lang="ur">بابر نواز</bdi> <small><bdi lang="en">Babar Nawaz</bdi></small>' in ur
+    assert "<bdi>Candidate 2</bdi></td>" in en  # no Urdu name in the data: one script only
+    db.dispose()
