@@ -25,8 +25,10 @@ from pollwatch.model import Election, ResultSheet
 from pollwatch.site.seat import SeatExtras, get_seat_extras
 from pollwatch.storage import log as log_store
 from pollwatch.storage import photos as photo_store
+from pollwatch.storage import projections as store
 from pollwatch.storage import structure
 from pollwatch.tally.live import ConstituencyTally, PartyTally
+from pollwatch.tally.projector import NAME
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
 from pollwatch.tally.views import (
     StationPage,
@@ -155,6 +157,24 @@ def _states(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
     found = count_states_by_constituency(conn, slug)
     with _NAMES_LOCK:
         _STATES[key] = (now, found)
+    return found
+
+
+_STATES_AT: dict[tuple[str, str], tuple[int, dict[str, dict[str, int]]]] = {}
+
+
+def _states_now(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
+    """Every constituency's state counts as of the projection's cursor: one grouped scan per cursor,
+    shared by the live blocks of every seat that changed at once (one scan instead of one per seat)."""
+    key = (conn.engine.url.render_as_string(hide_password=True), slug)
+    cursor = store.get_cursor(conn, NAME)
+    with _NAMES_LOCK:
+        hit = _STATES_AT.get(key)
+    if hit is not None and hit[0] == cursor:
+        return hit[1]
+    found = count_states_by_constituency(conn, slug)
+    with _NAMES_LOCK:
+        _STATES_AT[key] = (cursor, found)
     return found
 
 
@@ -294,7 +314,10 @@ def get_constituency_page(
     (``light``: without the audit and the stations, for the live result block)."""
     s = get_structure(conn, slug)
     tally = live_tally(conn, slug, constituency=code).constituencies()[0]
-    states = count_states_by_constituency(conn, slug, constituency=code).get(code, {})
+    if light:
+        states = _states_now(conn, slug).get(code, {})
+    else:
+        states = count_states_by_constituency(conn, slug, constituency=code).get(code, {})
     if state is not None and state not in STATES:
         state = None
     officials = [_official(x) for x in list_other_sheets(conn, slug, code)]
