@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from pollwatch.api.deps import ReadConn
 from pollwatch.api.ledger import get_settings_for
 from pollwatch.errors import NotFoundError
+from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.snapshots import snapshot_dir
 from pollwatch.site.verify import get_verify_page
 from pollwatch.storage import structure
@@ -70,10 +71,13 @@ def _verify_page(request: Request, conn: ReadConn) -> Response:
         elections = [str(e.slug) for _, e in structure.list_elections(conn)]
         slug = getattr(request.app.state, "home_election", None) or (elections[0] if elections else "SLUG")
         vkey = get_settings_for(request.app).signer.verifier().vkey
-        origin = str(request.base_url).rstrip("/")
+        # A static copy may be served from anywhere: name the log's address rather than the exporter's.
+        static = STATIC_HEADER in request.headers
+        origin = "https://LOG-HOST" if static else str(request.base_url).rstrip("/")
         return {"page": get_verify_page(vkey=vkey, origin=origin, slug=str(slug))}
 
-    return render_page(request, conn, template="verify.html", depth="log", build=build, version="verify")
+    version = (str(request.base_url), STATIC_HEADER in request.headers)
+    return render_page(request, conn, template="verify.html", depth="log", build=build, version=version)
 
 
 for _prefix in ("", "/ur"):
