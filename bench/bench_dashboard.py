@@ -198,7 +198,7 @@ async def _run(url: str, port: int) -> list[str]:
         f"max {max(delays, default=0) * 1000:.0f} ms; "
         f"{within:,} within 2 s",
         f"(the results process had projected the sheets {(applied - logged) * 1000:.0f} ms after they were "
-        f"logged; the streams got them p50 {_pct(after, 0.5):.0f} ms, p95 {_pct(after, 0.95):.0f} ms after that)",
+        f"logged; the streams got them p50 {_pct(after, 0.5):.0f} ms, p95 {_pct(after, 0.95):.0f} ms later)",
     ]
     return rows
 
