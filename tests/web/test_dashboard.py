@@ -373,13 +373,15 @@ def test_page_store_renders_once_per_version_and_serves_the_old_page_while_the_n
     store = PageStore()
     key = ("/elections/x/c/NA-1", "", "en")
     made: list[str] = []
+    in_lines: list[bool] = []
     release = threading.Event()
 
-    def render(text: str, *, block: bool = False) -> Callable[[], Page]:
-        def run() -> Page:
+    def render(text: str, *, block: bool = False) -> Callable[[bool], Page]:
+        def run(in_line: bool) -> Page:
             if block:
                 release.wait(10)
             made.append(text)
+            in_lines.append(in_line)
             return split_page(f"<p>{text}</p>{FRESHNESS_SLOT}<p>end</p>", version=text, blocks={"b": text})
 
         return run
@@ -397,6 +399,7 @@ def test_page_store_renders_once_per_version_and_serves_the_old_page_while_the_n
     assert store.get(key, "v3", render("v3"), wait=True).head == "<p>v3</p>"  # the live fan-out waits
     assert store.get(key, "v4", render("v4"), min_age=3600).head == "<p>v3</p>"  # rendered moments ago
     assert made == ["v1", "v2", "v3"]
+    assert in_lines == [True, False, True]  # only the background render opens its own connection
     store.close()
 
 
@@ -404,7 +407,7 @@ def test_page_store_renders_an_incomplete_page_again_at_the_next_request() -> No
     store = PageStore(current=True)
     made: list[int] = []
 
-    def render() -> Page:
+    def render(in_line: bool) -> Page:
         made.append(1)
         return split_page("<p>partial</p>", version=None)
 

@@ -76,14 +76,15 @@ class PageStore:
         self,
         key: Hashable,
         version: Hashable,
-        render: Callable[[], Page],
+        render: Callable[[bool], Page],
         *,
         min_age: float = 0.0,
         wait: bool = False,
     ) -> Page:
         """The stored page for ``key``. Rendered now if there is none; when ``version`` has moved and the
         page is at least ``min_age`` old, rendered again: now if ``wait``, else in the background while
-        the stored one is returned."""
+        the stored one is returned. ``render(in_line)`` is told whether it runs in the caller's thread
+        (it may then use the caller's database connection) or in the store's own."""
         if self.current:
             min_age, wait = 0.0, True
         with self._lock:
@@ -96,7 +97,7 @@ class PageStore:
                     return found  # moved, but rendered moments ago: not worth a render yet
                 if not wait:
                     if key not in self._pending:
-                        self._pending[key] = self._pool.submit(self._render, key, render)
+                        self._pending[key] = self._pool.submit(self._render, key, render, False)
                     return found
             pending = self._pending.get(key)
             if pending is None:
@@ -107,15 +108,15 @@ class PageStore:
                 mine = False
         if mine:
             try:
-                pending.set_result(self._render(key, render))
+                pending.set_result(self._render(key, render, True))
             except BaseException as exc:
                 pending.set_exception(exc)
                 raise
         return pending.result()
 
-    def _render(self, key: Hashable, render: Callable[[], Page]) -> Page:
+    def _render(self, key: Hashable, render: Callable[[bool], Page], in_line: bool) -> Page:
         try:
-            page = render()
+            page = render(in_line)
         except BaseException:
             with self._lock:
                 self._pending.pop(key, None)

@@ -7,6 +7,7 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
@@ -123,15 +124,17 @@ def _render(
     version: Hashable,
     live: bool,
     key: tuple[str, ...],
-) -> Callable[[], Page]:
-    """The render of one page (run by the page store, in line or in its own thread: its own connection)."""
+    conn: Connection,
+) -> Callable[[bool], Page]:
+    """The render of one page, run by the page store: in line on the caller's connection ``conn`` (a
+    second one could wait for a full pool), in the store's thread on a connection of its own."""
     db: Database = request.app.state.db
     path = key[0]
 
-    def render() -> Page:
-        with db.reads() as conn:
-            fresh = get_freshness(conn)
-            context = {**build(conn), **_context(request, fresh, path=path, query=key[1])}
+    def render(in_line: bool) -> Page:
+        with contextlib.nullcontext(conn) if in_line else db.reads() as reads:
+            fresh = get_freshness(reads)
+            context = {**build(reads), **_context(request, fresh, path=path, query=key[1])}
         context["fresh_slot"] = Markup(FRESHNESS_SLOT)
         if live and STATIC_HEADER not in request.headers:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
@@ -162,7 +165,7 @@ def render_page(
     fresh = get_freshness(conn)
     version = fresh.applied if version is None else version
     key = _page_key(request)
-    render = _render(request, template=template, build=build, version=version, live=live, key=key)
+    render = _render(request, template=template, build=build, version=version, live=live, key=key, conn=conn)
     page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth])
     headers = {
         "ETag": fresh.etag(*key, str(fresh.stale), str(page.serial)),
@@ -408,7 +411,7 @@ def _live_blocks(
     path = request.url.path.removesuffix("/events")
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")])
     key = (*_page_key(request, path=path, query=query), "live blocks")
-    render = _render(request, template=template, build=build, version=version, live=True, key=key)
+    render = _render(request, template=template, build=build, version=version, live=True, key=key, conn=conn)
     page = page_store(request.app).get(key, version, render, min_age=min_age, wait=True)
     return {"freshness": _freshness_html(request, get_freshness(conn), live=True), **page.blocks}
 
