@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -73,7 +74,9 @@ def site_snapshots(
                 )
             return
         console.print(f"writing snapshots into {directory} (the latest is {writer.current}); Ctrl-C stops")
+        # Started by the results process: stop with it (it sets its own pid here).
+        parent = os.environ.get("POLLWATCH_BACKGROUND_PARENT", "")
         try:
-            writer.run()
+            writer.run(alive=lambda: not parent.isdigit() or os.getppid() == int(parent))
         except KeyboardInterrupt:
             writer.stop()

@@ -149,9 +149,10 @@ class SnapshotWriter:
         for old in done[: -KEEP - 1]:
             shutil.rmtree(old, ignore_errors=True)
 
-    def run(self) -> None:
-        """Write snapshots until :meth:`stop`: at a new checkpoint, at most every ``every`` seconds."""
-        while not self._stop.is_set():
+    def run(self, *, alive: Callable[[], bool] = lambda: True) -> None:
+        """Write snapshots until :meth:`stop` (or ``alive()`` is false): at a new checkpoint, at most
+        every ``every`` seconds."""
+        while not self._stop.is_set() and alive():
             if time.monotonic() - self._written_at >= self.every:
                 try:
                     if self.write_once() is not None:
