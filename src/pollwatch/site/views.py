@@ -161,21 +161,22 @@ def _states(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
 
 
 _STATES_AT: dict[tuple[str, str], tuple[int, dict[str, dict[str, int]]]] = {}
+_SCAN_LOCK = threading.Lock()
 
 
 def _states_now(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
     """Every constituency's state counts as of the projection's cursor: one grouped scan per cursor,
-    shared by the live blocks of every seat that changed at once (one scan instead of one per seat)."""
+    shared by the live blocks of every seat that changed at once (one scan instead of one per seat;
+    threads asking while it runs wait for it rather than scanning too)."""
     key = (conn.engine.url.render_as_string(hide_password=True), slug)
-    cursor = store.get_cursor(conn, NAME)
-    with _NAMES_LOCK:
+    with _SCAN_LOCK:
+        cursor = store.get_cursor(conn, NAME)
         hit = _STATES_AT.get(key)
-    if hit is not None and hit[0] == cursor:
-        return hit[1]
-    found = count_states_by_constituency(conn, slug)
-    with _NAMES_LOCK:
+        if hit is not None and hit[0] >= cursor:
+            return hit[1]
+        found = count_states_by_constituency(conn, slug)
         _STATES_AT[key] = (cursor, found)
-    return found
+        return found
 
 
 def get_area_page(
