@@ -39,9 +39,10 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["pkt"] = i18n.pakistan_time
 MAX_AGE = {"area": 15, "constituency": 30, "station": 60, "findings": 30, "log": 15}
 """Seconds a cache in front may keep a page; deeper pages change less often (KawalPemilu's rule)."""
-MIN_AGE = {"area": 5.0, "constituency": 0.0, "station": 0.0, "findings": 5.0, "log": 0.0}
+MIN_AGE = {"area": 15.0, "constituency": 0.0, "station": 0.0, "findings": 15.0, "log": 0.0}
 """Seconds between two renders of one page while what it shows keeps changing: pages over the whole
-election (one tally, every audit) at most every 5 s; a seat's pages after each change of the seat."""
+election (one tally, every audit, the map) at most as often as a cache in front may keep them (their
+live blocks follow every 5 s over SSE); a seat's pages after each change of the seat."""
 
 
 def _lang(request: Request) -> tuple[str, str]:
@@ -436,8 +437,8 @@ async def _constituency_events(
 
 FRESHNESS_EVERY = 10.0
 """Seconds between pushes of the freshness line alone (it changes with every checkpoint)."""
-AREA_EVERY = MIN_AGE["area"]
-"""Seconds between renders of a whole area's page while the log moves (freshness: every change)."""
+AREA_EVERY = 5.0
+"""Seconds between renders of a whole area's live blocks while the log moves (freshness: every change)."""
 
 
 async def _area_events(
