@@ -38,7 +38,7 @@ class Tick:
 class Watcher:
     """Polls the projection cursor and checkpoint size; wakes readers when either changes."""
 
-    def __init__(self, db: Database, *, interval: float = 0.5) -> None:
+    def __init__(self, db: Database, *, interval: float = 0.25) -> None:
         self.db = db
         self.interval = interval
         self.tick = Tick(0, -1, -1)
