@@ -26,6 +26,7 @@ from types import FrameType
 
 from pollwatch.audit.views import Auditor
 from pollwatch.errors import InputError
+from pollwatch.site.snapshots import snapshot_dir, snapshot_every
 from pollwatch.storage import Database
 from pollwatch.tally.projector import Projector
 
@@ -36,6 +37,7 @@ SETTINGS = {
     "or process (one separate process, what pollwatch serve sets)",
     "POLLWATCH_BACKGROUND_NICE": "CPU niceness of that separate process (default 10; 0 for none)",
 }
+"""(That process also writes the dashboard's static snapshots: :mod:`pollwatch.site.snapshots`.)"""
 _ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
 _PARENT = "POLLWATCH_BACKGROUND_PARENT"
 """Set by :func:`separate_process` for its child only: the pid of the server that started it."""
@@ -115,13 +117,30 @@ def main() -> None:
     db.require_current()
     jobs = ResultsJobs(db)
     jobs.start()
+    snapshots = _snapshot_writer(db.url)
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
                 break
     finally:
+        if snapshots is not None:
+            snapshots.terminate()
+            snapshots.wait(timeout=30)
         jobs.stop()
         db.dispose()
+
+
+def _snapshot_writer(url: str) -> subprocess.Popen[bytes] | None:
+    """``pollwatch site snapshots`` in a child process (at this process's niceness), when
+    ``POLLWATCH_SNAPSHOT_DIR`` names where to write: rendering every page of a snapshot must not take
+    the projector's interpreter from it. The child stops when this process is gone."""
+    directory = snapshot_dir()
+    if directory is None:
+        return None
+    every = str(snapshot_every())
+    env = {**os.environ, _PARENT: str(os.getpid())}
+    command = ["site", "snapshots", str(directory), "--db", url, "--every", every]
+    return subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,15 @@ def test_2024_ballot_order_follows_form33_serials(results: Dataset, data_dir: Pa
     assert len(unchanged) >= len(serials) - 5  # results rows may rename a few (reported as loose matches)
 
 
+def test_2024_candidates_carry_their_form33_urdu_name(results: Dataset, data_dir: Path) -> None:
+    roster = json.loads((data_dir / CONSTITUENCY / "candidate_lists_form33/NA/punjab.json").read_text())
+    urdu = {c["SerialNo"]: c["Name in Urdu"] for c in roster["NA-46"]["Candidates"] if c.get("Name in Urdu")}
+    ballot = {c.ballot_order: c.name_ur for c in results.candidates if c.constituency == "NA-46"}
+    assert urdu
+    assert all(ballot.get(k) == name for k, name in urdu.items())
+    assert sum(1 for c in results.candidates if c.name_ur) > 1000  # every roster digitised in Urdu
+
+
 def test_2024_no_roster_address_is_loaded(results: Dataset, data_dir: Path) -> None:
     roster = json.loads((data_dir / CONSTITUENCY / "candidate_lists_form33/NA/kpk.json").read_text())
     addresses = {c["Address"] for seat in roster.values() for c in seat["Candidates"] if c.get("Address")}

@@ -96,3 +96,46 @@ def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLLWATCH_BACKGROUND_NICE", "-5")
     with pytest.raises(InputError, match="0 to 19"):
         niceness()
+
+
+def test_the_separate_process_writes_dashboard_snapshots_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With POLLWATCH_SNAPSHOT_DIR set, the results process starts the snapshot writer (a child of its
+    own) and stops it with itself."""
+    from pollwatch.ledger import service as ledger
+
+    url = f"sqlite:///{tmp_path / 'bg.sqlite3'}"
+    db = Database(url)
+    db.upgrade()
+    create_tiny_election(db)
+    _write_sheet(db)
+    monkeypatch.setenv("POLLWATCH_HOME", str(tmp_path / "home"))
+    ledger.sign_checkpoint(db)
+    monkeypatch.setenv("POLLWATCH_SNAPSHOT_DIR", str(tmp_path / "site"))
+    monkeypatch.setenv("POLLWATCH_SNAPSHOT_EVERY", "0")
+    with separate_process(url):
+        deadline = time.monotonic() + 120
+        manifest = tmp_path / "site" / "current" / "snapshot.json"
+        while not manifest.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert manifest.exists(), "no snapshot written by the results process"
+    assert (tmp_path / "site" / "current" / "data" / "manifest.json").exists()
+    assert (tmp_path / "site" / "current" / "index.html").exists()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _writers(tmp_path):
+        time.sleep(0.2)
+    assert not _writers(tmp_path), "the snapshot writer outlived the results process"
+
+
+def _writers(tmp_path: Path) -> list[str]:
+    """Command lines of running snapshot writers on ``tmp_path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "snapshots" in line and str(tmp_path) in line:
+            found.append(line)
+    return found

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from pollwatch.api.app import create_app
 from pollwatch.site import freshness, i18n, maps, views
-from pollwatch.site.cache import PageCache
+from pollwatch.site.cache import FRESHNESS_SLOT, Page, PageStore, split_page
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
 from tests.web.dashboard_data import PERSONAL, SLUG, populate, submit, wait_projected, wait_signed
@@ -31,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
         db = Database(f"sqlite:///{home / 'dash.sqlite3'}")
         db.upgrade()
         app = create_app(db)
-        app.state.page_cache = PageCache(max_age=0)  # every change shows at once (tests read right after)
+        app.state.page_store = PageStore(current=True)  # every change shows at once (tests read right after)
         with TestClient(app) as client:
             tokens = populate(db, client.post)
             _checkpoint(db)
@@ -361,13 +362,56 @@ def test_station_page_shows_a_thumbnail_only_when_the_election_publishes_photos(
     assert image.headers["content-type"] == "image/jpeg"
 
 
-def test_page_cache_serves_a_recent_page_while_the_log_moves_then_renders_again() -> None:
-    cache = PageCache(max_age=0.2)
-    cache.put(("/p",), '"a"', b"old")
-    found = cache.get(("/p",), '"b"')  # the log moved, but the page is younger than max_age
-    assert found is not None
-    assert found.body == b"old"
-    assert found.etag == '"a"'
-    time.sleep(0.25)
-    assert cache.get(("/p",), '"b"') is None  # too old for a moving log: render again
-    assert cache.get(("/p",), '"a"') is not None  # still valid for an unchanged log
+def _until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, "the background render did not finish"
+        time.sleep(0.01)
+
+
+def test_page_store_renders_once_per_version_and_serves_the_old_page_while_the_new_renders() -> None:
+    store = PageStore()
+    key = ("/elections/x/c/NA-1", "", "en")
+    made: list[str] = []
+    in_lines: list[bool] = []
+    release = threading.Event()
+
+    def render(text: str, *, block: bool = False) -> Callable[[bool], Page]:
+        def run(in_line: bool) -> Page:
+            if block:
+                release.wait(10)
+            made.append(text)
+            in_lines.append(in_line)
+            return split_page(f"<p>{text}</p>{FRESHNESS_SLOT}<p>end</p>", version=text, blocks={"b": text})
+
+        return run
+
+    first = store.get(key, "v1", render("v1"))
+    assert first.body("<i>now</i>") == b"<p>v1</p><i>now</i><p>end</p>"
+    for _ in range(5):
+        assert store.get(key, "v1", render("never")).head == "<p>v1</p>"
+    assert made == ["v1"]  # one render for six readers of an unchanged page
+    assert store.get(key, "v2", render("v2", block=True)).head == "<p>v1</p>"  # not kept waiting
+    assert store.get(key, "v2", render("twice")).head == "<p>v1</p>"  # one render in flight
+    release.set()
+    _until(lambda: (store.peek(key) or first).version == "v2")
+    assert store.get(key, "v2", render("never")).blocks == {"b": "v2"}
+    assert store.get(key, "v3", render("v3"), wait=True).head == "<p>v3</p>"  # the live fan-out waits
+    assert store.get(key, "v4", render("v4"), min_age=3600).head == "<p>v3</p>"  # rendered moments ago
+    assert made == ["v1", "v2", "v3"]
+    assert in_lines == [True, False, True]  # only the background render opens its own connection
+    store.close()
+
+
+def test_page_store_renders_an_incomplete_page_again_at_the_next_request() -> None:
+    store = PageStore(current=True)
+    made: list[int] = []
+
+    def render(in_line: bool) -> Page:
+        made.append(1)
+        return split_page("<p>partial</p>", version=None)
+
+    store.get(("/p",), "v1", render)
+    store.get(("/p",), "v1", render)
+    assert len(made) == 2
+    store.close()

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from pollwatch.api.app import create_app
-from pollwatch.site.cache import PageCache
+from pollwatch.site.cache import PageStore
 from pollwatch.storage import Database
 from tests.web.conftest import _free_port
 from tests.web.dashboard_data import SLUG, populate, submit, wait_signed
@@ -41,7 +41,7 @@ def dash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         db.upgrade()
         port = _free_port()
         app = create_app(db)
-        app.state.page_cache = PageCache(max_age=0)  # tests read pages right after each sheet
+        app.state.page_store = PageStore(current=True)  # tests read pages right after each sheet
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -384,3 +384,69 @@ def test_national_events_carry_coverage_and_party_blocks(
     assert names["coverage"].startswith('<section id="coverage"')
     assert 'sse-swap="coverage"' in names["coverage"]  # the swapped block can be swapped again
     assert "P1" in names["parties"]
+
+
+@pytest.mark.browser
+def test_snapshot_of_a_checkpoint_is_browsable_from_python_http_server(
+    dash_server: tuple[str, Database, dict[str, str]], browser: Any, tmp_path: Path
+) -> None:
+    """The snapshot the results process writes at a checkpoint (here ``pollwatch site snapshots --once``),
+    served by ``python -m http.server`` alone: drill-down, Urdu, and the open data with its hashes."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from pollwatch.cli.main import app
+
+    _, db, _ = dash_server
+    wait_signed(db)
+    result = CliRunner().invoke(app, ["site", "snapshots", str(tmp_path), "--db", db.url, "--once"])
+    assert result.exit_code == 0, result.output
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "-d",
+            str(tmp_path / "current"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    static = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(static + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "http.server did not start"
+                time.sleep(0.1)
+        page = _browser_page(browser)
+        page.goto(static + "/")
+        page.click("[data-testid=constituencies] >> text=NA-1")
+        assert page.locator("[data-testid=candidates] tbody tr").count() == 3
+        page.click("[data-testid=stations] a >> nth=1")
+        assert page.locator("[data-testid=copy]").count() == 2
+        page.click("header nav >> text=Open data")
+        rows = page.locator("[data-testid=data-files] tbody tr")
+        assert rows.count() == 8  # stations, sheets, tallies, findings; CSV and JSON
+        link = rows.nth(0).locator("a")
+        listed = rows.nth(0).locator("code").inner_text()
+        body = httpx.get(static + str(link.get_attribute("href")), timeout=5).content
+        assert hashlib.sha256(body).hexdigest() == listed
+        _shot(page, "snapshot-open-data")
+        page.click("header nav a[hreflang=ur]")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        _fits_phone(page)
+        page.context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,25 +25,58 @@ def site_export(
         int | None, typer.Option(min=1, help="Stop after this many pages (default: every page).")
     ] = None,
 ) -> None:
-    """Write every dashboard page (English and Urdu) and its assets as static files, with snapshot.json
-    (SHA-256 of every file and the checkpoint the pages show)."""
-    from fastapi.testclient import TestClient
-
-    from pollwatch.api.app import create_app
-    from pollwatch.site.export import STATIC_HEADER, export_site
+    """Write every dashboard page (English and Urdu), its assets and its open data (CSV and JSON of
+    stations, sheets, tallies and findings) as static files, with snapshot.json (SHA-256 of every file
+    and the checkpoint the pages show)."""
+    from pollwatch.site.export import export_site
+    from pollwatch.site.opendata import write_open_data
+    from pollwatch.web.inprocess import site_factory
 
     with handled():
         database = open_db(db)
-        client = TestClient(create_app(database))  # in-process: no port, no background publisher
-
-        def fetch(path: str) -> tuple[int, str, bytes]:
-            response = client.get(path, headers={STATIC_HEADER: "1"})
-            return response.status_code, response.headers.get("content-type", ""), response.content
-
-        report = export_site(fetch, directory, max_pages=max_pages)
+        directory.mkdir(parents=True, exist_ok=True)
+        with database.reads() as conn:
+            write_open_data(conn, directory)
+        report = export_site(site_factory(database)(directory / "data"), directory, max_pages=max_pages)
     console.print(
         f"wrote {report.pages:,} pages and {report.assets:,} assets ({report.bytes / 1e6:.1f} MB) to "
         f"{report.directory}; serve it with any static file server (`python -m http.server -d DIR`)"
     )
     for line in report.skipped[:20]:
         console.print(f"  skipped {line}")
+
+
+@site_app.command("snapshots")
+def site_snapshots(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to keep snapshots in (DIR/current is the latest).")
+    ],
+    db: DbOption = None,
+    every: Annotated[float, typer.Option(min=0, help="At most one snapshot per this many seconds.")] = 60.0,
+    once: Annotated[bool, typer.Option(help="Write one snapshot of the latest checkpoint and stop.")] = False,
+) -> None:
+    """Follow the log's checkpoints and write the dashboard and its open data as a static snapshot at
+    new ones (what the results process does when POLLWATCH_SNAPSHOT_DIR is set)."""
+    from pollwatch.site.snapshots import SnapshotWriter
+    from pollwatch.web.inprocess import site_factory
+
+    with handled():
+        database = open_db(db)
+        writer = SnapshotWriter(database, directory, site_factory(database), every=every)
+        if once:
+            written = writer.write_once()
+            if written is None:
+                console.print(f"no new checkpoint since the snapshot in {writer.current}")
+            else:
+                console.print(
+                    f"wrote snapshot {written.checkpoint:,} ({written.report.pages:,} pages rendered, "
+                    f"{written.report.reused:,} files taken unchanged) to {written.directory}"
+                )
+            return
+        console.print(f"writing snapshots into {directory} (the latest is {writer.current}); Ctrl-C stops")
+        # Started by the results process: stop with it (it sets its own pid here).
+        parent = os.environ.get("POLLWATCH_BACKGROUND_PARENT", "")
+        try:
+            writer.run(alive=lambda: not parent.isdigit() or os.getppid() == int(parent))
+        except KeyboardInterrupt:
+            writer.stop()

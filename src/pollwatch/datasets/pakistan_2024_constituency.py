@@ -224,7 +224,8 @@ def _ballot(
     for n, entry in enumerate(roster, start=1):
         key = CandidateKey(int(entry["SerialNo"]) if regular else n)
         name = _roster_name(entry) or f"Form-33 serial {entry.get('SerialNo')} (name not digitised)"
-        ballot[key] = Candidate(code, key, name, party_code_2024(str(entry.get("Party") or "")))
+        urdu = str(entry.get("Name in Urdu") or "").strip()
+        ballot[key] = Candidate(code, key, name, party_code_2024(str(entry.get("Party") or "")), urdu)
         by_name[name_key(name)].append(key)
     keys: dict[int, CandidateKey] = {}
     for i, row in enumerate(results):
@@ -240,8 +241,10 @@ def _ballot(
             key = found
             if how != "name":
                 findings.append(_loose_match(code, row, ballot[key], how))
-        # The results source's party wins: it labels PTI-backed independents PTI, as the seat counts do.
-        ballot[key] = Candidate(code, key, row.text("candidate"), party)
+        # The results source's party wins: it labels PTI-backed independents PTI, as the seat counts do;
+        # the roster's Urdu name stays with the candidate it was matched to.
+        urdu = ballot[key].name_ur if found is not None else ""
+        ballot[key] = Candidate(code, key, row.text("candidate"), party, urdu)
         keys[i] = key
     return [ballot[k] for k in sorted(ballot)], keys
 

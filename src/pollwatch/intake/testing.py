@@ -39,9 +39,11 @@ def create_tiny_election(
     stations: int = 3,
     candidates: int = 3,
     names: Sequence[tuple[str, str]] = (),
+    candidate_names: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Store constituencies x stations (1,000 registered, 2 booths each) x candidates; ``names`` gives
-    the first constituencies a (name, region)."""
+    the first constituencies a (name, region), ``candidate_names`` the first candidates of every ballot
+    an (English, Urdu) name."""
     election = Election(
         ElectionSlug(slug), "PK", "Tiny test election", dt.date(2026, 2, 8), "pakistan", "2023"
     )
@@ -86,9 +88,12 @@ def create_tiny_election(
             conn,
             eid,
             [
-                Candidate(code, CandidateKey(k), f"Candidate {k}", PartyCode(f"P{k}"))
+                Candidate(code, CandidateKey(k), name, PartyCode(f"P{k}"), name_ur)
                 for code in codes
                 for k in range(1, candidates + 1)
+                for name, name_ur in [
+                    candidate_names[k - 1] if k <= len(candidate_names) else (f"Candidate {k}", "")
+                ]
             ],
             source="test",
         )

@@ -125,6 +125,8 @@ class Candidate:
     ballot_order: CandidateKey
     name: str
     party: PartyCode | None = None
+    name_ur: str = ""
+    """The name in Urdu script, where the source has it (Pakistan's 2024 Form-33 rosters)."""
 
     @property
     def independent(self) -> bool:

@@ -1,49 +1,141 @@
-"""Rendered pages kept between changes of the log, so a crowd reading one page costs one render.
+"""Pages rendered once per version of what they show, and served from memory to every reader until then.
 
-A page is stored with the validator (ETag) it was rendered under. A request whose current validator
-matches gets the stored bytes; while the log keeps moving, a page younger than ``max_age`` seconds is
-served as it is (its freshness line says how old it is, and live blocks update over SSE): the same
-trade as ``stale-while-revalidate`` in a cache in front, made once in the server.
+Each page names a cheap *version* of its data: a constituency's projection version for its own page
+and its stations' pages (:func:`pollwatch.tally.views.constituency_version`), the projection cursor
+for whole-election pages. :meth:`PageStore.get` renders a page the first time and whenever its version
+has moved; every other request gets the stored page. The live blocks a page is made of (a seat's
+``result``) are rendered in the same pass and kept with it, so the server-sent-event fan-out and the
+page requests share one render per change.
+
+A moved version does not make readers wait: the stored page is served as it is while one background
+thread renders the new one (``stale-while-revalidate``, made once in the server), and a page is
+re-rendered at most every ``min_age`` seconds, so a log moving at 20 sheets a second costs a
+whole-election page one render every few seconds, not one per request. Only the first request for a
+page, and callers that ask to ``wait`` (the live fan-out, tests), render in line; concurrent requests
+for the same page share that one render.
+
+The freshness line is not part of a stored page: the adapter splices the current one in at every
+request (:data:`FRESHNESS_SLOT`), so a page whose data has not changed for an hour still says how old
+the log's checkpoint is.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+FRESHNESS_SLOT = "<!--pollwatch:freshness-->"
+"""Where a stored page takes the freshness line of the moment it is served."""
 
 
 @dataclass(frozen=True)
-class Cached:
-    etag: str
-    body: bytes
-    at: float
+class Page:
+    """One rendered page: its body around the freshness slot, its live blocks, what it was made from."""
+
+    version: Hashable
+    """What the page was rendered from; None: render again at the next chance (an incomplete page)."""
+    head: str
+    tail: str
+    blocks: Mapping[str, str] = field(default_factory=dict)
+    serial: int = 0
+    """Counts renders in this process: part of the page's validator."""
+    at: float = 0.0
+
+    def body(self, freshness: str) -> bytes:
+        return (self.head + freshness + self.tail).encode()
 
 
-class PageCache:
-    """An LRU of rendered pages by key (path, query, language)."""
+def split_page(html: str, *, version: Hashable, blocks: Mapping[str, str] | None = None) -> Page:
+    """A rendered page cut at :data:`FRESHNESS_SLOT` (a page without the slot keeps all of it in head)."""
+    head, _, tail = html.partition(FRESHNESS_SLOT)
+    return Page(version, head, tail, dict(blocks or {}))
 
-    def __init__(self, *, size: int = 2048, max_age: float = 2.0) -> None:
+
+class PageStore:
+    """An LRU of rendered pages by key (path, query, language ...), each kept with its version."""
+
+    def __init__(self, *, size: int = 4096, current: bool = False, workers: int = 1) -> None:
         self.size = size
-        self.max_age = max_age
-        self._pages: OrderedDict[tuple[str, ...], Cached] = OrderedDict()
+        self.current = current
+        """Always render a moved page before answering, however recent (tests that read right after a
+        change)."""
+        self.renders = 0
+        self._pages: OrderedDict[Hashable, Page] = OrderedDict()
+        self._pending: dict[Hashable, Future[Page]] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pollwatch-pages")
 
-    def get(self, key: tuple[str, ...], etag: str) -> Cached | None:
-        """The stored page if it was rendered under ``etag`` or less than ``max_age`` seconds ago."""
+    def get(
+        self,
+        key: Hashable,
+        version: Hashable,
+        render: Callable[[bool], Page],
+        *,
+        min_age: float = 0.0,
+        wait: bool = False,
+    ) -> Page:
+        """The stored page for ``key``. Rendered now if there is none; when ``version`` has moved and the
+        page is at least ``min_age`` old, rendered again: now if ``wait``, else in the background while
+        the stored one is returned. ``render(in_line)`` is told whether it runs in the caller's thread
+        (it may then use the caller's database connection) or in the store's own."""
+        if self.current:
+            min_age, wait = 0.0, True
         with self._lock:
             found = self._pages.get(key)
-            if found is None:
-                return None
-            if found.etag == etag or time.monotonic() - found.at < self.max_age:
+            if found is not None:
                 self._pages.move_to_end(key)
-                return found
-            return None
+                if found.version is not None and found.version == version:
+                    return found
+                if time.monotonic() - found.at < min_age:
+                    return found  # moved, but rendered moments ago: not worth a render yet
+                if not wait:
+                    if key not in self._pending:
+                        self._pending[key] = self._pool.submit(self._render, key, render, False)
+                    return found
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = Future()
+                self._pending[key] = pending
+                mine = True
+            else:
+                mine = False
+        if mine:
+            try:
+                pending.set_result(self._render(key, render, True))
+            except BaseException as exc:
+                pending.set_exception(exc)
+                raise
+        return pending.result()
 
-    def put(self, key: tuple[str, ...], etag: str, body: bytes) -> None:
+    def _render(self, key: Hashable, render: Callable[[bool], Page], in_line: bool) -> Page:
+        try:
+            page = render(in_line)
+        except BaseException:
+            with self._lock:
+                self._pending.pop(key, None)
+            log.exception("rendering %r failed", key)
+            raise
         with self._lock:
-            self._pages[key] = Cached(etag, body, time.monotonic())
+            self.renders += 1
+            page = Page(page.version, page.head, page.tail, page.blocks, self.renders, time.monotonic())
+            self._pages[key] = page
             self._pages.move_to_end(key)
+            self._pending.pop(key, None)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+        return page
+
+    def peek(self, key: Hashable) -> Page | None:
+        """The stored page, whatever its version (None if never rendered or evicted)."""
+        with self._lock:
+            return self._pages.get(key)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Callable, Iterable
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -38,6 +40,8 @@ class ExportReport:
     bytes: int
     skipped: tuple[str, ...]
     """Links that answered other than 200 (each listed once)."""
+    reused: int = 0
+    """Files taken unchanged from an earlier export."""
 
 
 class _Links(HTMLParser):
@@ -57,6 +61,8 @@ def _same_site(link: str) -> str | None:
         return None
     if parts.path.startswith(("/api/", "/docs", "/submit", "/openapi")):
         return None  # the API and forms need the live server
+    if parts.path.startswith("/data/") and parts.path != "/data/":
+        return None  # open data files: written beside the pages, not fetched
     return parts.path
 
 
@@ -70,20 +76,62 @@ def _target(directory: Path, path: str, content_type: str) -> Path:
     return directory / relative
 
 
+@dataclass(frozen=True)
+class Reuse:
+    """An earlier export to take unchanged parts from: its folder, its files' SHA-256 by relative path,
+    and ``unchanged(path)``: the root of the subtree (a constituency's pages) that ``path`` is in when
+    nothing under that root has changed since, else None."""
+
+    directory: Path
+    files: Mapping[str, str]
+    unchanged: Callable[[str], str | None]
+
+
+def _reuse(reuse: Reuse, root: str, directory: Path, files: dict[str, str]) -> int:
+    """Link (or copy) the earlier export's files under ``root`` into ``directory``; return how many."""
+    rel = root.strip("/")
+    taken = [name for name in reuse.files if name.startswith(rel + "/")]
+    for name in taken:
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(reuse.directory / name, target)
+        except OSError:  # another file system, or links refused: copy the bytes
+            shutil.copyfile(reuse.directory / name, target)
+        files[name] = reuse.files[name]
+    return len(taken)
+
+
 def export_site(
-    fetch: Fetch, directory: Path, *, start: Iterable[str] = START, max_pages: int | None = None
+    fetch: Fetch,
+    directory: Path,
+    *,
+    start: Iterable[str] = START,
+    max_pages: int | None = None,
+    reuse: Reuse | None = None,
 ) -> ExportReport:
-    """Write every page reachable from ``start`` and the assets they use under ``directory``."""
+    """Write every page reachable from ``start`` and the assets they use under ``directory`` (taking
+    the unchanged subtrees of ``reuse`` as they are, without asking for their pages again)."""
     directory.mkdir(parents=True, exist_ok=True)
     queue, seen = list(start), set[str]()
     files: dict[str, str] = {}
     skipped: list[str] = []
-    pages = assets = total = 0
+    reused: set[str] = set()
+    pages = assets = total = taken = 0
     while queue:
         path = queue.pop()
         if path in seen:
             continue
         seen.add(path)
+        root = reuse.unchanged(path) if reuse is not None else None
+        if root is not None and reuse is not None:
+            if root not in reused:
+                reused.add(root)
+                taken += _reuse(reuse, root, directory, files)
+            if path != root:
+                continue
+            if f"{root.strip('/')}/index.html" in reuse.files:
+                continue
         status, content_type, body = fetch(path)
         if status != 200:
             skipped.append(f"{path} ({status})")
@@ -109,9 +157,13 @@ def export_site(
             )
         queue.extend(p for p in (_same_site(link) for link in links) if p is not None and p not in seen)
     checkpoint = _checkpoint(fetch, directory, files)
+    for data in sorted((directory / "data").rglob("*")) if (directory / "data").is_dir() else []:
+        name = data.relative_to(directory).as_posix()
+        if data.is_file() and name not in files:  # the open data, written before the crawl
+            files[name] = hashlib.sha256(data.read_bytes()).hexdigest()
     manifest = {"checkpoint": checkpoint, "files": dict(sorted(files.items()))}
     (directory / "snapshot.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    return ExportReport(directory, pages, assets, total, tuple(skipped))
+    return ExportReport(directory, pages, assets, total, tuple(skipped), taken)
 
 
 def _checkpoint(fetch: Fetch, directory: Path, files: dict[str, str]) -> str:

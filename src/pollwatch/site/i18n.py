@@ -15,6 +15,31 @@ PKT = ZoneInfo("Asia/Karachi")
 _URDU_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 _UR: dict[str, str] = {
+    "Recount and re-poll": "دوبارہ گنتی اور دوبارہ پولنگ",
+    "Recount": "دوبارہ گنتی",
+    "within the threshold": "حد کے اندر",
+    "outside the threshold": "حد سے باہر",
+    "threshold": "حد",
+    "Re-poll of the stations without an agreed figure": "متفقہ نتیجے کے بغیر پولنگ اسٹیشنوں پر دوبارہ پولنگ",
+    "could change the leader": "برتری بدل سکتی ہے",
+    "cannot change the leader": "برتری نہیں بدل سکتی",
+    "the closest challenger needs": "قریب ترین حریف کو درکار",
+    "Station map": "پولنگ اسٹیشنوں کا نقشہ",
+    "stations placed by their GPS point": "اسٹیشن جی پی ایس کے مطابق",
+    "No station location in the data: stations laid out in scheme order": (
+        "ڈیٹا میں مقام نہیں: اسٹیشن ترتیب وار دکھائے گئے"
+    ),
+    "approximate: no constituency boundary exists": "تخمینی: حلقے کی حد دستیاب نہیں",
+    "Verify": "تصدیق",
+    "The log key to pin": "محفوظ کرنے کے لیے لاگ کی کلید",
+    "A receipt": "رسید",
+    "A bundle": "بنڈل",
+    "A mirror of the log": "لاگ کا آئینہ",
+    "A snapshot of this site and its open data": "اس سائٹ اور اس کے کھلے ڈیٹا کا اسنیپ شاٹ",
+    "No snapshot has been written yet.": "ابھی کوئی اسنیپ شاٹ نہیں لکھا گیا۔",
+    "File": "فائل",
+    "Rows": "قطاریں",
+    "entries": "اندراجات",
     "Elections": "انتخابات",
     "Nation": "ملک",
     "Region": "علاقہ",

@@ -4,7 +4,8 @@ A :class:`Watcher` reads the projection cursor and the checkpoint size every ``i
 small read for the whole process). When either moves it starts a new *generation* and wakes every
 waiting reader. Whatever readers then need (a constituency's version, a rendered block) is computed
 once per generation and key through :meth:`Watcher.memo`, so a thousand readers of one constituency
-cost one read and one render per change, not a thousand.
+cost one read per change, not a thousand; the blocks themselves come from the page store
+(:mod:`pollwatch.site.cache`), rendered once per version of the page for its readers and its requests.
 """
 
 from __future__ import annotations
@@ -37,16 +38,13 @@ class Tick:
 class Watcher:
     """Polls the projection cursor and checkpoint size; wakes readers when either changes."""
 
-    def __init__(self, db: Database, *, interval: float = 1.0) -> None:
+    def __init__(self, db: Database, *, interval: float = 0.25) -> None:
         self.db = db
         self.interval = interval
         self.tick = Tick(0, -1, -1)
         self._changed: asyncio.Condition | None = None
         self._task: asyncio.Task[None] | None = None
         self._memo: dict[Any, asyncio.Future[Any]] = {}
-        self._slow: dict[Any, tuple[float, asyncio.Future[Any]]] = {}
-        self.kept: dict[Any, Any] = {}
-        """Blocks kept across generations by whoever knows when they change (a seat's version)."""
 
     def _read(self) -> tuple[int, int]:
         with self.db.reads() as conn:
@@ -98,24 +96,6 @@ class Watcher:
                 raise
         result: T = await asyncio.shield(found)
         return result
-
-    async def memo_for(self, key: Any, seconds: float, compute: Callable[[], T]) -> T:
-        """Like :meth:`memo`, but the result is kept for at least ``seconds`` across generations: for
-        blocks that cost more than a change is worth (whole-election sums while sheets pour in)."""
-        now = asyncio.get_running_loop().time()
-        kept = self._slow.get(key)
-        if kept is not None and now - kept[0] < seconds:
-            result: T = await asyncio.shield(kept[1])
-            return result
-        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._slow[key] = (now, found)
-        try:
-            found.set_result(await asyncio.to_thread(compute))
-        except Exception as exc:
-            found.set_exception(exc)
-            del self._slow[key]
-            raise
-        return await asyncio.shield(found)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -22,13 +22,17 @@ from sqlalchemy import Connection
 
 from pollwatch.audit.views import audit_constituency, audit_of_election
 from pollwatch.model import Election, ResultSheet
+from pollwatch.site.seat import SeatExtras, get_seat_extras
 from pollwatch.storage import log as log_store
 from pollwatch.storage import photos as photo_store
+from pollwatch.storage import projections as store
 from pollwatch.storage import structure
 from pollwatch.tally.live import ConstituencyTally, PartyTally
+from pollwatch.tally.projector import NAME
 from pollwatch.tally.reconcile import CopyState, StationReconciliation
 from pollwatch.tally.views import (
     StationPage,
+    constituency_version,
     count_states_by_constituency,
     get_reconciliation,
     get_structure,
@@ -156,6 +160,25 @@ def _states(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
     return found
 
 
+_STATES_AT: dict[tuple[str, str], tuple[int, dict[str, dict[str, int]]]] = {}
+_SCAN_LOCK = threading.Lock()
+
+
+def _states_now(conn: Connection, slug: str) -> dict[str, dict[str, int]]:
+    """Every constituency's state counts as of the projection's cursor: one grouped scan per cursor,
+    shared by the live blocks of every seat that changed at once (one scan instead of one per seat;
+    threads asking while it runs wait for it rather than scanning too)."""
+    key = (conn.engine.url.render_as_string(hide_password=True), slug)
+    with _SCAN_LOCK:
+        cursor = store.get_cursor(conn, NAME)
+        hit = _STATES_AT.get(key)
+        if hit is not None and hit[0] >= cursor:
+            return hit[1]
+        found = count_states_by_constituency(conn, slug)
+        _STATES_AT[key] = (cursor, found)
+        return found
+
+
 def get_area_page(
     conn: Connection,
     slug: str,
@@ -274,6 +297,8 @@ class ConstituencyPage:
     officials: list[Official]
     findings: list[dict[str, Any]]
     table: StationTable
+    extras: SeatExtras | None = None
+    """Recount and re-poll figures and the station map (left out of the live result block)."""
 
 
 def get_constituency_page(
@@ -290,7 +315,10 @@ def get_constituency_page(
     (``light``: without the audit and the stations, for the live result block)."""
     s = get_structure(conn, slug)
     tally = live_tally(conn, slug, constituency=code).constituencies()[0]
-    states = count_states_by_constituency(conn, slug, constituency=code).get(code, {})
+    if light:
+        states = _states_now(conn, slug).get(code, {})
+    else:
+        states = count_states_by_constituency(conn, slug, constituency=code).get(code, {})
     if state is not None and state not in STATES:
         state = None
     officials = [_official(x) for x in list_other_sheets(conn, slug, code)]
@@ -305,9 +333,10 @@ def get_constituency_page(
             key=lambda f: (SEVERITY_RANK.get(str(f["severity"]), 3), str(f["kind"]), str(f["where"])),
         )
     stations = sorted(page.stations, key=_sort_key(sort))
+    extras = None if light else get_seat_extras(conn, slug, tally, rejected=0, href=f"{code}/stations/")
     return ConstituencyPage(
         s.election, code, _names(conn, slug).get(code, ""), tally, Coverage.of([tally], {code: states}),
-        states, officials, findings, StationTable(stations, state, sort, after, page.next_after),
+        states, officials, findings, StationTable(stations, state, sort, after, page.next_after), extras,
     )  # fmt: skip
 
 
@@ -371,6 +400,12 @@ class StationView:
     candidates: list[dict[str, Any]]
     photos_published: bool
     """The election publishes photo files (else only their hashes are public)."""
+
+
+def station_version(conn: Connection, slug: str, code: str) -> tuple[int, int, bool]:
+    """What a station's page changes with: its constituency's projection version, the photo policy."""
+    s = get_structure(conn, slug)
+    return (*constituency_version(conn, slug, code), photo_store.get_publish_photos(conn, s.election_id))
 
 
 def get_station_page(conn: Connection, slug: str, code: str, serial: int) -> StationView:

@@ -105,6 +105,7 @@ candidates = Table(
     Column("name", Text, nullable=False),
     Column("party_id", ForeignKey("parties.id", ondelete="RESTRICT")),
     Column("source", String(64), nullable=False),
+    Column("name_ur", Text),  # the name in Urdu script, where the source has it
     UniqueConstraint("constituency_id", "ballot_order"),
 )
 

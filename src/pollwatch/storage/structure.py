@@ -236,13 +236,14 @@ def insert_candidates(
             c.name,
             pids[c.party] if c.party else None,
             source,
+            c.name_ur or None,
         )
         for i, c in zip(new_ids, candidates, strict=True)
     ]
     insert_rows(
         conn,
         t.candidates,
-        ("id", "constituency_id", "ballot_order", "name", "party_id", "source"),
+        ("id", "constituency_id", "ballot_order", "name", "party_id", "source", "name_ur"),
         rows,
     )
     return candidate_ids(conn, election_id)
@@ -312,7 +313,7 @@ def list_stations(conn: Connection, constituency_id: int) -> list[Station]:
 def list_candidates(conn: Connection, constituency_id: int) -> list[Candidate]:
     k, c, p = t.candidates, t.constituencies, t.parties
     rows = conn.execute(
-        select(k.c.ballot_order, k.c.name, c.c.code, p.c.code.label("party"))
+        select(k.c.ballot_order, k.c.name, c.c.code, p.c.code.label("party"), k.c.name_ur)
         .join(c, k.c.constituency_id == c.c.id)
         .outerjoin(p, k.c.party_id == p.c.id)
         .where(k.c.constituency_id == constituency_id)
@@ -324,9 +325,21 @@ def list_candidates(conn: Connection, constituency_id: int) -> list[Candidate]:
             ballot_order=CandidateKey(r.ballot_order),
             name=r.name,
             party=PartyCode(r.party) if r.party else None,
+            name_ur=r.name_ur or "",
         )
         for r in rows
     ]
+
+
+def list_urdu_names(conn: Connection, election_id: int) -> dict[tuple[str, int], str]:
+    """Candidates' names in Urdu script by (constituency code, ballot order), where stored."""
+    k, c = t.candidates, t.constituencies
+    rows = conn.execute(
+        select(c.c.code, k.c.ballot_order, k.c.name_ur)
+        .join(c, k.c.constituency_id == c.c.id)
+        .where(c.c.election_id == election_id, k.c.name_ur.is_not(None))
+    )
+    return {(str(code), int(order)): str(name) for code, order, name in rows}
 
 
 def list_parties(conn: Connection, election_id: int) -> list[Party]:

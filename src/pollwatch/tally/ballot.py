@@ -31,6 +31,8 @@ class BallotEntry:
     party: str = INDEPENDENT
     """Party code (``IND`` for an independent)."""
     party_name: str = INDEPENDENT_NAME
+    name_ur: str = ""
+    """The name in Urdu script, where the data has it."""
 
     @property
     def label(self) -> str:
@@ -42,12 +44,15 @@ class BallotEntry:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "position": self.position,
             "name": self.name,
             "party": self.party,
             "party_name": self.party_name,
         }
+        if self.name_ur:
+            out["name_ur"] = self.name_ur
+        return out
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Ballots:
             party = k.party or INDEPENDENT
             label = names.get(k.party, k.party) if k.party else INDEPENDENT_NAME
             out.setdefault(k.constituency, {})[int(k.ballot_order)] = BallotEntry(
-                int(k.ballot_order), k.name, party, label
+                int(k.ballot_order), k.name, party, label, k.name_ur
             )
         for code, row in (columns or {}).items():
             ballot = out.setdefault(code, {})

@@ -81,13 +81,15 @@ def get_structure(conn: Connection, slug: str) -> ElectionStructure:
     else:
         places = tuple(store.list_constituency_places(conn, election_id))
         codes = {p.id: p.code for p in places}
+        urdu = structure.list_urdu_names(conn, election_id)
         candidates = [
             Candidate(
-                ConstituencyCode(codes[cid]), CandidateKey(pos), name, PartyCode(party) if party else None
+                ConstituencyCode(codes[cid]), CandidateKey(pos), name, PartyCode(party) if party else None,
+                urdu.get((codes[cid], int(pos)), ""),
             )
             for cid, rows in store.list_ballots(conn, election_id).items()
             for pos, party, name in rows
-        ]
+        ]  # fmt: skip
         ballots = Ballots.of(candidates, structure.list_parties(conn, election_id))
         found = ElectionStructure(election_id, election, places, {p.code: p for p in places}, ballots)
     with _LOCK:

@@ -7,8 +7,9 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,29 +25,33 @@ from sqlalchemy import Connection
 
 from pollwatch.api.deps import ReadConn
 from pollwatch.site import i18n, maps, views
-from pollwatch.site.cache import PageCache
+from pollwatch.site.cache import FRESHNESS_SLOT, Page, PageStore, split_page
 from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
 from pollwatch.site.observation import get_observation_page
 from pollwatch.storage import Database
+from pollwatch.storage import log as log_store
 from pollwatch.tally.views import constituency_version
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["pkt"] = i18n.pakistan_time
-MAX_AGE = {"area": 15, "constituency": 30, "station": 60, "findings": 30}
+MAX_AGE = {"area": 15, "constituency": 30, "station": 60, "findings": 30, "log": 15}
 """Seconds a cache in front may keep a page; deeper pages change less often (KawalPemilu's rule)."""
+MIN_AGE = {"area": 15.0, "constituency": 0.0, "station": 0.0, "findings": 15.0, "log": 0.0}
+"""Seconds between two renders of one page while what it shows keeps changing: pages over the whole
+election (one tally, every audit, the map) at most as often as a cache in front may keep them (their
+live blocks follow every 5 s over SSE); a seat's pages after each change of the seat."""
 
 
 def _lang(request: Request) -> tuple[str, str]:
     return ("ur", "/ur") if request.url.path.startswith("/ur/") or request.url.path == "/ur" else ("en", "")
 
 
-def _other_language(request: Request) -> str:
-    path = request.url.path
+def _other_language(path: str, query: str) -> str:
     other = path[3:] or "/" if path.startswith("/ur") else "/ur" + path
-    return other + (f"?{request.url.query}" if request.url.query else "")
+    return other + (f"?{query}" if query else "")
 
 
 def _numbers(lang: str, *, urdu_digits: bool) -> Callable[[int | None], Markup]:
@@ -54,14 +59,15 @@ def _numbers(lang: str, *, urdu_digits: bool) -> Callable[[int | None], Markup]:
     return lambda v: Markup("<bdi>{}</bdi>").format(i18n.number(v, lang, urdu_digits=urdu_digits))
 
 
-def _context(request: Request, fresh: Freshness) -> dict[str, Any]:
-    """What every template needs besides its page: language, helpers and the freshness line."""
+def _context(request: Request, fresh: Freshness, *, path: str = "", query: str = "") -> dict[str, Any]:
+    """What every template needs besides its page: language, helpers and the freshness line (``path``
+    and ``query``: the page's, when rendered for another request such as its event stream)."""
     lang, prefix = _lang(request)
     return {
         "lang": lang,
         "prefix": prefix,
         "fresh": fresh,
-        "alt_url": _other_language(request),
+        "alt_url": _other_language(path or request.url.path, query if path else request.url.query),
         "t": lambda message: i18n.translate(lang, message),
         "n": _numbers(lang, urdu_digits=request.query_params.get("digits") == "urdu"),
         "pct": i18n.percent,
@@ -76,14 +82,71 @@ FRAGMENTS = {
     "parties": "_parties.html",
 }
 """Blocks a page can be asked for alone (``?fragment=result``): what polling swaps when SSE fails."""
+LIVE_BLOCKS = {
+    "constituency.html": ("result",),
+    "_result.html": ("result",),
+    "area.html": ("coverage", "parties"),
+    "_coverage.html": ("coverage", "parties"),
+}
+"""The blocks of each live page, rendered with it and pushed to its readers when they change."""
 
 
-def _page_cache(app: FastAPI) -> PageCache:
-    cache: PageCache | None = getattr(app.state, "page_cache", None)
-    if cache is None:
-        cache = PageCache()
-        app.state.page_cache = cache
-    return cache
+def page_store(app: FastAPI) -> PageStore:
+    """The app's store of rendered pages (created on the first page)."""
+    store: PageStore | None = getattr(app.state, "page_store", None)
+    if store is None:
+        store = PageStore()
+        app.state.page_store = store
+    return store
+
+
+def _freshness_html(request: Request, fresh: Freshness, *, live: bool) -> str:
+    context = {**_context(request, fresh), "live_url": live or None}
+    return templates.get_template("_freshness.html").render(context).strip()
+
+
+def _page_key(request: Request, *, path: str | None = None, query: str | None = None) -> tuple[str, ...]:
+    """What names a stored page: path, query (without ``fragment`` and ``v``), language, static form."""
+    lang, _ = _lang(request)
+    if query is None:
+        query = urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k not in ("fragment", "v")]
+        )
+    static = str(STATIC_HEADER in request.headers)
+    vary = str(getattr(request.state, "page_vary", ""))  # what else chose the page (the home page)
+    return (path or request.url.path, query, lang, static, vary)
+
+
+def _render(
+    request: Request,
+    *,
+    template: str,
+    build: Callable[[Connection], dict[str, Any]],
+    version: Hashable,
+    live: bool,
+    key: tuple[str, ...],
+    conn: Connection,
+) -> Callable[[bool], Page]:
+    """The render of one page, run by the page store: in line on the caller's connection ``conn`` (a
+    second one could wait for a full pool), in the store's thread on a connection of its own."""
+    db: Database = request.app.state.db
+    path = key[0]
+
+    def render(in_line: bool) -> Page:
+        with contextlib.nullcontext(conn) if in_line else db.reads() as reads:
+            fresh = get_freshness(reads)
+            context = {**build(reads), **_context(request, fresh, path=path, query=key[1])}
+        context["fresh_slot"] = Markup(FRESHNESS_SLOT)
+        if live and STATIC_HEADER not in request.headers:
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
+            context["live_url"] = f"{path}/events?" + urlencode([("v", str(fresh.applied)), *kept])
+        blocks_only = template in FRAGMENTS.values()  # a live page's blocks, without the page around them
+        html = "" if blocks_only else templates.get_template(template).render({**context, "request": request})
+        names = LIVE_BLOCKS.get(template, ()) if live else ()
+        blocks = {name: templates.get_template(FRAGMENTS[name]).render(context).strip() for name in names}
+        return split_page(html, version=None if context.get("partial") else version, blocks=blocks)
+
+    return render
 
 
 def render_page(
@@ -92,54 +155,42 @@ def render_page(
     *,
     template: str,
     depth: str,
-    build: Callable[[], dict[str, Any]],
+    build: Callable[[Connection], dict[str, Any]],
+    version: Hashable | None = None,
     live: bool = False,
 ) -> Response:
-    """The page with its freshness line, ``ETag`` and ``Cache-Control`` (304 when the ETag matches).
-
-    ``live`` pages connect to ``<page>/events`` for server-sent updates of their blocks."""
-    lang, _ = _lang(request)
+    """The page from the page store, with the current freshness line, ``ETag`` and ``Cache-Control``
+    (304 when the ETag matches). ``version`` names what the page shows (see :mod:`pollwatch.site.cache`;
+    default: the projection cursor, for pages over the whole election); ``live`` pages connect to
+    ``<page>/events`` for server-sent updates of their blocks."""
     fresh = get_freshness(conn)
-    static = STATIC_HEADER in request.headers
-    fragment = FRAGMENTS.get(request.query_params.get("fragment", "")) if live else None
-    vary = str(getattr(request.state, "page_vary", ""))  # what else chose the page (the home page)
-    etag = fresh.etag(lang, request.url.path, request.url.query, str(fresh.stale), str(static), vary)
-    key = (request.url.path, request.url.query, lang, str(static), vary)
-    cache = _page_cache(request.app)
-    kept = cache.get(key, etag)
-    if kept is not None:
-        etag = kept.etag
+    version = fresh.applied if version is None else version
+    key = _page_key(request)
+    render = _render(request, template=template, build=build, version=version, live=live, key=key, conn=conn)
+    page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth])
     headers = {
-        "ETag": etag,
+        "ETag": fresh.etag(*key, str(fresh.stale), str(page.serial)),
         "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
         "Vary": "Accept-Encoding",
     }
-    if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
-        return Response(status_code=304, headers=headers)
-    if kept is not None:
-        return HTMLResponse(kept.body, headers=headers)
-    context = {**build(), **_context(request, fresh)}
-    if live and not static:
-        kept_query = [(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")]
-        context["live_url"] = f"{request.url.path}/events?" + urlencode(
-            [("v", str(fresh.applied)), *kept_query]
-        )
-    if fragment is not None:
-        body = templates.get_template(fragment).render(context).strip()
-    else:
-        body = templates.get_template(template).render({**context, "request": request})
-    if context.get("partial"):  # some audits were still stale: neither keep nor validate this page
+    if page.version is None:  # some audits were still stale: do not let a cache keep this page
         del headers["ETag"]
         headers["Cache-Control"] = "public, max-age=5"
-    else:
-        cache.put(key, etag, body.encode())
-    return HTMLResponse(body, headers=headers)
+    elif headers["ETag"] in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+    fragment = request.query_params.get("fragment", "") if live else ""
+    if fragment == "freshness":
+        return HTMLResponse(_freshness_html(request, fresh, live=True), headers=headers)
+    if fragment in page.blocks:
+        return HTMLResponse(page.blocks[fragment], headers=headers)
+    is_live = live and STATIC_HEADER not in request.headers
+    return HTMLResponse(page.body(_freshness_html(request, fresh, live=is_live)), headers=headers)
 
 
-def _area(
-    request: Request, conn: Connection, slug: str, assembly: str | None, region: str | None
-) -> Response:
-    def build() -> dict[str, Any]:
+def _area_build(
+    request: Request, slug: str, assembly: str | None, region: str | None
+) -> Callable[[Connection], dict[str, Any]]:
+    def build(conn: Connection) -> dict[str, Any]:
         page = views.get_area_page(conn, slug, assembly=assembly, region=region)
         _, prefix = _lang(request)
         svg = maps.choropleth(
@@ -149,6 +200,13 @@ def _area(
         )
         return {"page": page, "map_svg": svg, "map_credit": maps.CREDIT, "partial": bool(page.stale_audits)}
 
+    return build
+
+
+def _area(
+    request: Request, conn: Connection, slug: str, assembly: str | None, region: str | None
+) -> Response:
+    build = _area_build(request, slug, assembly, region)
     return render_page(request, conn, template="area.html", depth="area", build=build, live=True)
 
 
@@ -181,22 +239,25 @@ def _constituency_route(
 ) -> Response:
     """One seat: candidates and parties, signed sum vs official sheets, the audit, a page of stations."""
 
-    def build() -> dict[str, Any]:
+    def build(conn: Connection) -> dict[str, Any]:
         page = views.get_constituency_page(conn, slug, code, state=state or None, sort=sort, after=after)
         return {"page": page, "states": views.STATES, "sorts": views.SORTS}
 
+    version = constituency_version(conn, slug, code)
     return render_page(
-        request, conn, template="constituency.html", depth="constituency", build=build, live=True
-    )
+        request, conn, template="constituency.html", depth="constituency", build=build, version=version,
+        live=True,
+    )  # fmt: skip
 
 
 def _station_route(request: Request, conn: ReadConn, slug: str, code: str, serial: int) -> Response:
     """One station: every copy by pseudonymous key and role, its log index and inclusion proof."""
 
-    def build() -> dict[str, Any]:
+    def build(conn: Connection) -> dict[str, Any]:
         return {"page": views.get_station_page(conn, slug, code, serial)}
 
-    return render_page(request, conn, template="station.html", depth="station", build=build)
+    version = views.station_version(conn, slug, code)
+    return render_page(request, conn, template="station.html", depth="station", build=build, version=version)
 
 
 def _findings_route(
@@ -209,7 +270,7 @@ def _findings_route(
 ) -> Response:
     """The discrepancy explorer: every audit finding, filterable by kind, province and severity."""
 
-    def build() -> dict[str, Any]:
+    def build(conn: Connection) -> dict[str, Any]:
         page = views.get_findings_page(
             conn, slug, kind=kind or None, region=region or None, severity=severity or None
         )
@@ -229,7 +290,7 @@ def _observation_route(
     """Observation: incidents on the district map and one timeline of incidents, cases and shutdowns."""
     _, prefix = _lang(request)
 
-    def build() -> dict[str, Any]:
+    def build(conn: Connection) -> dict[str, Any]:
         page = get_observation_page(conn, slug, what=what or None, category=category or None,
                                     place=place or None, href=f"{prefix}/elections/{slug}/c/")  # fmt: skip
         return {"page": page}
@@ -240,10 +301,11 @@ def _observation_route(
 def _log_route(request: Request, conn: ReadConn, index: int | None = Query(None, ge=0, le=2**62)) -> Response:
     """The log explorer: the latest checkpoint; the page verifies an entry's inclusion in the browser."""
 
-    def build() -> dict[str, Any]:
+    def build(conn: Connection) -> dict[str, Any]:
         return {"page": views.get_log_page(conn, index=index)}
 
-    return render_page(request, conn, template="log.html", depth="area", build=build)
+    version = log_store.get_state(conn).checkpoint_size
+    return render_page(request, conn, template="log.html", depth="log", build=build, version=version)
 
 
 for _prefix in ("", "/ur"):
@@ -289,13 +351,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _events(
-    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]], slow: float = 0.0
+    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
 ) -> AsyncIterator[ServerSentEvent]:
     """One reader's stream: after every change of the log, the blocks whose HTML changed.
 
     ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
-    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor. ``slow``
-    seconds: recompute the blocks at most that often, whatever the rate of change."""
+    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor."""
     watcher = get_watcher(request.app)
     last_id = request.headers.get("last-event-id", "")
     seen = int(last_id) if last_id.isdigit() else v
@@ -309,8 +370,6 @@ async def _events(
     db: Database = request.app.state.db
 
     async def render() -> dict[str, str]:
-        if slow:
-            return await watcher.memo_for(key, slow, lambda: _with_conn(db, blocks))
         return await watcher.memo(key, lambda: _with_conn(db, blocks))
 
     shown: dict[str, str] = {}
@@ -338,12 +397,24 @@ def _with_conn(db: Database, blocks: Callable[[Connection], dict[str, str]]) -> 
         return blocks(conn)
 
 
-def _render_blocks(
-    request: Request, conn: Connection, page: dict[str, Any], names: tuple[str, ...]
+def _live_blocks(
+    request: Request,
+    conn: Connection,
+    *,
+    template: str,
+    build: Callable[[Connection], dict[str, Any]],
+    version: Hashable,
+    min_age: float,
 ) -> dict[str, str]:
-    context = {**page, **_context(request, get_freshness(conn))}
-    context["live_url"] = request.url.path
-    return {name: templates.get_template(FRAGMENTS[name]).render(context).strip() for name in names}
+    """A live page's blocks for its readers: rendered in line when ``version`` moved, once for all
+    readers, and kept in the page store beside the page (``build`` may leave out what the blocks do
+    not show: a seat's audit and station table), with the current freshness line."""
+    path = request.url.path.removesuffix("/events")
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in ("assembly", "digits")])
+    key = (*_page_key(request, path=path, query=query), "live blocks")
+    render = _render(request, template=template, build=build, version=version, live=True, key=key, conn=conn)
+    page = page_store(request.app).get(key, version, render, min_age=min_age, wait=True)
+    return {"freshness": _freshness_html(request, get_freshness(conn), live=True), **page.blocks}
 
 
 async def _constituency_events(
@@ -351,18 +422,14 @@ async def _constituency_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
 
-    kept: dict[tuple[str, ...], tuple[tuple[int, int], str]] = get_watcher(request.app).kept
-    key = (request.url.path, request.query_params.get("digits", ""))  # not ?v=: one entry per page
+    def build(conn: Connection) -> dict[str, Any]:
+        return {"page": views.get_constituency_page(conn, slug, code, light=True)}
 
     def blocks(conn: Connection) -> dict[str, str]:
         version = constituency_version(conn, slug, code)
-        hit = kept.get(key)
-        if hit is not None and hit[0] == version:  # the seat is unchanged: only the freshness line
-            return _render_blocks(request, conn, {}, ("freshness",)) | {"result": hit[1]}
-        page = views.get_constituency_page(conn, slug, code, light=True)
-        found = _render_blocks(request, conn, {"page": page}, ("freshness", "result"))
-        kept[key] = (version, found["result"])
-        return found
+        return _live_blocks(
+            request, conn, template=FRAGMENTS["result"], build=build, version=version, min_age=0.0
+        )
 
     async for event in _events(request, v=v, blocks=blocks):
         yield event
@@ -371,7 +438,7 @@ async def _constituency_events(
 FRESHNESS_EVERY = 10.0
 """Seconds between pushes of the freshness line alone (it changes with every checkpoint)."""
 AREA_EVERY = 5.0
-"""Seconds between recomputations of a whole area's sums for live readers (freshness: every change)."""
+"""Seconds between renders of a whole area's live blocks while the log moves (freshness: every change)."""
 
 
 async def _area_events(
@@ -382,14 +449,18 @@ async def _area_events(
     assembly: str | None = Query(None),
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events for the nation's (or a province's) page: the freshness line on every change,
-    the coverage and party blocks at most every :data:`AREA_EVERY` seconds."""
+    the coverage and party blocks from the page, rendered at most every :data:`AREA_EVERY` seconds."""
+
+    def build(conn: Connection) -> dict[str, Any]:
+        return {"page": views.get_area_page(conn, slug, assembly=assembly, region=region, audit=False)}
 
     def blocks(conn: Connection) -> dict[str, str]:
-        fresh = _render_blocks(request, conn, {}, ("freshness",))
-        page = views.get_area_page(conn, slug, assembly=assembly, region=region, audit=False)
-        return fresh | _render_blocks(request, conn, {"page": page}, ("coverage", "parties"))
+        version = get_freshness(conn).applied
+        return _live_blocks(
+            request, conn, template=FRAGMENTS["coverage"], build=build, version=version, min_age=AREA_EVERY
+        )
 
-    async for event in _events(request, v=v, blocks=blocks, slow=AREA_EVERY):
+    async for event in _events(request, v=v, blocks=blocks):
         yield event
 
 

@@ -26,5 +26,5 @@ def home(request: Request, conn: ReadConn) -> Response:
     if len(stored) == 1:
         return dashboard.nation(request, conn, str(stored[0].slug))
     return dashboard.render_page(
-        request, conn, template="home.html", depth="area", build=lambda: {"elections": stored}
+        request, conn, template="home.html", depth="area", build=lambda _: {"elections": stored}
     )
