@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pollwatch.api.app import create_app
+from pollwatch.forensics import from_store
 from pollwatch.site import freshness, i18n, maps, views
 from pollwatch.site.cache import PageCache
 from pollwatch.storage import Database
@@ -371,3 +372,18 @@ def test_page_cache_serves_a_recent_page_while_the_log_moves_then_renders_again(
     time.sleep(0.25)
     assert cache.get(("/p",), '"b"') is None  # too old for a moving log: render again
     assert cache.get(("/p",), '"a"') is not None  # still valid for an unchanged log
+
+
+def test_forensic_results_link_each_station_to_its_page(
+    site: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    # Issue 15 item 4: a forensic test names stations by code and links each to its dashboard page.
+    client, db, _ = site
+    table = from_store(db, SLUG)
+    assert table.links
+    for code, link in zip(table.codes, table.links, strict=True):
+        con, _, serial = code.partition("/")
+        assert link == f"{BASE}/c/{con}/stations/{serial}"
+        page = client.get(link)
+        assert page.status_code == 200, link
+        assert con in page.text
