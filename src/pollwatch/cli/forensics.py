@@ -136,7 +136,7 @@ def eforensics_command(
     model: Annotated[
         EforensicsModel, typer.Option("--model", help="qbl (the package's default: unit effects) or bl.")
     ] = EforensicsModel.QBL,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 20,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 0,
     seed: SeedOption = 1,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
