@@ -66,6 +66,9 @@ CAVEATS = (
     "classifies, never as proof.",
     "Maximum likelihood, not the package's MCMC: intervals are bootstrap percentiles, not credible "
     "intervals.",
+    "POORLY CALIBRATED (not in the battery's calibration): on 6 clean synthetic elections of 200 "
+    "stations (pollwatch.synth seeds 9101-9106) qbl flagged 1 and bl all 6; do not read a flag as "
+    "evidence without the units it names.",
 )
 
 
