@@ -29,7 +29,7 @@ effects are integrated out and the marginal likelihood is maximised:
    held fixed, each node weighted by its normal density under the new theta relative to theta_0
    (importance weights). The log-likelihood at fixed nodes and its exact gradient are cheap, so
    L-BFGS-B maximises it; the nodes are then re-placed at the new optimum, until two rounds agree
-   (log-likelihood within 1e-6). At the fixed point the nodes are those of the adaptive rule at the
+   (log-likelihood within 1e-6, relative). At the fixed point the nodes are those of the adaptive rule at the
    estimate itself.
 
 Deviations from the package, stated: maximum likelihood, not the posterior (the package's priors,
