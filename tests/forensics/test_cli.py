@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pollwatch.cli.main import app
@@ -61,3 +62,14 @@ def test_cli_report_writes_self_contained_html(tmp_path: Path) -> None:
     assert "data:image/png;base64," in html
     assert 'id="spikes"' in html
     assert "<script" not in html
+
+
+@pytest.mark.slow
+def test_cli_eforensics_takes_the_model_and_prints_the_test() -> None:
+    out = _run("eforensics", "--dataset", "dc2010-eforensics", "--model", "bl")
+    assert out["model"] == "bl"
+    assert out["flagged"] is True
+    assert isinstance(out["p_value"], float)
+    units = out["named_units"]
+    assert isinstance(units, list)
+    assert str(units[0]["unit"]).startswith("PRECINCT")

@@ -42,7 +42,8 @@ def test_from_store_names_stations_and_knows_where_parties_stand(db: Database) -
     con, _, serial = t.codes[0].partition("/")
     assert con in e.constituency_codes
     assert serial.isdigit()
-    assert t.links[0] == f"/api/v1/elections/synth-names/constituencies/{con}/stations"
+    # Each station links to its own dashboard page, which answers.
+    assert t.links[0] == f"/elections/synth-names/c/{con}/stations/{serial}"
     # A party stands at a station exactly when its constituency has a candidate of that party.
     for row, code in enumerate(t.codes):
         c = e.constituency_codes.index(code.partition("/")[0])

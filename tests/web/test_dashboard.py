@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pollwatch.api.app import create_app
+from pollwatch.forensics import from_store
 from pollwatch.site import freshness, i18n, maps, views
 from pollwatch.site.cache import FRESHNESS_SLOT, Page, PageStore, split_page
 from pollwatch.storage import Database
@@ -415,3 +416,18 @@ def test_page_store_renders_an_incomplete_page_again_at_the_next_request() -> No
     store.get(("/p",), "v1", render)
     assert len(made) == 2
     store.close()
+
+
+def test_forensic_results_link_each_station_to_its_page(
+    site: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    # Issue 15 item 4: a forensic test names stations by code and links each to its dashboard page.
+    client, db, _ = site
+    table = from_store(db, SLUG)
+    assert table.links
+    for code, link in zip(table.codes, table.links, strict=True):
+        con, _, serial = code.partition("/")
+        assert link == f"{BASE}/c/{con}/stations/{serial}"
+        page = client.get(link)
+        assert page.status_code == 200, link
+        assert con in page.text

@@ -14,6 +14,7 @@ from pollwatch.forensics import DESCRIPTIONS, TESTS, StationTable, load_dataset
 from pollwatch.forensics.calibration import CalibrationSettings, calibrate, write, write_json
 from pollwatch.forensics.calibration import note as calibration_note
 from pollwatch.forensics.checks import cross_race
+from pollwatch.forensics.eforensics import Model as EforensicsModel
 from pollwatch.forensics.integer import NullMode, Weighting, integer_percentages
 from pollwatch.forensics.result import ForensicResult
 from pollwatch.forensics.sources import from_store
@@ -132,7 +133,10 @@ def eforensics_command(
     data_dir: DataDirOption = None,
     election: ElectionOption = None,
     db: DbOption = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 20,
+    model: Annotated[
+        EforensicsModel, typer.Option("--model", help="qbl (the package's default: unit effects) or bl.")
+    ] = EforensicsModel.QBL,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 0,
     seed: SeedOption = 1,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -141,7 +145,7 @@ def eforensics_command(
 
     with handled():
         table = _table(dataset, data_dir, election, db)
-        result = eforensics(table, bootstrap=bootstrap, seed=seed)
+        result = eforensics(table, model=model, bootstrap=bootstrap, seed=seed)
         summary = result.summary()
         rows = [{"field": k, "value": _cell(v)} for k, v in summary.items()]
         emit(rows, fmt, title=f"eforensics: {result.dataset}", document=summary)

@@ -166,13 +166,37 @@ def _search(
     return best
 
 
-def klimek(table: StationTable, *, bins: int = 20, max_units: int = 20_000, seed: int = 3) -> KlimekResult:
-    """Fit the ballot-stuffing model by grid search on the 2-D (turnout, share) histogram [1]_ [2]_."""
+def _sample(
+    table: StationTable, max_units: int, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     turnout, share, reg = rates(table)
-    rng = np.random.default_rng(seed)
     if turnout.size > max_units:
         pick = rng.choice(turnout.size, max_units, replace=False)
         turnout, share, reg = turnout[pick], share[pick], reg[pick]
+    return turnout, share, reg
+
+
+def distance_at(
+    table: StationTable,
+    params: KlimekParams,
+    fraud: tuple[float, float, float],
+    *,
+    bins: int = 20,
+    max_units: int = 20_000,
+    seed: int = 3,
+) -> float:
+    """The fit distance of any parameter set (f_i, f_e, alpha in ``fraud``), e.g. a published one,
+    on the same units, histogram and random numbers as :func:`klimek` with the same seed."""
+    rng = np.random.default_rng(seed)
+    turnout, share, reg = _sample(table, max_units, rng)
+    t, s, _ = simulate(_draws(reg, params, rng), *fraud)
+    return _distance(_hist(t, s, bins), _hist(turnout, share, bins))
+
+
+def klimek(table: StationTable, *, bins: int = 20, max_units: int = 20_000, seed: int = 3) -> KlimekResult:
+    """Fit the ballot-stuffing model by grid search on the 2-D (turnout, share) histogram [1]_ [2]_."""
+    rng = np.random.default_rng(seed)
+    turnout, share, reg = _sample(table, max_units, rng)
     params = estimate(turnout, share)
     obs = _hist(turnout, share, bins)
     draws = _draws(reg, params, rng)

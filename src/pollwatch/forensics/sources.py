@@ -9,6 +9,7 @@ independent counts under ``IND``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from urllib.parse import quote
 
 import numpy as np
 
@@ -122,7 +123,8 @@ def _table(
         region=codes,
         region_names=regions,
         codes=tuple(f"{con}/{serial}" for con, serial in keys),
-        links=tuple(f"/api/v1/elections/{slug}/constituencies/{con}/stations" for con, _ in keys),
+        # Each station's own dashboard page (web/dashboard.py, ``/elections/{slug}/c/{code}/stations/{n}``).
+        links=tuple(f"/elections/{quote(slug)}/c/{quote(con)}/stations/{serial}" for con, serial in keys),
         stands=stands,
         notes=(
             "station-count sheets from pollwatch's store; one consensus copy per station; a party's "
