@@ -168,7 +168,7 @@ def _settled(client: TestClient, path: str) -> str:
     stores them in the background; a page spends at most 50 ms recomputing stale ones)."""
     deadline = time.monotonic() + 20
     while True:
-        html = client.get(path).text
+        html = str(client.get(path).text)
         if "still being brought up to date" not in html or time.monotonic() > deadline:
             return html
         time.sleep(0.1)
