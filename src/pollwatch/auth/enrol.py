@@ -121,8 +121,10 @@ def verify_may_enrol(conn: Connection, principal: Principal, *, submitter: str) 
     if principal.role is not AuthRole.COORDINATOR:
         raise ForbiddenError("only coordinators and admins make enrolment codes", where="token",
                              expected="a coordinator's token", found=principal.role.value)  # fmt: skip
-    if row is None or row.role not in (AuthRole.AGENT.value, AuthRole.OBSERVER.value) or (
-        not principal.organisation or row.organisation != principal.organisation
+    if (
+        row is None
+        or row.role not in (AuthRole.AGENT.value, AuthRole.OBSERVER.value)
+        or (not principal.organisation or row.organisation != principal.organisation)
     ):
         raise ForbiddenError(
             "a coordinator enrols only agents and observers of their own organisation",

@@ -70,7 +70,9 @@ def _wanted(principal: Principal, election: str, constituency: str | None) -> di
         if constituency is not None and a.constituency != constituency:
             continue
         held = wanted.get(a.constituency, set())
-        wanted[a.constituency] = None if held is None or a.station_serial is None else held | {a.station_serial}
+        wanted[a.constituency] = (
+            None if held is None or a.station_serial is None else held | {a.station_serial}
+        )
     return wanted
 
 

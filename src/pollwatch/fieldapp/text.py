@@ -29,14 +29,19 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "سرور اس فون کا ٹوکن نہیں پہچانتا۔ دوبارہ رجسٹر کریں۔",
     ),
     "forbidden": ("Your role may not send this.", "آپ کا کردار یہ بھیجنے کی اجازت نہیں دیتا۔"),
-    "invalid_input": ("The server refused the record as invalid.", "سرور نے ریکارڈ کو غلط قرار دے کر مسترد کر دیا۔"),
+    "invalid_input": (
+        "The server refused the record as invalid.",
+        "سرور نے ریکارڈ کو غلط قرار دے کر مسترد کر دیا۔",
+    ),
 }
 """Error code -> (English, Urdu): what the app says when the server refuses a submission."""
 
 _UR: dict[str, str] = {
     "pollwatch field app": "پول واچ فیلڈ ایپ",
     "Enrol this phone": "اس فون کو رجسٹر کریں",
-    "Paste the enrolment code from your coordinator's QR code": "کوآرڈینیٹر کے کیو آر کوڈ کا رجسٹریشن کوڈ یہاں چسپاں کریں",
+    "Paste the enrolment code from your coordinator's QR code": (
+        "کوآرڈینیٹر کے کیو آر کوڈ کا رجسٹریشن کوڈ یہاں چسپاں کریں"
+    ),
     "Enrol": "رجسٹر کریں",
     "Enrolled": "رجسٹرڈ",
     "Enrolling…": "رجسٹر ہو رہا ہے…",
@@ -92,7 +97,7 @@ _UR: dict[str, str] = {
 
 
 def messages(lang: str) -> dict[str, str]:
-    """The app's message table for ``lang`` (``en``: the keys themselves), refusals under ``refusal.<code>``."""
+    """The app's message table for ``lang`` (English: the keys), refusals under ``refusal.<code>``."""
     table = {key: (_UR.get(key, key) if lang == "ur" else key) for key in _UR}
     for code in REFUSALS:
         table[f"refusal.{code}"] = refusal_message(code, lang)

@@ -344,6 +344,14 @@ def _signer(
     key_fingerprint = fingerprint(parse_public_key(rec.device_key))
     owner = known.devices.get(key_fingerprint)
     if owner != principal.submitter_id:
+        if rec.signature in known.signatures:  # a signed leaf is public: another account sent it again
+            raise ReplayError(
+                "this signature was already used by another submission (a replay)",
+                where="signature",
+                expected="a record signed by a device enrolled to you",
+                found=rec.signature[:24] + "...",
+                remedy="sign each submission freshly on the device",
+            )
         stored = device_store.get_device_key(conn, key_fingerprint)
         if stored is not None and stored.revoked and stored.owner.id == principal.submitter_id:
             raise UnenrolledKeyError(

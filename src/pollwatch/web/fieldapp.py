@@ -27,7 +27,8 @@ _NO_STORE = {"Cache-Control": "no-cache"}
 
 
 def _app_page(request: Request, lang: str) -> Response:
-    context = {"lang": lang, "version": app_version(), "messages": json.dumps(messages(lang), ensure_ascii=False),
+    table = json.dumps(messages(lang), ensure_ascii=False).replace("<", "\\u003c")  # inert inside <script>
+    context = {"lang": lang, "version": app_version(), "messages": table,
                "alt_url": "/app" if lang == "ur" else "/ur/app"}  # fmt: skip
     return templates.TemplateResponse(request, "app.html", context, headers=_NO_STORE)
 
