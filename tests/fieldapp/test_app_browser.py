@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -288,4 +289,35 @@ def test_the_app_works_at_2g_speed(browser: Any, site: Site) -> None:
     page.wait_for_selector("#tabs:not([hidden])", timeout=60_000)
     capture_sheet(page, station="NA-1|1", votes=(7, 8, 9), rejected=2)
     wait_received(page, 1, timeout=120_000)
+    context.close()
+
+
+def test_a_receipt_checked_against_another_key_or_tampered_is_not_verified(browser: Any, site: Site) -> None:
+    context, page = enrolled(browser, site, "agent")
+    sid = capture_sheet(page, station="NA-1|1", votes=(4, 5, 6), rejected=0)
+    wait_received(page, 1)
+    other_key = str(Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex())
+    verdicts = page.evaluate(
+        """async ([id, otherKey]) => {
+        const { verifyReceipt } = await import('/static/tlog.js');
+        const { getItem, getKv } = await import('/static/app/store.js');
+        const item = await getItem(id), key = (await getKv('enrolment')).log_key;
+        const [name, keyId] = key.split('+');
+        const raw = Uint8Array.from(otherKey.match(/../g), (h) => parseInt(h, 16));
+        const bytes = new Uint8Array([1, ...raw]);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256',
+            new Uint8Array([...new TextEncoder().encode(name + '\\n'), ...bytes])));
+        const hex = Array.from(digest.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
+        const impostor = `${name}+${hex}+${btoa(String.fromCharCode(...bytes))}`;
+        const lines = item.receipt.split('\\n');
+        const at = lines.findIndex((l) => l.startsWith('index ')) + 1;
+        const flipped = [...lines];
+        if (at < lines.indexOf('')) flipped[at] = btoa(String.fromCharCode(...new Uint8Array(32)));
+        else flipped.splice(at, 0, btoa(String.fromCharCode(...new Uint8Array(32))));
+        return [(await verifyReceipt(item.receipt, key)).ok, (await verifyReceipt(item.receipt, impostor)).ok,
+                (await verifyReceipt(flipped.join('\\n'), key)).ok, keyId.length];
+    }""",
+        [sid, other_key],
+    )
+    assert verdicts[:3] == [True, False, False]
     context.close()
