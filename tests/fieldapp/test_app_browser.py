@@ -3,6 +3,7 @@ with a reload, the queue drained exactly once with receipts that verify, SMS tex
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -17,12 +18,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pollwatch.cli.main import app as cli
+from pollwatch.intake.kinds.incident import IncidentSubmission
 from pollwatch.intake.sms import parse_sms
+from pollwatch.intake.sms_observe import parse_observation
 from pollwatch.intake.testing import SLUG
 from pollwatch.ledger.records import LeafRecord, parse_leaf
 from pollwatch.ledger.settings import load_settings
 from pollwatch.ledger.verify import device_signature_valid
 from pollwatch.model import Role
+from pollwatch.observe.incidents import categories
 from pollwatch.storage import log as log_store
 from pollwatch.storage import photos as photo_store
 from tests.fieldapp.conftest import Site
@@ -78,6 +82,21 @@ def capture_opening(page: Page, station: str) -> str:
     page.wait_for_function("b => document.getElementById('checklist-msg').textContent !== b", arg=before)
     page.click("#tabs button[data-tab=sheet]")
     return str(page.inner_text("#checklist-msg")).rsplit(" ", 1)[-1]
+
+
+def capture_incident(page: Page, *, station: str, category: str, severity: str, text: str) -> str:
+    """Report an incident from the Incident tab; return what the app says (the id once queued)."""
+    page.click("#tabs button[data-tab=incident]")
+    page.select_option("#inc-category", category)
+    page.select_option("#inc-severity", severity)
+    page.select_option("#inc-station", station)
+    page.fill("#inc-text", text)
+    before = page.inner_text("#incident-msg")
+    page.click("#save-incident")
+    page.wait_for_function("b => document.getElementById('incident-msg').textContent !== b", arg=before)
+    said = str(page.inner_text("#incident-msg"))
+    page.click("#tabs button[data-tab=sheet]")
+    return said.rsplit(" ", 1)[-1]
 
 
 def wait_received(page: Page, count: int, timeout: float = 60_000) -> None:
@@ -320,4 +339,78 @@ def test_a_receipt_checked_against_another_key_or_tampered_is_not_verified(brows
         [sid, other_key],
     )
     assert verdicts[:3] == [True, False, False]
+    context.close()
+
+
+def test_an_incident_captured_online_arrives_signed_with_its_category(browser: Any, site: Site) -> None:
+    context, page = enrolled(browser, site, "agent")
+    # The categories offered are the server's taxonomy, in its order.
+    offered = page.eval_on_selector_all("#inc-category option", "os => os.map(o => o.value)")
+    assert offered == list(categories())
+    # Text the server would refuse (a phone number) is refused on the phone: nothing signed, nothing queued.
+    page.click("#tabs button[data-tab=incident]")
+    page.select_option("#inc-station", "NA-1|2")
+    page.fill("#inc-text", "call 0300 1234567 for details")
+    page.click("#save-incident")
+    page.wait_for_selector("#incident-msg[data-refused=contact]")
+    assert page.evaluate("() => import('/static/app/store.js').then(s => s.listItems())") == []
+    sid = capture_incident(page, station="NA-1|2", category="pre_marked_ballots", severity="high",
+                           text="Stamped ballots found in a box before polling began")  # fmt: skip
+    wait_received(page, 1)
+    page.click("#tabs button[data-tab=receipts]")
+    page.wait_for_selector(f"#receipt-list li[data-id='{sid}'][data-verified=true]")
+    (leaf,) = [e for e in logged(site) if e.get("submission_id") == sid]
+    assert leaf["type"] == "incident"
+    assert (leaf["category"], leaf["severity"]) == ("pre_marked_ballots", "high")
+    assert (leaf["constituency"], leaf["station"]) == ("NA-1", 2)
+    assert leaf["description"] == "Stamped ballots found in a box before polling began"
+    assert leaf["submitter_key"].startswith("ed25519:")
+    body = {k: v for k, v in leaf.items() if k != "type"}
+    assert device_signature_valid(LeafRecord("incident", body)) is True
+    assert device_signature_valid(LeafRecord("incident", {**body, "severity": "low"})) is False
+    context.close()
+
+
+def test_incidents_captured_offline_are_queued_and_arrive_once(browser: Any, site: Site) -> None:
+    context, page = enrolled(browser, site, "observer")
+    context.set_offline(True)
+    page.wait_for_function("() => document.getElementById('net').dataset.online === 'false'")
+    kinds = ("other", "late_opening", "materials_missing")
+    ids = [capture_incident(page, station=f"NA-1|{5 + n}", category=c, severity="medium", text=f"seen at {n}")
+           for n, c in enumerate(kinds)]  # fmt: skip
+    assert len(set(ids)) == 3
+    # Offline, the last one offers its SMS text, which the server's observation grammar reads back.
+    link = page.locator("[data-testid=inc-sms-link]")
+    assert link.get_attribute("hidden") is None
+    assert str(link.get_attribute("href")).startswith("sms:")
+    now = dt.datetime.now(dt.UTC)
+    sms = parse_observation(str(link.get_attribute("data-text")), election=SLUG, country="PK",
+                            role=Role.OBSERVER, submitter_key="sub-test", now=now)  # fmt: skip
+    assert isinstance(sms, IncidentSubmission)
+    assert (sms.category, sms.constituency, sms.station) == ("materials_missing", "NA-1", 7)
+    assert sms.submission_id == f"{ids[2]}.sms"
+    page.click("#tabs button[data-tab=queue]")
+    page.wait_for_function("() => document.getElementById('queue-summary').dataset.waiting === '3'")
+    context.set_offline(False)
+    wait_received(page, 3)
+    page.click("#tabs button[data-tab=receipts]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#receipt-list li[data-verified=true]').length === 3"
+    )
+    entries = logged(site)
+    mine = Counter(e["submission_id"] for e in entries if e.get("submission_id") in set(ids))
+    assert mine == Counter(dict.fromkeys(ids, 1))  # each exactly once
+    by_id = {e["submission_id"]: e for e in entries if e.get("submission_id") in set(ids)}
+    assert [by_id[i]["category"] for i in ids] == list(kinds)
+    assert all(by_id[i]["type"] == "incident" for i in ids)
+    context.close()
+
+
+def test_the_urdu_app_shows_the_incident_categories_in_urdu(browser: Any, site: Site) -> None:
+    context, page = enrolled(browser, site, "agent", lang="ur")
+    page.click("#tabs button[data-tab=incident]")
+    labels = page.eval_on_selector_all("#inc-category option", "os => os.map(o => o.textContent)")
+    assert labels == [c.text["ur"] for c in categories().values()]
+    assert "واقعہ" in page.inner_text("#tabs")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= 360")
     context.close()

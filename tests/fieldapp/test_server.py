@@ -132,6 +132,10 @@ def test_the_context_lists_the_assigned_stations_with_candidates_and_parties(
     }
     assert ctx["sheet"]["form"] == "Form-45"
     assert ctx["forms"] == []  # an agent fills in no observation checklist
+    # ... but reports incidents: the taxonomy the server serves, with its English and Urdu labels.
+    taxonomy = client.get("/api/v1/incident-categories").json()["categories"]
+    assert ctx["incidents"] == taxonomy
+    assert ctx["severities"] == ["low", "medium", "high", "critical"]
 
 
 def test_an_observer_without_assignment_names_a_constituency(client: TestClient, db: Database) -> None:

@@ -12,6 +12,7 @@ from pollwatch.intake.checks import default_form
 from pollwatch.intake.kinds.checklist import ChecklistKind
 from pollwatch.model import SheetKind
 from pollwatch.observe.forms import forms_for
+from pollwatch.observe.incidents import Severity, categories
 from pollwatch.storage import structure
 
 MAX_STATIONS = 2_000
@@ -27,7 +28,9 @@ def get_capture_context(
 
     Stations come from the principal's assignments (a whole constituency when an assignment names
     no station). A submitter without assignments (an observer sent anywhere) names a ``constituency``
-    and gets all its stations. Candidates carry their name and party; parties their name.
+    and gets all its stations. Candidates carry their name and party; parties their name. The incident
+    taxonomy (codes, SMS numbers, English and Urdu labels) and severities come along, so that incidents
+    can be reported offline; every submitting role may report one.
     """
     require_role(principal, SUBMITTING, "capture sheets with the field app")
     election_id, info = structure.get_election(conn, election)
@@ -55,6 +58,8 @@ def get_capture_context(
                   "totals": list(SHEET_TOTALS)},
         "places": places,
         "forms": forms if principal.role in ChecklistKind.roles else [],
+        "incidents": [c.as_dict() for c in categories().values()],
+        "severities": [s.value for s in Severity],
     }  # fmt: skip
 
 

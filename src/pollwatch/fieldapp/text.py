@@ -91,6 +91,22 @@ _UR: dict[str, str] = {
     "Party": "جماعت",
     "Independent": "آزاد",
     "choose…": "منتخب کریں…",
+    "Incident": "واقعہ",
+    "Category": "زمرہ",
+    "Severity": "شدت",
+    "low": "کم",
+    "medium": "درمیانی",
+    "high": "زیادہ",
+    "critical": "انتہائی سنگین",
+    "What happened (no names, phone numbers or e-mail addresses)": (
+        "کیا ہوا (کوئی نام، فون نمبر یا ای میل نہیں)"
+    ),
+    "Not saved: the text is public and may not carry a phone number or an e-mail address.": (
+        "محفوظ نہیں ہوا: یہ متن عوامی ہے، اس میں فون نمبر یا ای میل نہیں ہو سکتی۔"
+    ),
+    "Not saved: an incident of category other needs a description.": (
+        "محفوظ نہیں ہوا: دیگر زمرے کے واقعے کے لیے تفصیل ضروری ہے۔"
+    ),
     "English": "English",
     "اردو": "اردو",
 }

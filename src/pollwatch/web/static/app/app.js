@@ -2,9 +2,9 @@
 // backoff, keep and check receipts. docs/app.md describes it; no framework, ES modules served by pollwatch.
 import { verifyReceipt } from "../tlog.js";
 import { newDeviceKey, newSubmissionId, signRecord } from "./canonical.js";
-import { arithmetic, formOptions, placeOf, readAnswers, readSheet, renderBallot, renderQuestions,
-  stationOptions, takePhoto } from "./capture.js";
-import { smsLink, smsText } from "./sms.js";
+import { arithmetic, contactDetails, formOptions, incidentOptions, placeOf, readAnswers, readSheet, renderBallot,
+  renderQuestions, stationOptions, takePhoto } from "./capture.js";
+import { incidentSmsText, smsLink, smsText } from "./sms.js";
 import { getItem, getKv, getPhoto, listItems, putItem, putItems, putPhoto, setKv } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
@@ -96,6 +96,9 @@ function renderCapture() {
   const ctx = state.context;
   stationOptions($("station"), ctx.places);
   stationOptions($("cl-station"), ctx.places);
+  stationOptions($("inc-station"), ctx.places);
+  incidentOptions($("inc-category"), $("inc-severity"), { incidents: [], severities: [], ...ctx }, LANG, t);
+  $("incident-form").hidden = !ctx.incidents || ctx.incidents.length === 0;
   renderBallot(ctx, t);
   arithmetic(t);
   formOptions($("cl-form"), ctx.forms, LANG);
@@ -164,6 +167,47 @@ async function saveChecklist(event) {
   drainSoon(0);
 }
 
+// An incident report: a category of the server's taxonomy, at a station picked from the list, with a short
+// public text screened as the server screens it; signed and queued like the others.
+async function saveIncident(event) {
+  event.preventDefault();
+  const ctx = state.context;
+  const { place, serial } = placeOf(ctx.places, $("inc-station").value || "");
+  const msg = $("incident-msg");
+  const description = $("inc-text").value.trim();
+  const category = $("inc-category").value;
+  if (!place || !category) return;
+  msg.dataset.refused = "";
+  if (contactDetails(description)) {
+    msg.dataset.refused = "contact";
+    msg.textContent = t("Not saved: the text is public and may not carry a phone number or an e-mail address.");
+    return;
+  }
+  if (category === "other" && !description) {
+    msg.dataset.refused = "other";
+    msg.textContent = t("Not saved: an incident of category other needs a description.");
+    return;
+  }
+  const captured = new Date().toISOString();
+  const rec = {
+    election: ctx.election.slug, submission_id: newSubmissionId("app"), category, severity: $("inc-severity").value,
+    occurred_at: captured.slice(0, 19) + "Z", constituency: place.constituency, station: serial, description,
+    photos: [], role: state.enrolment.role, captured_at: captured,
+  };
+  const signed = await signRecord("incident", rec, state.device, state.enrolment.organisation);
+  const item = newItem("incident", signed);
+  await putItem(item);
+  msg.textContent = `${t("Signed and queued")}: ${item.id}`;
+  const number = ctx.incidents.find((c) => c.code === category).sms;
+  const text = incidentSmsText(signed, number);
+  const link = $("inc-sms-link");
+  link.href = text ? smsLink($("sms-number").value, text) : "";
+  link.dataset.text = text || "";
+  link.hidden = navigator.onLine || !text;
+  $("inc-text").value = "";
+  drainSoon(0);
+}
+
 const newItem = (kind, record) => ({ id: record.submission_id, kind, record, state: "waiting", tries: 0,
   next_at: 0, created: Date.now() });
 
@@ -178,7 +222,7 @@ async function drain() {
   if (draining) return draining;
   draining = (async () => {
     try {
-      for (const kind of ["sheet", "checklist", "photo"]) {
+      for (const kind of ["sheet", "checklist", "incident", "photo"]) {
         const due = (await listItems()).filter((i) => i.kind === kind && i.state === "waiting" && i.next_at <= Date.now());
         for (let n = 0; n < due.length; n += BATCH) {
           if (!(await sendBatch(kind, due.slice(n, n + BATCH)))) return;
@@ -317,6 +361,10 @@ function describe(i) {
   const rec = i.record;
   if (i.kind === "sheet") return `${rec.form} ${rec.constituency}/${rec.station}: ${Object.values(rec.votes).join(", ")}`;
   if (i.kind === "checklist") return `${rec.form} ${rec.constituency}${rec.station ? "/" + rec.station : ""}`;
+  if (i.kind === "incident") {
+    const c = (state.context.incidents || []).find((x) => x.code === rec.category);
+    return `${c ? c.text[LANG] || c.text.en : rec.category} ${rec.constituency}/${rec.station}`;
+  }
   return `photo ${rec.photo_sha256.slice(0, 16)}…`;
 }
 
@@ -375,6 +423,7 @@ function onNetwork() {
   $("net").textContent = online ? t("Online") : t("Offline: the queue waits for the network.");
   $("net").dataset.online = String(online);
   if (!online && $("sms-link").dataset.text) show("sms-link");
+  if (!online && $("inc-sms-link").dataset.text) show("inc-sms-link");
   if (online) {
     listItems().then((items) => putItems(items.filter((i) => i.state === "waiting").map((i) => ({ ...i, next_at: 0 }))))
       .then(() => drainSoon(0));
@@ -398,6 +447,7 @@ async function init() {
     $("photo-hash").textContent = state.photo ? `${t("Photo SHA-256")} ${state.photo.originalHash}` : "";
   });
   $("checklist-form").addEventListener("submit", saveChecklist);
+  $("incident-form").addEventListener("submit", saveIncident);
   $("cl-form").addEventListener("change", () => renderQuestions(state.context.forms.find((f) => f.form === $("cl-form").value), LANG, t));
   $("send-now").addEventListener("click", () => onNetwork());
   $("load-place").addEventListener("click", () => loadContext($("constituency").value.trim().toUpperCase())

@@ -1,7 +1,7 @@
 // The exact bytes the server verifies (pollwatch.ledger.records.signed_bytes): a domain line
 // "pollwatch-<type>-signature/v1\n" and the RFC 8785 (JCS) encoding of the record's signed body, built
-// here field for field as pollwatch.intake.format.signing_body (sheets), intake.kinds.checklist and
-// intake.kinds.photo build theirs. The device key is a non-extractable WebCrypto Ed25519 key.
+// here field for field as pollwatch.intake.format.signing_body (sheets), intake.kinds.checklist,
+// intake.kinds.incident and intake.kinds.photo build theirs. The device key is a non-extractable WebCrypto Ed25519 key.
 import { toB64 } from "../tlog.js";
 
 // RFC 8785 for what a record holds (strings, integers, booleans, null, arrays, objects): keys sorted by
@@ -50,6 +50,19 @@ export function photoBody(rec, { submitterKey, organisation }) {
   };
 }
 
+// An incident's signed body (intake.kinds.incident.signing_body): occurred_at is re-written by the server
+// as Python's isoformat with "Z", so the app sends it to the second ("2026-02-08T09:10:11Z"), which reads
+// back to the same text; photos sorted and unique.
+export function incidentBody(rec, { submitterKey, organisation }) {
+  return {
+    election: rec.election, submission_id: rec.submission_id, category: rec.category, severity: rec.severity,
+    occurred_at: rec.occurred_at, constituency: rec.constituency, station: rec.station,
+    latitude: rec.latitude ?? null, longitude: rec.longitude ?? null, description: rec.description,
+    photos: [...new Set(rec.photos)].sort(), submitter_key: submitterKey, role: rec.role, organisation,
+    captured_at: rec.captured_at,
+  };
+}
+
 export function signedBytes(body, type) {
   return new TextEncoder().encode(`pollwatch-${type}-signature/v1\n` + canonicalize(body));
 }
@@ -62,7 +75,7 @@ export async function newDeviceKey() {
 
 // Sign a record in place: device_key and signature set, over the body the server will rebuild.
 export async function signRecord(type, rec, device, organisation, extra = {}) {
-  const make = { sheet: sheetBody, checklist: checklistBody, photo: photoBody }[type];
+  const make = { sheet: sheetBody, checklist: checklistBody, photo: photoBody, incident: incidentBody }[type];
   const body = make(rec, { submitterKey: device.publicKey, organisation, ...extra });
   const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, device.privateKey, signedBytes(body, type)));
   return { ...rec, organisation, device_key: device.publicKey, signature: toB64(sig) };

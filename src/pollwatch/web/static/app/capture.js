@@ -1,5 +1,6 @@
 // Capture forms: a station sheet (one box per candidate with name and party, the sheet's totals, the
-// arithmetic shown live and a mismatch marked, not refused, as the server does) and observation checklists.
+// arithmetic shown live and a mismatch marked, not refused, as the server does), observation checklists
+// and incident reports.
 import { hex, sha256 } from "../tlog.js";
 
 const $ = (id) => document.getElementById(id);
@@ -155,3 +156,18 @@ export function readAnswers(form) {
   }
   return answers;
 }
+
+// Incident categories of the server's taxonomy (observe/incidents.toml), labelled in the page's language.
+export function incidentOptions(category, severity, ctx, lang, t) {
+  category.textContent = "";
+  for (const c of ctx.incidents) category.appendChild(el("option", { value: c.code, "data-sms": String(c.sms) }, c.text[lang] || c.text.en));
+  severity.textContent = "";
+  for (const s of ctx.severities) severity.appendChild(el("option", { value: s }, t(s)));
+  severity.value = "medium";
+}
+
+// The server's screen for public free text (observe/text.py): nine or more digits (Latin, Arabic-Indic or
+// Urdu) possibly separated, or an e-mail address. The server screens again; this only says so before signing.
+const PHONE = /(?:\+|(?<![\p{L}\p{N}_]))(?:[0-9\u0660-\u0669\u06f0-\u06f9][\s\-().]?){9,}/u;
+const EMAIL = /[^\s@]+@[^\s@]+\.[^\s@]{2,}/u;
+export const contactDetails = (text) => PHONE.test(text) || EMAIL.test(text);

@@ -14,5 +14,14 @@ export function smsText(rec) {
   return parts.join(" ");
 }
 
+// An incident (intake/sms_observe.py): OB IN <taxonomy number> <constituency> <station> T<unix time>
+// #<submission id>. The SMS grammar carries neither severity nor text (the server takes medium and none),
+// so an incident of category "other", which needs a text, has no SMS form.
+export function incidentSmsText(rec, number) {
+  if (rec.category === "other") return null;
+  return ["OB", "IN", String(number), rec.constituency, rec.station === null ? "-" : String(rec.station),
+    "T" + Math.floor(Date.parse(rec.captured_at) / 1000), "#" + rec.submission_id + ".sms"].join(" ");
+}
+
 // sms: URI (RFC 5724) with the body; the number is the organisation's gateway, given at enrolment or typed.
 export const smsLink = (number, text) => `sms:${encodeURIComponent(number || "")}?body=${encodeURIComponent(text)}`;
