@@ -118,6 +118,24 @@ class ForbiddenError(Error):
     code = "forbidden"
 
 
+class UnenrolledKeyError(ForbiddenError):
+    """A record is signed by a device key that is not enrolled to the caller (unknown, another's, revoked)."""
+
+    code = "device_not_enrolled"
+
+
+class ReplayError(ConflictError):
+    """A signature already carried by another submission: a replay, refused."""
+
+    code = "replayed_signature"
+
+
+class OutsideAssignmentError(ForbiddenError):
+    """An agent's record names a station outside the agent's assignments."""
+
+    code = "outside_assignment"
+
+
 class TooLargeError(Error):
     """A body, file or entry is above its size limit."""
 

@@ -215,9 +215,10 @@ def test_replayed_signature_is_refused_or_idempotent(
     # the same signed request again: the original receipt, no new leaf
     again = client.post("/api/v1/sheets", json=body, headers=bearer(tokens["agent"]))
     assert again.json()["duplicate"] is True
-    # replayed by another account (the device is not theirs): refused
+    # replayed by another account (the device is not theirs): refused as a replay
     stolen = client.post("/api/v1/sheets", json={**body, "role": "admin"}, headers=bearer(tokens["admin"]))
-    assert stolen.status_code in (403, 422)
+    assert stolen.status_code == 409
+    assert stolen.json()["error"]["code"] == "replayed_signature"
     # the signature moved onto another submission id: it no longer verifies
     moved = client.post(
         "/api/v1/sheets", json={**body, "submission_id": "sig-replay-2"}, headers=bearer(tokens["agent"])

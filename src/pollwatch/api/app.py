@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pollwatch.api import elections, errors, forensics, intake, ledger, observe, results
+from pollwatch.api import elections, errors, fieldapp, forensics, intake, ledger, observe, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
 from pollwatch.web import dashboard, pages, published
+from pollwatch.web import fieldapp as web_fieldapp
 from pollwatch.web import intake as web_intake
 from pollwatch.web import observe as web_observe
 
@@ -32,13 +33,14 @@ def create_app(db: Database) -> FastAPI:
     )
     app.state.db = db
     errors.install(app)
-    for module in (elections, intake, ledger, results, forensics, observe):
+    for module in (elections, intake, ledger, results, forensics, observe, fieldapp):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.include_router(published.router)
     app.include_router(web_intake.router)
     app.include_router(web_observe.router)
+    app.include_router(web_fieldapp.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.openapi = complete_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(DeclaredContentTypes, fastapi=app)

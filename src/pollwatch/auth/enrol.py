@@ -12,6 +12,7 @@ shipped with a receipt).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -22,9 +23,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pollwatch.auth.devices import register_device
-from pollwatch.auth.roles import AuthRole
+from pollwatch.auth.roles import AuthRole, Principal
 from pollwatch.auth.tokens import TOKEN_PREFIX, hash_token, principal_for
-from pollwatch.errors import AuthError, ConflictError, InputError, NotFoundError
+from pollwatch.errors import AuthError, ConflictError, ForbiddenError, InputError, NotFoundError
 from pollwatch.storage import enrolments, structure
 from pollwatch.storage import submitters as submitter_store
 
@@ -112,16 +113,44 @@ def enrol(conn: Connection, *, code: str, public_key: str, now: dt.datetime) -> 
     )  # fmt: skip
 
 
+def verify_may_enrol(conn: Connection, principal: Principal, *, submitter: str) -> None:
+    """Admins enrol anyone's phone; a coordinator only the agents and observers of their organisation."""
+    if principal.role is AuthRole.ADMIN:
+        return
+    row = submitter_store.get_submitter(conn, key_id=submitter)
+    if principal.role is not AuthRole.COORDINATOR:
+        raise ForbiddenError("only coordinators and admins make enrolment codes", where="token",
+                             expected="a coordinator's token", found=principal.role.value)  # fmt: skip
+    if (
+        row is None
+        or row.role not in (AuthRole.AGENT.value, AuthRole.OBSERVER.value)
+        or (not principal.organisation or row.organisation != principal.organisation)
+    ):
+        raise ForbiddenError(
+            "a coordinator enrols only agents and observers of their own organisation",
+            where="submitter", expected=f"an agent or observer of {principal.organisation or '(none)'}",
+            found=submitter[:40],
+        )  # fmt: skip
+
+
+def app_url(payload: dict[str, Any]) -> str:
+    """The address a phone's camera opens: the field app with the payload in its fragment (never sent to
+    any server: a fragment stays in the browser)."""
+    encoded = base64.urlsafe_b64encode(payload_text(payload).encode()).decode().rstrip("=")
+    return f"{payload['server']}/app#enrol={encoded}"
+
+
 def payload_text(payload: dict[str, Any]) -> str:
     """The QR code's text: compact JSON."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)
 
 
 def qr_svg(payload: dict[str, Any]) -> str:
-    """The payload as an SVG QR code (medium error correction), to print or show on a screen."""
+    """The app's address with the payload (:func:`app_url`) as an SVG QR code (medium error correction),
+    to print or show on a screen: a phone's camera opens the field app already holding the payload."""
     import segno
 
-    svg: str = segno.make(payload_text(payload), error="m").svg_inline(scale=4)
+    svg: str = segno.make(app_url(payload), error="m").svg_inline(scale=4)
     return svg
 
 

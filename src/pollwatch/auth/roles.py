@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pollwatch.errors import ForbiddenError
+from pollwatch.errors import ForbiddenError, OutsideAssignmentError
 
 
 class AuthRole(StrEnum):
@@ -85,7 +85,7 @@ def verify_may_submit(
     if any(a.covers(election, constituency, station_serial) for a in principal.assignments):
         return
     place = constituency + ("" if station_serial is None else f" station {station_serial}")
-    raise ForbiddenError(
+    raise OutsideAssignmentError(
         "this agent is not assigned to that station",
         where="station",
         expected="; ".join(

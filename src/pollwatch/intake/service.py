@@ -30,7 +30,16 @@ from sqlalchemy import Connection
 from pollwatch.auth import Principal, verify_may_submit
 from pollwatch.auth.devices import fingerprint, parse_public_key, verify_signature
 from pollwatch.auth.roles import AuthRole
-from pollwatch.errors import ConflictError, Error, ForbiddenError, InputError, ProblemList, StorageError
+from pollwatch.errors import (
+    ConflictError,
+    Error,
+    ForbiddenError,
+    InputError,
+    ProblemList,
+    ReplayError,
+    StorageError,
+    UnenrolledKeyError,
+)
 from pollwatch.intake import kinds
 from pollwatch.intake.format import SheetSubmission, iso
 from pollwatch.intake.kinds.base import (
@@ -260,7 +269,7 @@ def _prepare(batch: Batch, job: Job, known: _Known) -> _Prepared | Accepted:
     if rec.signature is not None:
         verify_signature(parse_public_key(signer.submitter_key), signed, rec.signature)
         if rec.signature in known.signatures:
-            raise ConflictError(
+            raise ReplayError(
                 "this signature was already used by another submission (a replay)",
                 where="signature",
                 remedy="sign each submission freshly on the device",
@@ -335,16 +344,24 @@ def _signer(
     key_fingerprint = fingerprint(parse_public_key(rec.device_key))
     owner = known.devices.get(key_fingerprint)
     if owner != principal.submitter_id:
+        if rec.signature in known.signatures:  # a signed leaf is public: another account sent it again
+            raise ReplayError(
+                "this signature was already used by another submission (a replay)",
+                where="signature",
+                expected="a record signed by a device enrolled to you",
+                found=rec.signature[:24] + "...",
+                remedy="sign each submission freshly on the device",
+            )
         stored = device_store.get_device_key(conn, key_fingerprint)
         if stored is not None and stored.revoked and stored.owner.id == principal.submitter_id:
-            raise ForbiddenError(
+            raise UnenrolledKeyError(
                 "this device key was revoked; nothing was written",
                 where="device_key",
                 expected="a device key registered to you and not revoked",
                 found=f"revoked key {key_fingerprint}",
                 remedy="register the new phone's key with `POST /api/v1/devices` and sign with it",
             )
-        raise ForbiddenError(
+        raise UnenrolledKeyError(
             "the device key is not registered to you",
             where="device_key",
             expected="a device key registered with `POST /api/v1/devices` by this token",

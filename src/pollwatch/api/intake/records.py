@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from pollwatch.api.intake.sheets import MAX_BATCH, BatchAccepted, BatchItem, SheetAccepted, answer
+from pollwatch.api.intake.sheets import MAX_BATCH, BatchAccepted, SheetAccepted, answer, batch_items
 from pollwatch.api.intake.state import caller, read_body, state
-from pollwatch.errors import Error, InputError
+from pollwatch.errors import InputError
 from pollwatch.intake import kinds
 from pollwatch.intake.records import parse_record, parse_records
-from pollwatch.intake.service import Accepted, Job
+from pollwatch.intake.service import Job
 from pollwatch.model import Channel
 
 router = APIRouter(tags=["intake"])
@@ -88,13 +88,6 @@ async def post_record_batch(request: Request, kind: str, receipt: bool = False) 
     parsed = parse_records(found.schema, raw, limit=MAX_BATCH)
     jobs = [Job(record=r, principal=principal, channel=Channel.API) for r in parsed]
     outcomes = await asyncio.gather(*(st.writer.submit_async(j) for j in jobs), return_exceptions=True)
-    results = []
-    for outcome in outcomes:
-        if isinstance(outcome, Accepted):
-            results.append(BatchItem(accepted=await answer(st, outcome, want_receipt=receipt, photo=None)))
-        elif isinstance(outcome, Error):
-            results.append(BatchItem(error=outcome.envelope()["error"]))
-        else:
-            raise outcome
+    results = await batch_items(st, outcomes, want_receipt=receipt)
     accepted = sum(1 for r in results if r.accepted is not None)
     return BatchAccepted(accepted=accepted, refused=len(results) - accepted, results=results)

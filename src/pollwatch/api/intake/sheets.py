@@ -121,16 +121,33 @@ async def post_batch(request: Request, receipt: bool = False) -> BatchAccepted:
     subs = parse_batch(raw)
     jobs = [Job(s, principal, Channel.API) for s in subs]
     outcomes = await asyncio.gather(*(st.writer.submit_async(j) for j in jobs), return_exceptions=True)
-    results = []
-    for outcome in outcomes:
-        if isinstance(outcome, Accepted):
-            results.append(BatchItem(accepted=await answer(st, outcome, want_receipt=receipt, photo=None)))
-        elif isinstance(outcome, Error):
-            results.append(BatchItem(error=outcome.envelope()["error"]))
-        else:
-            raise outcome
+    results = await batch_items(st, outcomes, want_receipt=receipt)
     accepted = sum(1 for r in results if r.accepted is not None)
     return BatchAccepted(accepted=accepted, refused=len(results) - accepted, results=results)
+
+
+async def batch_items(
+    st: IntakeState, outcomes: list[Accepted | BaseException], *, want_receipt: bool
+) -> list[BatchItem]:
+    """Each outcome as accepted (with its receipt, all awaited together: one read covers the batch) or
+    refused with its error envelope."""
+    for outcome in outcomes:
+        if not isinstance(outcome, Accepted | Error):
+            raise outcome
+    answers = await asyncio.gather(
+        *(answer(st, o, want_receipt=want_receipt, photo=None) for o in outcomes if isinstance(o, Accepted))
+    )
+    accepted = iter(answers)
+    return [
+        BatchItem(accepted=next(accepted)) if isinstance(o, Accepted) else BatchItem(error=_envelope(o))
+        for o in outcomes
+    ]
+
+
+def _envelope(error: BaseException) -> dict[str, Any]:
+    assert isinstance(error, Error)
+    found: dict[str, Any] = error.envelope()["error"]
+    return found
 
 
 def parse_batch(raw: bytes) -> list[SheetSubmission]:

@@ -2,7 +2,8 @@
 // latest checkpoint signs, and that the checkpoint is signed by the log key the reader gives.
 // Only WebCrypto (SHA-256, Ed25519) and the log's public tiles (C2SP tlog-tiles) are used; the
 // server's own proofs are not trusted. RFC 9162 sections 2.1.1 (MTH), 2.1.3.1 (PATH), 2.1.3.2 (verify).
-"use strict";
+import { checkCheckpoint, concat, hex, leafHash, nodeHash, parseKey, pow2Below, rootFromProof, same } from "./tlog.js";
+
 (() => {
   const form = document.getElementById("verify-form");
   if (!form) return;
@@ -11,20 +12,6 @@
   const keyBox = document.getElementById("logkey");
   const PIN = "pollwatch.logkey";
   if (!keyBox.value && localStorage.getItem(PIN)) keyBox.value = localStorage.getItem(PIN);
-
-  const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-  const hex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
-  const concat = (...parts) => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
-    return out;
-  };
-  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-  const sha256 = async (d) => new Uint8Array(await crypto.subtle.digest("SHA-256", d));
-  const leafHash = (d) => sha256(concat(Uint8Array.of(0), d));
-  const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
-  const pow2Below = (n) => { let k = 1; while (k * 2 < n) k *= 2; return k; };
 
   function encodeIndex(n) { // 1234067 -> x001/x234/067
     let s = String(n);
@@ -69,20 +56,6 @@
     if (m < a + k) return [...(await path(size, m, a, a + k)), await mth(size, a + k, b)];
     return [...(await path(size, m, a + k, b)), await mth(size, a, a + k)];
   }
-  async function rootFromProof(index, size, leaf, proof) {
-    let fn = index, sn = size - 1, r = leaf;
-    for (const p of proof) {
-      if (sn === 0) return null;
-      if (fn % 2 === 1 || fn === sn) {
-        r = await nodeHash(p, r);
-        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
-      } else {
-        r = await nodeHash(r, p);
-      }
-      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
-    }
-    return sn === 0 ? r : null;
-  }
   async function entry(size, index) {
     const n = Math.floor(index / 256);
     const width = Math.min(256, size - n * 256);
@@ -94,32 +67,6 @@
       o += 2 + len;
     }
     throw new Error("the entry bundle is shorter than its width");
-  }
-
-  async function parseKey(vkey) { // name+hexid+base64(0x01 || 32-byte Ed25519 key)
-    const [name, id, ...rest] = vkey.trim().split("+"); // base64 may itself contain "+"
-    let raw;
-    try { raw = b64(rest.join("+")); } catch { raw = new Uint8Array(0); }
-    if (!name || raw.length !== 33 || raw[0] !== 1) throw new Error("not a log verifier key (name+id+base64)");
-    const want = (await sha256(concat(new TextEncoder().encode(name + "\n"), raw))).slice(0, 4);
-    if (hex(want) !== id) throw new Error(`the key id ${id} does not match its name and key (${hex(want)})`);
-    const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
-    return { name, id: want, key };
-  }
-  async function checkCheckpoint(note, log) {
-    const cut = note.lastIndexOf("\n\n");
-    const text = note.slice(0, cut + 1);
-    const [origin, sizeLine, rootLine] = text.split("\n");
-    const lines = note.slice(cut + 2).split("\n").filter((l) => l.startsWith("\u2014 "));
-    for (const line of lines) {
-      const sp = line.lastIndexOf(" ");
-      const name = line.slice(2, sp);
-      const sig = b64(line.slice(sp + 1));
-      if (name !== log.name || !same(sig.slice(0, 4), log.id)) continue;
-      const ok = await crypto.subtle.verify({ name: "Ed25519" }, log.key, sig.slice(4), new TextEncoder().encode(text));
-      return { ok, origin, size: Number(sizeLine), root: b64(rootLine), cosigners: lines.length - 1 };
-    }
-    return { ok: false, origin, size: Number(sizeLine), root: b64(rootLine), missing: true };
   }
 
   function say(ok, text) {
