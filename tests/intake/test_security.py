@@ -9,6 +9,7 @@ import json
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -54,14 +55,19 @@ def _bomb_png(width: int = 200_000, height: int = 200_000) -> bytes:
 
 
 def _call(client: TestClient, endpoint: str, token: str | None, role: str, target: str = "") -> int:
+    return int(_status(client, endpoint, token, role, target))
+
+
+def _status(client: TestClient, endpoint: str, token: str | None, role: str, target: str) -> Any:
+    """The HTTP status of one call of ``endpoint`` (TestClient's answers are untyped here)."""
     headers = bearer(token) if token else {}
     payload_role = ROLE_PAYLOAD.get(role, "agent")
     if endpoint == "sheets":
         body = sheet_payload(f"m-{role}-sheet", role=payload_role)
         return client.post("/api/v1/sheets?receipt=false", json=body, headers=headers).status_code
     if endpoint == "batch":
-        body = [sheet_payload(f"m-{role}-batch", role=payload_role)]
-        return client.post("/api/v1/sheets/batch", json=body, headers=headers).status_code
+        batch = [sheet_payload(f"m-{role}-batch", role=payload_role)]
+        return client.post("/api/v1/sheets/batch", json=batch, headers=headers).status_code
     if endpoint == "csv":
         text = f"submission_id,election,constituency,station,c1,c2,c3\nm-{role}-csv1,tiny-2026,NA-1,1,1,2,3\n"
         headers = {**headers, "content-type": "text/csv"}
