@@ -454,12 +454,10 @@ def _stop_pid(pid: int, *, kill_after: float, group: bool) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
+    with contextlib.suppress(ChildProcessError):  # not our child: ask the kernel below
         finished, _ = os.waitpid(pid, os.WNOHANG)
         if finished == pid:
             return False
-    except ChildProcessError:
-        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
