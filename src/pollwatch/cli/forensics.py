@@ -14,6 +14,7 @@ from pollwatch.forensics import DESCRIPTIONS, TESTS, StationTable, load_dataset
 from pollwatch.forensics.calibration import CalibrationSettings, calibrate, write, write_json
 from pollwatch.forensics.calibration import note as calibration_note
 from pollwatch.forensics.checks import cross_race
+from pollwatch.forensics.eforensics import Estimator as EforensicsEstimator
 from pollwatch.forensics.eforensics import Model as EforensicsModel
 from pollwatch.forensics.integer import NullMode, Weighting, integer_percentages
 from pollwatch.forensics.result import ForensicResult
@@ -138,6 +139,15 @@ def eforensics_command(
     ] = EforensicsModel.QBL,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap refits for pi's intervals.")] = 0,
     seed: SeedOption = 1,
+    estimator: Annotated[
+        EforensicsEstimator,
+        typer.Option(
+            "--estimator", help="ml, or mcmc: also the posterior under the package's priors (qbl; minutes)."
+        ),
+    ] = EforensicsEstimator.ML,
+    draws: Annotated[
+        int, typer.Option("--draws", help="MCMC draws per chain, after half as many warm-up.")
+    ] = 2000,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Fit the eforensics mixture (no, incremental, extreme fraud) by maximum likelihood (Mebane et al.)."""
@@ -145,7 +155,9 @@ def eforensics_command(
 
     with handled():
         table = _table(dataset, data_dir, election, db)
-        result = eforensics(table, model=model, bootstrap=bootstrap, seed=seed)
+        result = eforensics(
+            table, model=model, bootstrap=bootstrap, seed=seed, estimator=estimator, draws=draws
+        )
         summary = result.summary()
         rows = [{"field": k, "value": _cell(v)} for k, v in summary.items()]
         emit(rows, fmt, title=f"eforensics: {result.dataset}", document=summary)

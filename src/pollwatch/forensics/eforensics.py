@@ -38,12 +38,22 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from pollwatch.errors import DataError, InputError
-from pollwatch.forensics.qbl import NAMES, fit_qbl
+from pollwatch.forensics.qbl import NAMES, QblFit, fit_qbl
+from pollwatch.forensics.qbl_mcmc import QblPosterior, sample_qbl
 from pollwatch.forensics.result import as_dict, name_units
 from pollwatch.forensics.table import FloatArray, IntArray, StationTable
 
 K = 0.7
 """Threshold between incremental and extreme fraud [2]_."""
+
+
+class Estimator(StrEnum):
+    """How the mixture is fitted: maximum likelihood (default, fast) or the package's posterior."""
+
+    ML = "ml"
+    """Maximum likelihood; the likelihood-ratio test and the flag come from it."""
+    MCMC = "mcmc"
+    """``qbl`` only: also the posterior under the package's priors (:mod:`pollwatch.forensics.qbl_mcmc`)."""
 
 
 class Model(StrEnum):
@@ -130,6 +140,10 @@ class EforensicsResult:
     null: str
     caveats: tuple[str, ...]
     references: tuple[str, ...]
+    estimator: str = Estimator.ML.value
+    posterior: QblPosterior | None = None
+    """With ``estimator="mcmc"``: posterior mean, sd and 95 % HPD of every parameter under the package's
+    priors, per mode, with the chains' diagnostics."""
 
     def summary(self) -> dict[str, Any]:
         return as_dict(self)
@@ -222,25 +236,28 @@ def fit_model(n: IntArray, a: IntArray, w: IntArray, *, model: Model = Model.QBL
     of its votes), each weighted by the unit's class probability (chi for the extreme class).
     """
     if model == Model.QBL:
-        got = fit_qbl(n.astype(np.float64), a.astype(np.float64), w.astype(np.float64))
-        median = special.expit(np.array(got.coef))
-        params = MixtureParams(
-            got.pi,
-            float(median[0]),
-            float(median[1]),
-            K * float(median[2]),
-            K * float(median[3]),
-            K + (1 - K) * float(median[4]),
-            K + (1 - K) * float(median[5]),
-            got.sd,
-        )
-        return _Fitted(params, got.loglik, got.resp, got.manufactured, got.stolen)
+        return _from_qbl(fit_qbl(n.astype(np.float64), a.astype(np.float64), w.astype(np.float64)))
     params, loglik, resp = fit(n, a, w)
     af, others = a.astype(np.float64), (n - a - w).astype(np.float64)
     p = params
     man = af * (resp[1] * p.iota_m / (1 - p.iota_m) + resp[2] * p.chi_m / (1 - p.chi_m))
     stolen = others * (resp[1] * p.iota_s / (1 - p.iota_s) + resp[2] * p.chi_s / (1 - p.chi_s))
     return _Fitted(params, loglik, resp, man, stolen)
+
+
+def _from_qbl(got: QblFit) -> _Fitted:
+    median = special.expit(np.array(got.coef))
+    params = MixtureParams(
+        got.pi,
+        float(median[0]),
+        float(median[1]),
+        K * float(median[2]),
+        K * float(median[3]),
+        K + (1 - K) * float(median[4]),
+        K + (1 - K) * float(median[5]),
+        got.sd,
+    )
+    return _Fitted(params, got.loglik, got.resp, got.manufactured, got.stolen)
 
 
 def clean_loglik(n: IntArray, a: IntArray, w: IntArray, *, model: Model = Model.QBL) -> float:
@@ -273,12 +290,20 @@ def _bootstrap(
 
 
 def eforensics(
-    table: StationTable, *, model: Model | str = Model.QBL, bootstrap: int = 0, seed: int = 1
+    table: StationTable,
+    *,
+    model: Model | str = Model.QBL,
+    bootstrap: int = 0,
+    seed: int = 1,
+    estimator: Estimator | str = Estimator.ML,
+    draws: int = 2000,
 ) -> EforensicsResult:
-    """Fit the eforensics mixture to the leader's votes and the abstentions of every unit [1]_ [2]_."""
-    if model not in tuple(Model):
-        raise InputError("unknown eforensics model", expected=" or ".join(Model), found=str(model))
-    model = Model(model)
+    """Fit the eforensics mixture to the leader's votes and the abstentions of every unit [1]_ [2]_.
+
+    ``estimator="mcmc"`` (``qbl`` only) adds the posterior under the package's priors: one chain of
+    ``draws`` (after ``draws // 2`` warm-up sweeps) from each mode of the likelihood, seeded ``seed``.
+    """
+    model, estimator = _choices(model, estimator, draws)
     n, given = table.require_turnout("eforensics")
     w = table.leader_votes
     keep = (n > 0) & (given <= n) & (w <= given) & table.leader_stands
@@ -286,9 +311,17 @@ def eforensics(
         raise DataError("eforensics needs at least 20 units with voters", found=str(int(keep.sum())))
     rows = np.flatnonzero(keep)
     n, a, w = n[keep], (n - given)[keep], w[keep]
-    got = fit_model(n, a, w, model=model)
+    posterior = None
+    if model == Model.QBL:
+        nf, af, wf = (v.astype(np.float64) for v in (n, a, w))
+        full, clean = fit_qbl(nf, af, wf), fit_qbl(nf, af, wf, clean_only=True)
+        got, loglik_clean = _from_qbl(full), clean.loglik
+        if estimator == Estimator.MCMC:
+            starts = {"fraud": full, "honest": clean}
+            posterior = sample_qbl(nf, af, wf, starts=starts, draws=draws, seed=seed)
+    else:
+        got, loglik_clean = fit_model(n, a, w, model=model), clean_loglik(n, a, w, model=model)
     params, resp = got.params, got.resp
-    loglik_clean = clean_loglik(n, a, w, model=model)
     lr = max(0.0, 2 * (got.loglik - loglik_clean))
     p_value = float(stats.chi2.sf(lr, 2))
     fraud = resp[1] + resp[2] > 0.5
@@ -313,4 +346,22 @@ def eforensics(
         null="the same model with pi = (1, 0, 0), every unit honest: likelihood-ratio test, 2 df",
         caveats=CAVEATS,
         references=REFERENCES,
+        estimator=estimator.value,
+        posterior=posterior,
     )
+
+
+def _choices(model: Model | str, estimator: Estimator | str, draws: int) -> tuple[Model, Estimator]:
+    if model not in tuple(Model):
+        raise InputError("unknown eforensics model", expected=" or ".join(Model), found=str(model))
+    if estimator not in tuple(Estimator):
+        raise InputError(
+            "unknown eforensics estimator", expected=" or ".join(Estimator), found=str(estimator)
+        )
+    if estimator == Estimator.MCMC and model != Model.QBL:
+        raise InputError(
+            "the eforensics posterior is sampled for qbl only", expected="--model qbl", found=model
+        )
+    if estimator == Estimator.MCMC and draws < 100:
+        raise InputError("too few draws for a posterior summary", expected=">= 100", found=str(draws))
+    return Model(model), Estimator(estimator)

@@ -60,6 +60,7 @@ SCORING_STEPS = 12
 ROUNDS = 30
 LOG_SD_BOUNDS = (float(np.log(0.02)), float(np.log(5.0)))
 COEF_BOUND = 12.0
+M_CAP = 1 - 1e-6
 NAMES = ("tau", "nu", "iota_m", "iota_s", "chi_m", "chi_s")
 """The six intercepts and sds, in the order of the parameter vector after pi's two ratios."""
 
@@ -171,30 +172,40 @@ class _Nodes:
 
 
 def _place(d: _Data, theta: FloatArray) -> _Nodes:
+    fraud = tuple(place_fraud(d, theta, cls) for cls in (1, 2))
+    return _Nodes(place_clean(d, theta), fraud)
+
+
+def place_clean(d: _Data, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The no-fraud class's nodes at theta: x_a, base_a, x_w, base_w (each (J, I))."""
     coef, sd = theta[2::2], np.exp(theta[3::2])
     one = np.ones_like(d.n)
-    clean = (
+    return (
         *_agh(d.a, d.n, one, -one, coef[0], sd[0]),
         *_agh(d.w, d.n, 0 * one, 1 - d.frac, coef[1], sd[1]),
     )
-    fraud = []
+
+
+def place_fraud(d: _Data, theta: FloatArray, cls: int) -> tuple[FloatArray, ...]:
+    """Fraud class ``cls``'s (1 incremental, 2 extreme) nodes at theta, in the order of ``_Nodes.fraud``."""
+    coef, sd = theta[2::2], np.exp(theta[3::2])
     n, a, w, f = (v[:, None] for v in (d.n, d.a, d.w, d.frac))
-    for cls in (1, 2):
-        lo, width = (0.0, K) if cls == 1 else (K, 1.0 - K)
-        im, is_ = 2 * cls, 2 * cls + 1
-        outer_base = np.log(_W_OUT) + _Z_OUT**2
-        u_m = coef[im] + np.sqrt(2.0) * sd[im] * _Z_OUT
-        u_s = coef[is_] + np.sqrt(2.0) * sd[is_] * _Z_OUT
-        m, s = lo + width * special.expit(u_m), lo + width * special.expit(u_s)
-        x_a, base_a = _agh(a, n, 1 - m, -(1 - m), coef[0], sd[0])
-        mm, ss = m[None, :, None], s[None, None, :]
-        c1 = (1 - ss) / (1 - mm) * (1 - mm - f[..., None])
-        c0 = f[..., None] * (mm - ss) / (1 - mm) + ss
-        x_w, base_w = _agh(w[..., None], n[..., None], c0, c1, coef[1], sd[1])
-        base_m = outer_base + np.log(np.sqrt(2.0) * sd[im])
-        base_s = outer_base + np.log(np.sqrt(2.0) * sd[is_])
-        fraud.append((u_m, base_m, u_s, base_s, m, s, x_a, base_a, x_w, base_w))
-    return _Nodes(clean, tuple(fraud))
+    lo, width = (0.0, K) if cls == 1 else (K, 1.0 - K)
+    im, is_ = 2 * cls, 2 * cls + 1
+    outer_base = np.log(_W_OUT) + _Z_OUT**2
+    u_m = coef[im] + np.sqrt(2.0) * sd[im] * _Z_OUT
+    u_s = coef[is_] + np.sqrt(2.0) * sd[is_] * _Z_OUT
+    # Capped below 1, as the package caps chi_m at 0.999: p_w divides by 1 - m.
+    m = np.minimum(lo + width * special.expit(u_m), M_CAP)
+    s = lo + width * special.expit(u_s)
+    x_a, base_a = _agh(a, n, 1 - m, -(1 - m), coef[0], sd[0])
+    mm, ss = m[None, :, None], s[None, None, :]
+    c1 = (1 - ss) / (1 - mm) * (1 - mm - f[..., None])
+    c0 = f[..., None] * (mm - ss) / (1 - mm) + ss
+    x_w, base_w = _agh(w[..., None], n[..., None], c0, c1, coef[1], sd[1])
+    base_m = outer_base + np.log(np.sqrt(2.0) * sd[im])
+    base_s = outer_base + np.log(np.sqrt(2.0) * sd[is_])
+    return (u_m, base_m, u_s, base_s, m, s, x_a, base_a, x_w, base_w)
 
 
 def _classes(nodes: _Nodes, theta: FloatArray) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
