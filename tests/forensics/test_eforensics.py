@@ -8,7 +8,7 @@ import pytest
 from scipy import optimize, special, stats
 
 from pollwatch.errors import InputError
-from pollwatch.forensics import StationTable, from_synthetic, qbl
+from pollwatch.forensics import StationTable, from_synthetic, qbl, qbl_mcmc
 from pollwatch.forensics.eforensics import K, MixtureParams, eforensics, fit
 from pollwatch.forensics.qbl import log_binomial_normal
 from pollwatch.synth import SynthConfig, generate
@@ -251,3 +251,40 @@ def test_false_positives_on_fresh_clean_synthetic_elections() -> None:
             flags[model] += eforensics(table, model=model).flagged
     assert flags["bl"] == 3
     assert flags["qbl"] <= 1
+
+
+def test_qbl_log_prior_is_the_packages_priors_by_scipy() -> None:
+    # Reference: the package's qbl priors (R/ef_models.R @3017de5) written with scipy.stats densities
+    # and the change of variables done by hand: pi_2/pi_1, pi_3/pi_1 ~ U(0, 1) on the logit scale,
+    # intercepts ~ N(0, 1), unit-effect variances ~ Exp(rate 5) on the log-sd scale (v = e^(2s)).
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        x = rng.normal(0.0, 1.0, 14)
+        r = special.expit(x[:2])
+        v = np.exp(2 * x[3::2])
+        want = (
+            stats.uniform.logpdf(r).sum()
+            + np.log(r * (1 - r)).sum()
+            + stats.norm.logpdf(x[2::2]).sum()
+            + stats.expon(scale=1 / 5).logpdf(v).sum()
+            + np.log(2 * v).sum()
+        )
+        assert qbl_mcmc.log_prior(x) == pytest.approx(float(want), abs=1e-9)
+
+
+def test_qbl_block_updates_equal_a_fresh_evaluation() -> None:
+    # The target recomputes only the rows a block changes; after any sequence of accepted block
+    # moves its value is that of the marginal likelihood evaluated afresh (qbl.negative_loglik).
+    n, a, w = _dc2010_counts()
+    data = qbl._data(n.astype(float), a.astype(float), w.astype(float))
+    rng = np.random.default_rng(12)
+    x = np.r_[0.0, -2.0, qbl._starts(data)[1][2:]]
+    target = qbl_mcmc._Target(data)
+    target.start(x)
+    for block, cols in enumerate(b for _, b in qbl_mcmc.BLOCKS):
+        x = x.copy()
+        x[list(cols)] += 0.05 * rng.standard_normal(len(cols))
+        value = target.trial(x, block)
+        target.accept()
+    fresh = -qbl.negative_loglik(qbl_mcmc._theta(x), data) + qbl_mcmc.log_prior(x)
+    assert value == pytest.approx(fresh, abs=1e-8)

@@ -1,4 +1,5 @@
-"""The eforensics finite-mixture model of election frauds, fitted by maximum likelihood.
+"""The eforensics finite-mixture model of election frauds, fitted by maximum likelihood (and, for
+``qbl`` on request, its posterior under the package's priors: :mod:`pollwatch.forensics.qbl_mcmc`).
 
 Every unit j belongs to one of three classes with probabilities pi: no fraud, incremental fraud or
 extreme fraud. Abstentions a_j ~ Bin(N_j, p_a) and the winner's votes w_j ~ Bin(N_j, p_w), with (the
@@ -68,14 +69,15 @@ class Model(StrEnum):
 REFERENCES = (
     "Ferrari, McAlister & Mebane (2018), PolMeth: positive empirical models of election frauds",
     "eforensics R package (UMeforensics/eforensics_public @3017de5, MIT), models qbl and bl; fitted "
-    "here by ML",
+    "here by ML or sampled (estimator mcmc)",
 )
 CAVEATS = (
     "A finite-mixture fit: 'fraud' classes absorb any heterogeneity the model cannot explain (no "
     "covariates here; under bl even ordinary spread in turnout), so read pi with the units it "
     "classifies, never as proof.",
-    "Maximum likelihood, not the package's MCMC: intervals are bootstrap percentiles, not credible "
-    "intervals.",
+    "By default maximum likelihood, not the package's MCMC: intervals are bootstrap percentiles, not "
+    "credible intervals; estimator 'mcmc' (qbl) adds the posterior under the package's priors, whose "
+    "two modes are reported apart.",
     "POORLY CALIBRATED (not in the battery's calibration): on 6 clean synthetic elections of 200 "
     "stations (pollwatch.synth seeds 9101-9106) qbl flagged 1 and bl all 6; do not read a flag as "
     "evidence without the units it names.",

@@ -54,8 +54,12 @@ PRIOR = (
     "the package's qbl priors: pi_2/pi_1, pi_3/pi_1 ~ U(0, 1); intercepts ~ N(0, 1); unit-effect "
     "variances ~ Exp(5)"
 )
-BLOCKS = (("pi", (0, 1)), ("turnout_share", (2, 3, 4, 5)), ("incremental", (6, 7, 8, 9)))
-BLOCKS += (("extreme", (10, 11, 12, 13)),)
+BLOCKS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("pi", (0, 1)),
+    ("turnout_share", (2, 3, 4, 5)),
+    ("incremental", (6, 7, 8, 9)),
+    ("extreme", (10, 11, 12, 13)),
+)
 REPEATS = (3, 1, 1, 1)
 FIRST_STEP = np.array([0.3, 0.3] + [0.03, 0.05] * 2 + [0.1, 0.1] * 4)
 
@@ -115,7 +119,7 @@ class QblPosterior:
 
 
 def _theta(x: FloatArray) -> FloatArray:
-    return np.r_[special.expit(x[:2]), x[2:]]
+    return np.asarray(np.r_[special.expit(x[:2]), x[2:]], dtype=np.float64)
 
 
 def log_prior(x: FloatArray) -> float:
@@ -194,7 +198,7 @@ def start_point(fit: QblFit) -> FloatArray:
     """An ML fit on the sampler's scale, pi's ratios moved off their bounds 0 and 1."""
     ratios = np.clip(np.array(fit.pi[1:]) / fit.pi[0], 0.005, 0.98)
     pairs = np.column_stack([fit.coef, np.log(fit.sd)]).ravel()
-    return np.r_[special.logit(ratios), pairs]
+    return np.asarray(np.r_[special.logit(ratios), pairs], dtype=np.float64)
 
 
 def parameters(draws: FloatArray) -> dict[str, FloatArray]:
