@@ -32,7 +32,8 @@ effects are integrated out and the marginal likelihood is maximised:
    (log-likelihood within 1e-6, relative). At the fixed point the nodes are those of the adaptive rule at the
    estimate itself.
 
-Deviations from the package, stated: maximum likelihood, not the posterior (the package's priors,
+Deviations from the package, stated: maximum likelihood, not the posterior (which
+:mod:`pollwatch.forensics.qbl_mcmc` samples on request; here the package's priors,
 N(0, 1) on intercepts and Exp(5) on the effects' variances, are not used, except for pi's support);
 the fraud proportions are continuous (the package draws N iota ~ Bin(N, mu_iota), whose sd is below
 1 % at a few hundred voters).

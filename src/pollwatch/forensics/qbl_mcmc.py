@@ -11,16 +11,16 @@ from (marginal likelihood x prior):
    are left out: with no covariates they add an N(0, 0.01^2) shift, below the posterior sds.
 2. Scale: logit of the two pi ratios, the intercepts, the log sds; the prior carries the Jacobian.
 3. Blocks (:mod:`pollwatch.forensics.mcmc`): pi's ratios, the turnout and share parameters, the
-   incremental class's, the extreme class's. Only the second changes the inner integrals; the others
-   re-weight cached ones, so a sweep costs about one likelihood evaluation.
-4. Quadrature: nodes are placed (adaptively, :func:`qbl._place`) at the start, half-way through the
-   warm-up and at its end, then held fixed for the sampling phase, so the chain samples one fixed,
-   deterministic approximation of the posterior. ``quadrature_error`` reports the largest difference
-   between it and the log-likelihood with nodes re-placed at the draw, over 10 draws.
-5. Chains: one from each mode of the likelihood (the maximum, "fraud", and the honest-units fit,
-   "honest"); the posterior is bimodal on dc2010 and a chain of this length stays in the mode it starts
-   in, as the package's runs do. Each chain is summarised alone (posterior mean, sd, 95 % HPD, split
-   R-hat, effective sample size) and labelled by the mode its mean pi_1 is nearer.
+   incremental class's, the extreme class's. Every evaluation re-places the quadrature at the proposed
+   parameters (:func:`qbl.place_clean`, :func:`qbl.place_fraud`), so the chain samples the same
+   marginal likelihood the ML fit maximises, with no drift from nodes held fixed; a block recomputes
+   only the class rows it changes (pi's block none, a fraud class's block its own row).
+4. Chains: one from each mode of the likelihood (the maximum, "fraud", and the honest-units fit,
+   "honest"). With the unit effects integrated out the chains cross between the modes that each JAGS
+   run of the package sticks to, so they are pooled; where pi_1's density has two peaks, the posterior
+   is also summarised on each side of the valley between them (``modes``), which is what one JAGS run
+   reports. Each chain's share of draws in each mode, its acceptance rates, split R-hat and effective
+   sample sizes come with it.
 
 Deviation, stated: the fraud proportions are continuous (see :mod:`pollwatch.forensics.qbl`).
 
