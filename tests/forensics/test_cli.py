@@ -73,3 +73,24 @@ def test_cli_eforensics_takes_the_model_and_prints_the_test() -> None:
     units = out["named_units"]
     assert isinstance(units, list)
     assert str(units[0]["unit"]).startswith("PRECINCT")
+
+
+def test_cli_eforensics_refuses_mcmc_for_bl() -> None:
+    data_dir = str(require_shared_data())
+    args = ["forensics", "eforensics", "--dataset", "dc2010-eforensics", "--data-dir", data_dir]
+    res = runner.invoke(app, [*args, "--model", "bl", "--estimator", "mcmc"])
+    assert res.exit_code != 0
+    assert "sampled for qbl only" in res.output
+
+
+@pytest.mark.slow
+def test_cli_eforensics_mcmc_adds_the_posterior_and_keeps_the_ml_keys() -> None:
+    out = _run("eforensics", "--dataset", "dc2010-eforensics", "--estimator", "mcmc", "--draws", "100")
+    assert out["estimator"] == "mcmc"
+    assert {"params", "coefficients", "p_value", "flagged", "named_units"} <= set(out)
+    post = out["posterior"]
+    assert isinstance(post, dict)
+    assert post["draws"] == 100
+    assert [c["start"] for c in post["chains"]] == ["fraud", "honest"]
+    estimate = post["parameters"]["pi[1]"]
+    assert 0.0 < estimate["hpd"][0] <= estimate["mean"] <= estimate["hpd"][1] <= 1.0
