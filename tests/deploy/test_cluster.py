@@ -1,14 +1,16 @@
 """The local cluster (deploy/cluster.py) end to end: sheets through nginx onto two API nodes, pgbouncer,
 a primary with a synchronous standby and an elected publisher, photos straight to SeaweedFS; then
-faults: the leader's lock session terminated, an API node killed. After each, every acknowledged record
-is in the log (and on the standby), every checkpoint is consistent with the final log, and the exported
-bundle verifies with the real log key."""
+faults: the leader's lock session terminated, an API node killed, the witness stopped, the primary
+killed. After each, every acknowledged record is in the log (and on the standby), every checkpoint is
+consistent with the final log, and the exported bundle verifies with the real log key and the witness's
+key."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -28,10 +30,11 @@ import sqlalchemy as sa
 from PIL import Image
 
 from pollwatch.auth import AuthRole, create_submitter
+from pollwatch.errors import VerificationError
 from pollwatch.intake.testing import bearer as auth
 from pollwatch.intake.testing import create_tiny_election, sheet_payload
 from pollwatch.ledger import service
-from pollwatch.ledger.checkpoint import open_checkpoint
+from pollwatch.ledger.checkpoint import open_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import tree_root
 from pollwatch.ledger.note import parse_vkey
 from pollwatch.ledger.proof import verify_receipt
@@ -120,6 +123,48 @@ def _submit(cluster: Any, token: str, ids: range, *, photos: bool = False) -> di
 
 def _log_key(cluster: Any) -> str:
     return (Path(cluster.folder) / "keys" / "log.vkey").read_text().strip()
+
+
+def _witness_key(cluster: Any) -> str:
+    return (Path(cluster.folder) / "keys" / "witness1.vkey").read_text().strip()
+
+
+def _latest(cluster: Any) -> store.LogState:
+    db = Database(cluster.direct_url)
+    with db.connect() as conn:
+        state = store.get_state(conn)
+    db.dispose()
+    return state
+
+
+def _cosigned(note: str, cluster: Any) -> bool:
+    try:
+        verify_cosignature(note, parse_vkey(_witness_key(cluster)))
+    except VerificationError:
+        return False
+    return True
+
+
+def _witness_size(cluster: Any) -> int:
+    """The size of the last checkpoint the witness cosigned, from its own saved state."""
+    state = json.loads((Path(cluster.folder) / "witness1" / "state.json").read_text())
+    return int(state["cluster.pollwatch.local/log"]["size"])
+
+
+def _verify_bundle(cluster: Any, home: Path) -> None:
+    """Export the whole log from the primary, then `pollwatch verify` it with the keys a reader holds:
+    the cluster's log vkey and its witness's vkey (the latest checkpoint must carry its cosignature)."""
+    module = sys.modules["pollwatch_cluster"]
+    env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
+    env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
+    run = [sys.executable, "-m", "pollwatch.cli.main"]
+    subprocess.run([*run, "bundle", "export", str(home / "bundle")], env=env, check=True)
+    keys = ["--log-key", _log_key(cluster), "--witness-key", _witness_key(cluster)]
+    verified = subprocess.run(
+        [*run, "verify", str(home / "bundle"), *keys], env=env, capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "witness quorum" in verified.stdout
 
 
 def _check_log(cluster: Any, acknowledged: dict[int, str]) -> None:
@@ -248,6 +293,35 @@ def test_killing_an_api_node_under_load_loses_no_acknowledged_record(cluster: An
     _check_log(cluster, load.acknowledged)
 
 
+def test_stopping_the_witness_under_load_checkpoints_go_on_and_it_catches_up(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    seen: dict[str, int] = {}
+
+    def stop() -> None:
+        cluster.pids = module.witness_stop(Path(cluster.folder)).pids
+        seen["size"] = _witness_size(cluster)
+
+    load = _Load(cluster, agent, 4000)
+    assert load.through(stop) > 0, f"nothing acknowledged with the witness down ({load.failed} failed)"
+    _check_log(cluster, load.acknowledged)  # waits until a checkpoint covers every acknowledged sheet
+    # Checkpoints went on without the witness (docs/ledger.md: a witness down never stops the log):
+    # the latest covers sheets acknowledged after it stopped, and carries no cosignature of it.
+    down = _latest(cluster)
+    assert down.checkpoint_size > seen["size"]
+    assert not _cosigned(down.checkpoint, cluster)
+    cluster.pids = module.witness_start(Path(cluster.folder)).pids
+    # The publisher retries a failed witness every 5 s, proving consistency from the size it last saw.
+    deadline = time.monotonic() + 30
+    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    caught_up = _latest(cluster)
+    assert _cosigned(caught_up.checkpoint, cluster)
+    assert _witness_size(cluster) >= caught_up.checkpoint_size >= down.checkpoint_size
+    _verify_bundle(cluster, tmp_path)
+
+
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
     cluster: Any, agent: str
 ) -> None:
@@ -289,15 +363,8 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         confirmed = client.post(grant["confirm_url"], headers=auth(agent))
         assert confirmed.status_code == 200, confirmed.text
     _check_log(cluster, acknowledged)
-    module = sys.modules["pollwatch_cluster"]
-    env = {**module.pollwatch_env(cluster, tmp_path / "home"), "POLLWATCH_PUBLISHER": "off"}
-    env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
-    run = [sys.executable, "-m", "pollwatch.cli.main"]
-    subprocess.run([*run, "bundle", "export", str(tmp_path / "bundle")], env=env, check=True)
-    verified = subprocess.run(
-        [*run, "verify", str(tmp_path / "bundle"), "--log-key", _log_key(cluster)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # After the failover the new publishers ask the witness again (from the size it last cosigned).
+    deadline = time.monotonic() + 30
+    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    _verify_bundle(cluster, tmp_path)
