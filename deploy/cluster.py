@@ -13,7 +13,8 @@ What ``up`` starts (docs/deployment.md has the topology and the runbook):
   OS user when started by root. The machine's own server (5432) is never touched.
 * pgbouncer (transaction pool) in front of the primary: what the API nodes connect through.
 * SeaweedFS (S3 gateway) for photos, bucket ``pollwatch``.
-* N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off``) and nginx balancing over them.
+* N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off`` and only the log's verifier key,
+  ``POLLWATCH_LOG_VKEY``) and nginx balancing over them.
 * M publishers (``pollwatch publish``), each taking the leader lock on a direct connection to the
   primary: one signs, the others wait to take over. Only they read the private log key.
 * One witness (``pollwatch witness``, its own cosignature key ``keys/witness1.key``, named
@@ -303,13 +304,29 @@ def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> int:
     return proc.pid
 
 
+READS_APPLICATION = "pollwatch-reads"
+"""The ``application_name`` of the API nodes' public-read sessions on the standby."""
+
+
+def node_env(cluster: Cluster, home: Path) -> dict[str, str]:
+    """An API node's environment: it never signs, and holds the log's verifier key only (no private key
+    on its host: ``POLLWATCH_LOG_VKEY``); its public reads go to the standby (after a failover the
+    standby's port is the new primary's), its intake and receipts through pgbouncer to the primary."""
+    env = {**pollwatch_env(cluster, home), "POLLWATCH_PUBLISHER": "off"}
+    del env["POLLWATCH_LOG_KEY"]
+    env["POLLWATCH_LOG_VKEY"] = str(Path(cluster.folder) / "keys" / "log.vkey")
+    if cluster.standby_port:
+        env["POLLWATCH_READ_DATABASE_URL"] = f"{cluster.standby_url}?application_name={READS_APPLICATION}"
+    return env
+
+
 def start_node(cluster: Cluster, index: int, port: int) -> int:
     home = Path(cluster.folder) / f"node{index}"
     home.mkdir(exist_ok=True)
-    env = {**pollwatch_env(cluster, home), "POLLWATCH_PUBLISHER": "off"}
+    env = node_env(cluster, home)
     cmd = [sys.executable, "-m", "pollwatch.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     pid = _spawn(cmd, env, home / "serve.log")
-    _wait_port(port, f"API node {index}")
+    _wait_port(port, f"API node {index}", timeout=180.0)  # a loaded 2-core machine imports slowly
     return pid
 
 

@@ -230,6 +230,57 @@ def test_sheets_through_nginx_are_logged_receipted_and_on_the_standby(cluster: A
     _check_log(cluster, acknowledged)
 
 
+def test_api_nodes_hold_no_private_log_key_yet_serve_intake_receipts_and_proofs(
+    cluster: Any, agent: str
+) -> None:
+    key = parse_vkey(_log_key(cluster))
+    for name in ("node0", "node1"):
+        environ = Path(f"/proc/{cluster.pids[name]}/environ").read_bytes().split(b"\0")
+        assert not any(v.startswith(b"POLLWATCH_LOG_KEY=") for v in environ)
+        assert not list((Path(cluster.folder) / name).rglob("*.key"))
+    node = f"http://127.0.0.1:{cluster.node_ports[1]}"  # straight to one node, not through nginx
+    with httpx.Client(base_url=node, timeout=30) as client:
+        posted = client.post("/api/v1/sheets", json=sheet_payload("c-000500"), headers=auth(agent))
+        assert posted.status_code == 201, posted.text
+        index = posted.json()["leaf_index"]
+        receipt = client.get(f"/api/v1/receipts/{index}")
+        assert receipt.status_code == 200, receipt.text
+        # Entries and proofs are public reads, from the standby: it may apply the entry a moment later.
+        deadline = time.monotonic() + 10
+        while (entry := client.get(f"/api/v1/log/entries/{index}")).status_code == 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert verify_receipt(receipt.text, entry=entry.content, log_key=key).index == index
+        proof = client.get("/api/v1/log/proof/inclusion", params={"index": index, "size": index + 1})
+        assert proof.status_code == 200
+        assert client.get("/api/v1/log").json()["vkey"] == key.vkey
+    assert not list((Path(cluster.folder) / "node1").rglob("*.key"))
+
+
+def _sessions(port: int, application: str) -> int:
+    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/pollwatch")
+    with engine.connect() as conn:
+        count = conn.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"), {"a": application}
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_public_reads_go_to_the_standby_and_receipts_to_the_primary(cluster: Any, agent: str) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    acknowledged = _submit(cluster, agent, range(600, 603))
+    with httpx.Client(base_url=cluster.url, timeout=30) as client:
+        for _ in range(4):  # through nginx: both nodes answer some
+            assert client.get("/api/v1/log").status_code == 200
+        for index in acknowledged:
+            assert client.get(f"/api/v1/receipts/{index}").status_code == 200
+    # The nodes' public-read pools hold sessions on the standby, none on the primary.
+    assert _sessions(cluster.standby_port, module.READS_APPLICATION) >= 1
+    assert _sessions(cluster.primary_port, module.READS_APPLICATION) == 0
+    _check_log(cluster, acknowledged)
+
+
 class _Load:
     """Sheets posted through nginx at a steady pace (about 30/s) while a fault happens; remembers the
     leaf index of every acknowledged one (201). Refused or failed requests were not acknowledged: a

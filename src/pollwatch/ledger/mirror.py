@@ -51,7 +51,7 @@ from pollwatch.ledger.tiles import (
     ENTRIES,
     TILE_WIDTH,
     Fetch,
-    TileCache,
+    TileStore,
     TileHashes,
     TileRef,
     check_tile,
@@ -115,7 +115,7 @@ def url_fetch(base: str, *, timeout: float = 30.0) -> Fetch:
     return fetch
 
 
-def db_fetch(db: Database, settings: LogSettings, *, cache: TileCache | None = None) -> Fetch:
+def db_fetch(db: Database, settings: LogSettings, *, cache: TileStore | None = None) -> Fetch:
     """Read the tree from the log's own database (what ``/log/`` serves)."""
 
     def fetch(path: str) -> bytes:
