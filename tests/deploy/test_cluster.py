@@ -39,6 +39,8 @@ from pollwatch.ledger.merkle import tree_root
 from pollwatch.ledger.note import parse_vkey
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.objects import local
+from pollwatch.objects.s3 import S3Objects
+from pollwatch.objects.settings import s3_settings
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 from tests.conftest import IN_CI, ROOT
@@ -413,7 +415,17 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         assert httpx.put(grant["url"], content=photo, headers=grant["headers"]).status_code == 200
         confirmed = client.post(grant["confirm_url"], headers=auth(agent))
         assert confirmed.status_code == 200, confirmed.text
+    module = sys.modules["pollwatch_cluster"]
     _check_log(cluster, acknowledged)
+    # Full tiles are written once to the bucket by the node that serves them first (ObjectTiles).
+    missing = 256 - _latest(cluster).checkpoint_size
+    if missing > 0:  # a first full tile: 256 leaves
+        acknowledged.update(_submit(cluster, agent, range(5000, 5000 + missing)))
+        _check_log(cluster, acknowledged)
+    tile = httpx.get(f"{cluster.url}/log/tile/0/000", timeout=30)
+    assert tile.status_code == 200
+    with module._environ(module.pollwatch_env(cluster, tmp_path / "s3")):
+        assert S3Objects(s3_settings()).get("log/tile/0/000") == tile.content
     # After the failover the new publishers ask the witness again (from the size it last cosigned).
     deadline = time.monotonic() + 30
     while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
