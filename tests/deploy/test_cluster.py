@@ -82,7 +82,11 @@ def cluster() -> Iterator[Any]:
     # the postgres user when the tests run as root.
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-cluster-"))
     folder.chmod(0o755)
-    running = module.up(folder, nodes=2, publishers=2)
+    try:
+        running = module.up(folder, nodes=2, publishers=2)  # stops what it started if it fails
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         yield running
     finally:
