@@ -159,7 +159,11 @@ def _witness_size(cluster: Any) -> int:
 
 def _verify_bundle(cluster: Any, home: Path) -> None:
     """Export the whole log from the primary, then `pollwatch verify` it with the keys a reader holds:
-    the cluster's log vkey and its witness's vkey (the latest checkpoint must carry its cosignature)."""
+    the cluster's log vkey and its witness's vkey (the latest checkpoint must carry its cosignature: a
+    publisher that just took over asks the witness within a round, proving from the size it last saw)."""
+    deadline = time.monotonic() + 30
+    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+        time.sleep(0.5)
     module = sys.modules["pollwatch_cluster"]
     env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
     env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
@@ -328,7 +332,9 @@ class _Load:
         return len(self.acknowledged) - after_fault
 
 
-def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(cluster: Any, agent: str) -> None:
+def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
     first = _leader_pid(cluster)
     load = _Load(cluster, agent, 1000)
     assert load.through(lambda: _terminate(cluster, first)) > 0
@@ -341,13 +347,17 @@ def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(clus
             time.sleep(0.2)
     assert successor != first
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
 
 
-def test_killing_an_api_node_under_load_loses_no_acknowledged_record(cluster: Any, agent: str) -> None:
+def test_killing_an_api_node_under_load_loses_no_acknowledged_record(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
     load = _Load(cluster, agent, 2000)
     assert load.through(lambda: os.killpg(cluster.pids["node0"], signal.SIGKILL)) > 0
     assert load.acknowledged, f"nothing acknowledged ({load.failed} failed)"
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
 
 
 def test_stopping_the_witness_under_load_checkpoints_go_on_and_it_catches_up(
@@ -380,7 +390,7 @@ def test_stopping_the_witness_under_load_checkpoints_go_on_and_it_catches_up(
 
 
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
-    cluster: Any, agent: str
+    cluster: Any, agent: str, tmp_path: Path
 ) -> None:
     module = sys.modules["pollwatch_cluster"]
     signed: dict[int, str] = {}
@@ -404,6 +414,7 @@ def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_ackno
     # Every checkpoint signed before the primary died survived, byte for byte (the synchronous standby).
     assert {size: history.get(size) for size in signed} == signed
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
 
 
 def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
@@ -430,8 +441,4 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
     assert tile.status_code == 200
     with module._environ(module.pollwatch_env(cluster, tmp_path / "s3")):
         assert S3Objects(s3_settings()).get("log/tile/0/000") == tile.content
-    # After the failover the new publishers ask the witness again (from the size it last cosigned).
-    deadline = time.monotonic() + 30
-    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    _verify_bundle(cluster, tmp_path)
+    _verify_bundle(cluster, tmp_path)  # after the failover: the new publishers asked the witness again
