@@ -42,7 +42,7 @@ $(VENDOR)/.stamp: package.json package-lock.json
 # pdftotext read back; the fonts are vendored in src/pollwatch/reports/fonts), kannel (the SMS gateway).
 # pgbouncer and nginx-light: the local cluster (deploy/cluster.py, tests/deploy), beside the PostgreSQL 15
 # binaries of postgresql-15.
-DEBS := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 kannel kannel-extras pgbouncer nginx-light postgresql-15
+DEBS := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 kannel kannel-extras pgbouncer nginx-light postgresql-15 patroni etcd-server
 system:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -3,6 +3,7 @@
     .venv/bin/python deploy/cluster.py up [--dir var/cluster] [--nodes 2] [--publishers 2]
     .venv/bin/python deploy/cluster.py status [--dir var/cluster]
     .venv/bin/python deploy/cluster.py failover [--dir var/cluster]   # kill the primary, promote the standby
+    .venv/bin/python deploy/cluster.py witness-stop|witness-start [--dir var/cluster]
     .venv/bin/python deploy/cluster.py down [--dir var/cluster]
 
 What ``up`` starts (docs/deployment.md has the topology and the runbook):
@@ -12,9 +13,12 @@ What ``up`` starts (docs/deployment.md has the topology and the runbook):
   OS user when started by root. The machine's own server (5432) is never touched.
 * pgbouncer (transaction pool) in front of the primary: what the API nodes connect through.
 * SeaweedFS (S3 gateway) for photos, bucket ``pollwatch``.
-* N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off``) and nginx balancing over them.
+* N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off`` and only the log's verifier key,
+  ``POLLWATCH_LOG_VKEY``) and nginx balancing over them.
 * M publishers (``pollwatch publish``), each taking the leader lock on a direct connection to the
-  primary: one signs, the others wait to take over.
+  primary: one signs, the others wait to take over. Only they read the private log key.
+* One witness (``pollwatch witness``, its own cosignature key ``keys/witness1.key``, named
+  ``witness1.cluster.pollwatch.local``) that the publishers ask to cosign every checkpoint.
 
 Everything lives under ``--dir`` (data, logs, pid files, ``cluster.json`` with the ports and URLs);
 ``down`` stops what ``up`` started, by the pids it recorded.
@@ -40,6 +44,7 @@ PG_BIN = Path(os.environ.get("POLLWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "pollwatch"
 BUCKET = "pollwatch"
 ORIGIN = "cluster.pollwatch.local/log"
+WITNESS = "witness1.cluster.pollwatch.local"
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Cluster:
     pgbouncer_port: int
     nginx_port: int
     s3_endpoint: str = ""
+    witness_port: int = 0
     node_ports: list[int] = field(default_factory=list)
     pids: dict[str, int] = field(default_factory=dict)
 
@@ -68,6 +74,10 @@ class Cluster:
     @property
     def standby_url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.standby_port}/{DATABASE}"
+
+    @property
+    def witness_url(self) -> str:
+        return f"http://127.0.0.1:{self.witness_port}"
 
     @property
     def url(self) -> str:
@@ -271,6 +281,7 @@ def pollwatch_env(cluster: Cluster, home: Path) -> dict[str, str]:
     from pollwatch.objects import local
 
     root = Path(cluster.folder)
+    witness_vkey = (root / "keys" / "witness1.vkey").read_text().strip()
     return {
         **os.environ,
         "POLLWATCH_HOME": str(home),
@@ -278,6 +289,7 @@ def pollwatch_env(cluster: Cluster, home: Path) -> dict[str, str]:
         "POLLWATCH_LEADER_DATABASE_URL": cluster.direct_url,
         "POLLWATCH_LOG_ORIGIN": ORIGIN,
         "POLLWATCH_LOG_KEY": str(root / "keys" / "log.key"),
+        "POLLWATCH_WITNESSES": f"{cluster.witness_url} {witness_vkey}",
         "POLLWATCH_OBJECT_STORE": "s3",
         "POLLWATCH_S3_ENDPOINT": cluster.s3_endpoint,
         "POLLWATCH_S3_BUCKET": BUCKET,
@@ -292,13 +304,29 @@ def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> int:
     return proc.pid
 
 
+READS_APPLICATION = "pollwatch-reads"
+"""The ``application_name`` of the API nodes' public-read sessions on the standby."""
+
+
+def node_env(cluster: Cluster, home: Path) -> dict[str, str]:
+    """An API node's environment: it never signs, and holds the log's verifier key only (no private key
+    on its host: ``POLLWATCH_LOG_VKEY``); its public reads go to the standby (after a failover the
+    standby's port is the new primary's), its intake and receipts through pgbouncer to the primary."""
+    env = {**pollwatch_env(cluster, home), "POLLWATCH_PUBLISHER": "off"}
+    del env["POLLWATCH_LOG_KEY"]
+    env["POLLWATCH_LOG_VKEY"] = str(Path(cluster.folder) / "keys" / "log.vkey")
+    if cluster.standby_port:
+        env["POLLWATCH_READ_DATABASE_URL"] = f"{cluster.standby_url}?application_name={READS_APPLICATION}"
+    return env
+
+
 def start_node(cluster: Cluster, index: int, port: int) -> int:
     home = Path(cluster.folder) / f"node{index}"
     home.mkdir(exist_ok=True)
-    env = {**pollwatch_env(cluster, home), "POLLWATCH_PUBLISHER": "off"}
+    env = node_env(cluster, home)
     cmd = [sys.executable, "-m", "pollwatch.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     pid = _spawn(cmd, env, home / "serve.log")
-    _wait_port(port, f"API node {index}")
+    _wait_port(port, f"API node {index}", timeout=180.0)  # a loaded 2-core machine imports slowly
     return pid
 
 
@@ -309,9 +337,24 @@ def start_publisher(cluster: Cluster, index: int) -> int:
     return _spawn(cmd, pollwatch_env(cluster, home), home / "publish.log")
 
 
+def start_witness(cluster: Cluster) -> int:
+    """The cluster's witness: its own key, its state beside it; it follows the cluster's log key only."""
+    root = Path(cluster.folder)
+    home = root / "witness1"
+    home.mkdir(exist_ok=True)
+    log_vkey = (root / "keys" / "log.vkey").read_text().strip()
+    cmd = [sys.executable, "-m", "pollwatch.cli.main", "witness", "--log-key", log_vkey,
+           "--key-file", str(root / "keys" / "witness1.key"), "--state", str(home / "state.json"),
+           "--port", str(cluster.witness_port)]  # fmt: skip
+    env = {**os.environ, "POLLWATCH_HOME": str(home)}
+    pid = _spawn(cmd, env, home / "witness.log")
+    _wait_port(cluster.witness_port, "the witness")
+    return pid
+
+
 def init_pollwatch(cluster: Cluster) -> None:
-    """Create the database, migrate it on the primary, make the log key and the bucket."""
-    from pollwatch.ledger.note import load_signer
+    """Create the database, migrate it on the primary, make the log and witness keys and the bucket."""
+    from pollwatch.ledger.note import ALG_COSIGNATURE, load_signer
     from pollwatch.objects.s3 import S3Objects
     from pollwatch.objects.settings import s3_settings
     from pollwatch.storage import Database
@@ -324,6 +367,7 @@ def init_pollwatch(cluster: Cluster) -> None:
     root = Path(cluster.folder)
     (root / "keys").mkdir(exist_ok=True)
     load_signer(root / "keys" / "log.key", name=ORIGIN)
+    load_signer(root / "keys" / "witness1.key", name=WITNESS, alg=ALG_COSIGNATURE)
     env = pollwatch_env(cluster, root)
     with _environ(env):
         S3Objects(s3_settings()).ensure_bucket()
@@ -349,8 +393,9 @@ def up(folder: Path, *, nodes: int = 2, publishers: int = 2) -> Cluster:
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "cluster.json").exists():
         raise RuntimeError(f"a cluster is recorded in {folder}: run `down` first")
-    primary, standby, bouncer, nginx, *node_ports = free_ports(4 + nodes)
+    primary, standby, bouncer, nginx, witness, *node_ports = free_ports(5 + nodes)
     cluster = Cluster(str(folder), primary, standby, bouncer, nginx, node_ports=node_ports)
+    cluster.witness_port = witness
     try:
         _start_all(cluster, publishers)
     except BaseException:
@@ -372,6 +417,7 @@ def _start_all(cluster: Cluster, publishers: int) -> None:
     cluster.s3_endpoint, cluster.pids["seaweedfs"] = start_seaweedfs(root)
     cluster.save()
     init_pollwatch(cluster)
+    cluster.pids["witness1"] = start_witness(cluster)
     for i in range(publishers):
         cluster.pids[f"publisher{i}"] = start_publisher(cluster, i)
     for i, port in enumerate(cluster.node_ports):
@@ -415,6 +461,23 @@ def failover(folder: Path) -> Cluster:
     return cluster
 
 
+def witness_stop(folder: Path) -> Cluster:
+    """Stop the witness (SIGKILL, as a crash): the log goes on, its checkpoints without its cosignature."""
+    cluster = Cluster.load(folder.resolve())
+    _stop_pid(cluster.pids["witness1"], kill_after=0.0, group=True)
+    cluster.pids["witness1"] = 0
+    cluster.save()
+    return cluster
+
+
+def witness_start(folder: Path) -> Cluster:
+    """Start the witness again on its port, from its saved state: the publisher catches it up."""
+    cluster = Cluster.load(folder.resolve())
+    cluster.pids["witness1"] = start_witness(cluster)
+    cluster.save()
+    return cluster
+
+
 def down(folder: Path) -> None:
     """Stop what ``up`` started (pollwatch first, the databases last) and forget the cluster."""
     folder = folder.resolve()
@@ -426,7 +489,7 @@ def down(folder: Path) -> None:
     for name in order:
         pid = cluster.pids[name]
         if pid:
-            group = name.startswith(("node", "publisher", "seaweedfs"))  # started in a session of their own
+            group = name.startswith(("node", "publisher", "seaweedfs", "witness"))  # own sessions
             _stop_pid(pid, kill_after=0.0 if name == "seaweedfs" else 10.0, group=group)
     for data in ("pg-standby", "pg-primary"):
         if (folder / data / "postmaster.pid").exists():
@@ -467,12 +530,15 @@ def _alive(pid: int) -> bool:
 
 def status(folder: Path) -> dict[str, bool]:
     cluster = Cluster.load(folder.resolve())
-    return {name: (_alive(pid) if pid else True) for name, pid in cluster.pids.items()}
+    stopped = ("witness1",)  # a pid of 0: stopped by `witness-stop` (the databases have 0 as well)
+    return {name: (_alive(pid) if pid else name not in stopped) for name, pid in cluster.pids.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "failover"])
+    parser.add_argument(
+        "command", choices=["up", "down", "status", "failover", "witness-stop", "witness-start"]
+    )
     parser.add_argument("--dir", type=Path, default=Path("var/cluster"))
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--publishers", type=int, default=2)
@@ -482,6 +548,9 @@ def main() -> None:
         print(json.dumps({"url": cluster.url, "record": str(Path(cluster.folder) / "cluster.json")}))  # noqa: T201
     elif args.command == "down":
         down(args.dir)
+    elif args.command in ("witness-stop", "witness-start"):
+        done = (witness_stop if args.command == "witness-stop" else witness_start)(args.dir)
+        print(json.dumps({"witness1": done.pids["witness1"]}))  # noqa: T201
     elif args.command == "failover":
         print(json.dumps({"primary_port": failover(args.dir).primary_port}))  # noqa: T201
     else:

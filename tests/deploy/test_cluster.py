@@ -1,14 +1,16 @@
 """The local cluster (deploy/cluster.py) end to end: sheets through nginx onto two API nodes, pgbouncer,
 a primary with a synchronous standby and an elected publisher, photos straight to SeaweedFS; then
-faults: the leader's lock session terminated, an API node killed. After each, every acknowledged record
-is in the log (and on the standby), every checkpoint is consistent with the final log, and the exported
-bundle verifies with the real log key."""
+faults: the leader's lock session terminated, an API node killed, the witness stopped, the primary
+killed. After each, every acknowledged record is in the log (and on the standby), every checkpoint is
+consistent with the final log, and the exported bundle verifies with the real log key and the witness's
+key."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -28,14 +30,17 @@ import sqlalchemy as sa
 from PIL import Image
 
 from pollwatch.auth import AuthRole, create_submitter
+from pollwatch.errors import VerificationError
 from pollwatch.intake.testing import bearer as auth
 from pollwatch.intake.testing import create_tiny_election, sheet_payload
 from pollwatch.ledger import service
-from pollwatch.ledger.checkpoint import open_checkpoint
+from pollwatch.ledger.checkpoint import open_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import tree_root
 from pollwatch.ledger.note import parse_vkey
 from pollwatch.ledger.proof import verify_receipt
 from pollwatch.objects import local
+from pollwatch.objects.s3 import S3Objects
+from pollwatch.objects.settings import s3_settings
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 from tests.conftest import IN_CI, ROOT
@@ -77,7 +82,11 @@ def cluster() -> Iterator[Any]:
     # the postgres user when the tests run as root.
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-cluster-"))
     folder.chmod(0o755)
-    running = module.up(folder, nodes=2, publishers=2)
+    try:
+        running = module.up(folder, nodes=2, publishers=2)  # stops what it started if it fails
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         yield running
     finally:
@@ -120,6 +129,52 @@ def _submit(cluster: Any, token: str, ids: range, *, photos: bool = False) -> di
 
 def _log_key(cluster: Any) -> str:
     return (Path(cluster.folder) / "keys" / "log.vkey").read_text().strip()
+
+
+def _witness_key(cluster: Any) -> str:
+    return (Path(cluster.folder) / "keys" / "witness1.vkey").read_text().strip()
+
+
+def _latest(cluster: Any) -> store.LogState:
+    db = Database(cluster.direct_url)
+    with db.connect() as conn:
+        state = store.get_state(conn)
+    db.dispose()
+    return state
+
+
+def _cosigned(note: str, cluster: Any) -> bool:
+    try:
+        verify_cosignature(note, parse_vkey(_witness_key(cluster)))
+    except VerificationError:
+        return False
+    return True
+
+
+def _witness_size(cluster: Any) -> int:
+    """The size of the last checkpoint the witness cosigned, from its own saved state."""
+    state = json.loads((Path(cluster.folder) / "witness1" / "state.json").read_text())
+    return int(state["cluster.pollwatch.local/log"]["size"])
+
+
+def _verify_bundle(cluster: Any, home: Path) -> None:
+    """Export the whole log from the primary, then `pollwatch verify` it with the keys a reader holds:
+    the cluster's log vkey and its witness's vkey (the latest checkpoint must carry its cosignature: a
+    publisher that just took over asks the witness within a round, proving from the size it last saw)."""
+    deadline = time.monotonic() + 30
+    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    module = sys.modules["pollwatch_cluster"]
+    env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
+    env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
+    run = [sys.executable, "-m", "pollwatch.cli.main"]
+    subprocess.run([*run, "bundle", "export", str(home / "bundle")], env=env, check=True)
+    keys = ["--log-key", _log_key(cluster), "--witness-key", _witness_key(cluster)]
+    verified = subprocess.run(
+        [*run, "verify", str(home / "bundle"), *keys], env=env, capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "witness quorum" in verified.stdout
 
 
 def _check_log(cluster: Any, acknowledged: dict[int, str]) -> None:
@@ -185,6 +240,57 @@ def test_sheets_through_nginx_are_logged_receipted_and_on_the_standby(cluster: A
     _check_log(cluster, acknowledged)
 
 
+def test_api_nodes_hold_no_private_log_key_yet_serve_intake_receipts_and_proofs(
+    cluster: Any, agent: str
+) -> None:
+    key = parse_vkey(_log_key(cluster))
+    for name in ("node0", "node1"):
+        environ = Path(f"/proc/{cluster.pids[name]}/environ").read_bytes().split(b"\0")
+        assert not any(v.startswith(b"POLLWATCH_LOG_KEY=") for v in environ)
+        assert not list((Path(cluster.folder) / name).rglob("*.key"))
+    node = f"http://127.0.0.1:{cluster.node_ports[1]}"  # straight to one node, not through nginx
+    with httpx.Client(base_url=node, timeout=30) as client:
+        posted = client.post("/api/v1/sheets", json=sheet_payload("c-000500"), headers=auth(agent))
+        assert posted.status_code == 201, posted.text
+        index = posted.json()["leaf_index"]
+        receipt = client.get(f"/api/v1/receipts/{index}")
+        assert receipt.status_code == 200, receipt.text
+        # Entries and proofs are public reads, from the standby: it may apply the entry a moment later.
+        deadline = time.monotonic() + 10
+        while (entry := client.get(f"/api/v1/log/entries/{index}")).status_code == 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert verify_receipt(receipt.text, entry=entry.content, log_key=key).index == index
+        proof = client.get("/api/v1/log/proof/inclusion", params={"index": index, "size": index + 1})
+        assert proof.status_code == 200
+        assert client.get("/api/v1/log").json()["vkey"] == key.vkey
+    assert not list((Path(cluster.folder) / "node1").rglob("*.key"))
+
+
+def _sessions(port: int, application: str) -> int:
+    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/pollwatch")
+    with engine.connect() as conn:
+        count = conn.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"), {"a": application}
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_public_reads_go_to_the_standby_and_receipts_to_the_primary(cluster: Any, agent: str) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    acknowledged = _submit(cluster, agent, range(600, 603))
+    with httpx.Client(base_url=cluster.url, timeout=30) as client:
+        for _ in range(4):  # through nginx: both nodes answer some
+            assert client.get("/api/v1/log").status_code == 200
+        for index in acknowledged:
+            assert client.get(f"/api/v1/receipts/{index}").status_code == 200
+    # The nodes' public-read pools hold sessions on the standby, none on the primary.
+    assert _sessions(cluster.standby_port, module.READS_APPLICATION) >= 1
+    assert _sessions(cluster.primary_port, module.READS_APPLICATION) == 0
+    _check_log(cluster, acknowledged)
+
+
 class _Load:
     """Sheets posted through nginx at a steady pace (about 30/s) while a fault happens; remembers the
     leaf index of every acknowledged one (201). Refused or failed requests were not acknowledged: a
@@ -226,7 +332,9 @@ class _Load:
         return len(self.acknowledged) - after_fault
 
 
-def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(cluster: Any, agent: str) -> None:
+def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
     first = _leader_pid(cluster)
     load = _Load(cluster, agent, 1000)
     assert load.through(lambda: _terminate(cluster, first)) > 0
@@ -239,17 +347,50 @@ def test_terminating_the_leaders_lock_session_under_load_hands_signing_over(clus
             time.sleep(0.2)
     assert successor != first
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
 
 
-def test_killing_an_api_node_under_load_loses_no_acknowledged_record(cluster: Any, agent: str) -> None:
+def test_killing_an_api_node_under_load_loses_no_acknowledged_record(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
     load = _Load(cluster, agent, 2000)
     assert load.through(lambda: os.killpg(cluster.pids["node0"], signal.SIGKILL)) > 0
     assert load.acknowledged, f"nothing acknowledged ({load.failed} failed)"
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
+
+
+def test_stopping_the_witness_under_load_checkpoints_go_on_and_it_catches_up(
+    cluster: Any, agent: str, tmp_path: Path
+) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    seen: dict[str, int] = {}
+
+    def stop() -> None:
+        cluster.pids = module.witness_stop(Path(cluster.folder)).pids
+        seen["size"] = _witness_size(cluster)
+
+    load = _Load(cluster, agent, 4000)
+    assert load.through(stop) > 0, f"nothing acknowledged with the witness down ({load.failed} failed)"
+    _check_log(cluster, load.acknowledged)  # waits until a checkpoint covers every acknowledged sheet
+    # Checkpoints went on without the witness (docs/ledger.md: a witness down never stops the log):
+    # the latest covers sheets acknowledged after it stopped, and carries no cosignature of it.
+    down = _latest(cluster)
+    assert down.checkpoint_size > seen["size"]
+    assert not _cosigned(down.checkpoint, cluster)
+    cluster.pids = module.witness_start(Path(cluster.folder)).pids
+    # The publisher retries a failed witness every 5 s, proving consistency from the size it last saw.
+    deadline = time.monotonic() + 30
+    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    caught_up = _latest(cluster)
+    assert _cosigned(caught_up.checkpoint, cluster)
+    assert _witness_size(cluster) >= caught_up.checkpoint_size >= down.checkpoint_size
+    _verify_bundle(cluster, tmp_path)
 
 
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
-    cluster: Any, agent: str
+    cluster: Any, agent: str, tmp_path: Path
 ) -> None:
     module = sys.modules["pollwatch_cluster"]
     signed: dict[int, str] = {}
@@ -273,6 +414,7 @@ def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_ackno
     # Every checkpoint signed before the primary died survived, byte for byte (the synchronous standby).
     assert {size: history.get(size) for size in signed} == signed
     _check_log(cluster, load.acknowledged)
+    _verify_bundle(cluster, tmp_path)
 
 
 def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
@@ -288,16 +430,15 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         assert httpx.put(grant["url"], content=photo, headers=grant["headers"]).status_code == 200
         confirmed = client.post(grant["confirm_url"], headers=auth(agent))
         assert confirmed.status_code == 200, confirmed.text
-    _check_log(cluster, acknowledged)
     module = sys.modules["pollwatch_cluster"]
-    env = {**module.pollwatch_env(cluster, tmp_path / "home"), "POLLWATCH_PUBLISHER": "off"}
-    env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
-    run = [sys.executable, "-m", "pollwatch.cli.main"]
-    subprocess.run([*run, "bundle", "export", str(tmp_path / "bundle")], env=env, check=True)
-    verified = subprocess.run(
-        [*run, "verify", str(tmp_path / "bundle"), "--log-key", _log_key(cluster)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _check_log(cluster, acknowledged)
+    # Full tiles are written once to the bucket by the node that serves them first (ObjectTiles).
+    missing = 256 - _latest(cluster).checkpoint_size
+    if missing > 0:  # a first full tile: 256 leaves
+        acknowledged.update(_submit(cluster, agent, range(5000, 5000 + missing)))
+        _check_log(cluster, acknowledged)
+    tile = httpx.get(f"{cluster.url}/log/tile/0/000", timeout=30)
+    assert tile.status_code == 200
+    with module._environ(module.pollwatch_env(cluster, tmp_path / "s3")):
+        assert S3Objects(s3_settings()).get("log/tile/0/000") == tile.content
+    _verify_bundle(cluster, tmp_path)  # after the failover: the new publishers asked the witness again

@@ -19,9 +19,9 @@ from pollwatch.errors import InputError, NotFoundError
 from pollwatch.ledger import service
 from pollwatch.ledger.leader import publisher_enabled
 from pollwatch.ledger.publisher import Publisher
-from pollwatch.ledger.settings import LogSettings, load_settings
+from pollwatch.ledger.settings import LogKeys, LogSettings, load_public_settings, load_settings
 from pollwatch.ledger.status import get_status
-from pollwatch.ledger.tiles import ENTRIES, TileCache, get_tile, parse_tile_path, tile_cache_dir
+from pollwatch.ledger.tiles import ENTRIES, TileStore, get_tile, open_tile_store, parse_tile_path
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 from pollwatch.storage.log import WitnessFailure
@@ -54,28 +54,48 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             publisher.stop()
 
 
-def get_settings_for(app: FastAPI) -> LogSettings:
-    settings: LogSettings | None = getattr(app.state, "ledger_settings", None)
-    if settings is None:
-        settings = load_settings()
-        app.state.ledger_settings = settings
-    return settings
+def get_settings_for(app: FastAPI) -> LogKeys:
+    """The log's public settings (origin, verifier key, witnesses): all that reads and receipts need.
+
+    A node with ``POLLWATCH_PUBLISHER=off`` never reads the private log key (``POLLWATCH_LOG_VKEY``)."""
+    signing: LogSettings | None = getattr(app.state, "ledger_settings", None)
+    if signing is not None:
+        return signing.public
+    keys: LogKeys | None = getattr(app.state, "ledger_keys", None)
+    if keys is None:
+        keys = load_public_settings()
+        app.state.ledger_keys = keys
+    return keys
 
 
-def get_settings(request: Request) -> LogSettings:
+def get_settings(request: Request) -> LogKeys:
     return get_settings_for(request.app)
 
 
-def get_tile_cache(request: Request) -> TileCache:
-    """The on-disk cache of full tiles (``POLLWATCH_LOG_TILES``), opened on the first tile request."""
-    cache: TileCache | None = getattr(request.app.state, "tile_cache", None)
+def get_signing(request: Request) -> LogSettings | None:
+    """The signer's settings where this process may sign a late checkpoint itself (``app`` mode: it
+    runs a publisher); None on a node that never signs, so its private key is never loaded."""
+    if not publisher_enabled():
+        return None
+    settings: LogSettings | None = getattr(request.app.state, "ledger_settings", None)
+    if settings is None:
+        settings = load_settings()
+        request.app.state.ledger_settings = settings
+    return settings
+
+
+def get_tile_cache(request: Request) -> TileStore:
+    """Where full tiles are kept (``POLLWATCH_LOG_TILES``, or the S3 bucket), opened on the first tile
+    request."""
+    cache: TileStore | None = getattr(request.app.state, "tile_cache", None)
     if cache is None:
-        cache = TileCache(tile_cache_dir())
+        cache = open_tile_store()
         request.app.state.tile_cache = cache
     return cache
 
 
-Settings = Annotated[LogSettings, Depends(get_settings)]
+Settings = Annotated[LogKeys, Depends(get_settings)]
+Signing = Annotated[LogSettings | None, Depends(get_signing)]
 Db = Annotated[Database, Depends(get_db)]
 
 
@@ -84,9 +104,9 @@ def _b64(data: bytes) -> str:
 
 
 @router.get("/log/checkpoint", tags=["log"], response_class=Response)
-def get_checkpoint(db: Db, settings: Settings) -> Response:
+def get_checkpoint(db: Db, signing: Signing) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint) with the witnesses' cosignatures."""
-    note = service.latest_checkpoint(db, settings)
+    note = service.latest_checkpoint(db, signing)
     return Response(note, media_type=_TEXT, headers=_FRESH)
 
 
@@ -95,7 +115,7 @@ def get_log_tile(
     path: Annotated[str, Path(max_length=64)],
     request: Request,
     conn: ReadConn,
-    cache: Annotated[TileCache, Depends(get_tile_cache)],
+    cache: Annotated[TileStore, Depends(get_tile_cache)],
 ) -> Response:
     """A hash tile or entry bundle (C2SP tlog-tiles), by its one canonical path.
 
@@ -127,7 +147,7 @@ def get_log(conn: ReadConn, settings: Settings) -> dict[str, Any]:
     state = store.get_state(conn)
     return {
         "origin": settings.origin,
-        "vkey": settings.signer.verifier().vkey,
+        "vkey": settings.key.vkey,
         "size": state.size,
         "checkpoint_size": state.checkpoint_size,
         "witnesses": [{"url": w.url, "vkey": w.key.vkey} for w in settings.witnesses],
@@ -249,7 +269,7 @@ def get_consistency_proof(conn: ReadConn, first: TreeSize, second: TreeSize) -> 
 
 
 @router.get("/api/v1/receipts/{index}", tags=["log"], response_class=Response, dependencies=[Canonical])
-async def get_receipt(index: LeafIndex, db: Db, settings: Settings) -> Response:
+async def get_receipt(index: LeafIndex, db: Db, signing: Signing) -> Response:
     """A c2sp.org/tlog-proof@v1 receipt for leaf ``index`` (waits up to 2 s for a covering checkpoint)."""
-    text = await run_in_threadpool(service.get_receipt, db, index, wait_seconds=2.0, settings=settings)
+    text = await run_in_threadpool(service.get_receipt, db, index, wait_seconds=2.0, settings=signing)
     return Response(text, media_type=_TEXT)

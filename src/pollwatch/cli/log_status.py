@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
-from pollwatch.ledger.settings import load_settings
+from pollwatch.ledger.settings import load_public_settings
 from pollwatch.storage.log import WitnessFailure
 
 
@@ -15,7 +15,7 @@ def log_status(db: DbOption = None, fmt: FormatOption = OutputFormat.TABLE) -> N
 
     with handled():
         with open_db(db).connect() as conn:
-            status = get_status(conn, load_settings())
+            status = get_status(conn, load_public_settings())
     rows = [
         {
             "witness": w.name,

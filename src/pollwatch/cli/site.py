@@ -57,12 +57,14 @@ def site_snapshots(
 ) -> None:
     """Follow the log's checkpoints and write the dashboard and its open data as a static snapshot at
     new ones (what the results process does when POLLWATCH_SNAPSHOT_DIR is set)."""
+    from pollwatch.objects.settings import backend, open_object_store
     from pollwatch.site.snapshots import SnapshotWriter
     from pollwatch.web.inprocess import site_factory
 
     with handled():
         database = open_db(db)
-        writer = SnapshotWriter(database, directory, site_factory(database), every=every)
+        objects = open_object_store(directory) if backend() == "s3" else None  # S3: every snapshot too
+        writer = SnapshotWriter(database, directory, site_factory(database), every=every, objects=objects)
         if once:
             written = writer.write_once()
             if written is None:

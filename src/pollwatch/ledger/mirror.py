@@ -51,9 +51,9 @@ from pollwatch.ledger.tiles import (
     ENTRIES,
     TILE_WIDTH,
     Fetch,
-    TileCache,
     TileHashes,
     TileRef,
+    TileStore,
     check_tile,
     fsync_dir,
     get_tile,
@@ -115,7 +115,7 @@ def url_fetch(base: str, *, timeout: float = 30.0) -> Fetch:
     return fetch
 
 
-def db_fetch(db: Database, settings: LogSettings, *, cache: TileCache | None = None) -> Fetch:
+def db_fetch(db: Database, settings: LogSettings, *, cache: TileStore | None = None) -> Fetch:
     """Read the tree from the log's own database (what ``/log/`` serves)."""
 
     def fetch(path: str) -> bytes:

@@ -2,9 +2,10 @@
 
 >>> from pollwatch.storage import Database
 >>> from pollwatch.ledger.note import Signer
+>>> from pollwatch.ledger.settings import LogSettings
 >>> db = Database("sqlite://"); db.upgrade()
 >>> with db.connect() as conn:
-...     get_status(conn, LogSettings(Signer.from_seed("example.org/log", bytes(32)))).size
+...     get_status(conn, LogSettings(Signer.from_seed("example.org/log", bytes(32))).public).size
 0
 
 References
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from pollwatch.ledger.note import parse_note
-from pollwatch.ledger.settings import LogSettings
+from pollwatch.ledger.settings import LogKeys
 from pollwatch.storage import log as store
 from pollwatch.storage.log import WitnessFailure
 
@@ -50,7 +51,7 @@ class LogStatus:
     recent_failures: tuple[WitnessFailure, ...]
 
 
-def get_status(conn: Connection, settings: LogSettings, *, failures: int = 20) -> LogStatus:
+def get_status(conn: Connection, settings: LogKeys, *, failures: int = 20) -> LogStatus:
     """Read the log's status; ``failures`` bounds the recent failures listed (newest first)."""
     state = store.get_state(conn)
     signed = (

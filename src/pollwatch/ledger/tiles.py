@@ -39,14 +39,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Connection
 
 from pollwatch import config
-from pollwatch.errors import NotFoundError, VerificationError
+from pollwatch.errors import Error, NotFoundError, VerificationError
 from pollwatch.ledger.merkle import HASH_SIZE, HashReader, leaf_hash, root_from_leaves, stored_hash_index
 from pollwatch.ledger.service import DbHashes
 from pollwatch.storage import log as store
+
+if TYPE_CHECKING:
+    from pollwatch.objects import ObjectStore
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -244,6 +248,59 @@ def tile_cache_dir() -> Path:
     return Path(explicit) if explicit else config.home() / "log-tiles"
 
 
+class TileStore(Protocol):
+    """Where full tiles are kept once computed: :class:`TileCache` (a folder) or :class:`ObjectTiles`."""
+
+    def get(self, ref: TileRef) -> bytes | None: ...
+
+    def put(self, ref: TileRef, data: bytes) -> None: ...
+
+
+class ObjectTiles:
+    """Full tiles and entry bundles in the object store (S3 in a cluster), under ``log/<tlog path>``.
+
+    A full tile never changes, so its tlog-tiles path names its content: every write is write-once
+    (``If-None-Match: *``), the first node to compute a tile stores it for every other node, and a bucket
+    is a mirror anyone can read. What is read back is still checked against the stored hashes
+    (:func:`get_tile`); a bad object is never overwritten (a write-once key), only bypassed and logged.
+    """
+
+    PREFIX = "log/"
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+
+    def get(self, ref: TileRef) -> bytes | None:
+        try:
+            return self.objects.get(self.PREFIX + ref.path)
+        except NotFoundError:
+            return None
+        except Error as exc:  # an unreachable store must not stop the log from serving
+            _log.warning("tile %s not read from the object store: %s", ref.path, exc.message)
+            return None
+
+    def put(self, ref: TileRef, data: bytes) -> None:
+        if ref.width != TILE_WIDTH:
+            raise ValueError(f"only full tiles are stored, not {ref.path}")
+        try:
+            written = self.objects.put_once(self.PREFIX + ref.path, data)
+        except Error as exc:
+            _log.warning("tile %s not written to the object store: %s", ref.path, exc.message)
+            return
+        if not written and self.objects.get(self.PREFIX + ref.path) != data:
+            _log.error("the object store holds a bad copy of %s (write-once: not replaced)", ref.path)
+
+
+def open_tile_store() -> TileStore:
+    """Full tiles in the object store when it is S3 (``POLLWATCH_OBJECT_STORE=s3``: every node shares
+    them), else in ``POLLWATCH_LOG_TILES`` on this node's disk."""
+    from pollwatch.objects.settings import backend, open_object_store
+
+    if backend() == "s3":
+        return ObjectTiles(open_object_store(tile_cache_dir()))
+    return TileCache(tile_cache_dir())
+
+
 class TileCache:
     """Full tiles and entry bundles on disk, at their tlog-tiles paths under ``root``."""
 
@@ -263,7 +320,7 @@ class TileCache:
         write_atomic(self.root / ref.path, data)
 
 
-def get_tile(conn: Connection, ref: TileRef, *, cache: TileCache | None = None) -> bytes:
+def get_tile(conn: Connection, ref: TileRef, *, cache: TileStore | None = None) -> bytes:
     """Return a tile or entry bundle covered by the latest checkpoint (NotFoundError otherwise).
 
     A full one comes from ``cache`` when its recomputed root matches the stored hash; otherwise it is

@@ -7,7 +7,8 @@ page in both languages through ``fetch`` (:func:`pollwatch.site.export.export_si
 constituency's pages (its own and its stations') from the previous snapshot when the constituency's
 projection version has not moved. ``DIR/current`` then points at it (a symbolic link swapped in one
 rename), so a plain static file server of ``DIR/current`` or a mirror that copies it keeps the site up
-during a shutdown; the last :data:`KEEP` snapshots are kept.
+during a shutdown; the last :data:`KEEP` snapshots are kept. With an object store (S3, in a cluster),
+every snapshot is also uploaded to it, content-addressed and write-once (:mod:`pollwatch.site.bucket`).
 
 Run it from the results process (``POLLWATCH_SNAPSHOT_DIR`` set; see :mod:`pollwatch.background`) or
 on its own: ``pollwatch site snapshots DIR``.
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pollwatch.errors import InputError
+from pollwatch.objects import ObjectStore
+from pollwatch.site.bucket import upload_snapshot
 from pollwatch.site.export import ExportReport, Fetch, Reuse, export_site
 from pollwatch.site.opendata import write_open_data
 from pollwatch.storage import Database, structure
@@ -87,11 +90,21 @@ def _versions(db: Database) -> dict[str, list[int]]:
 class SnapshotWriter:
     """Writes ``directory/snapshots/<size>`` at new checkpoints and points ``directory/current`` at it."""
 
-    def __init__(self, db: Database, directory: Path, site: SiteFactory, *, every: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        directory: Path,
+        site: SiteFactory,
+        *,
+        every: float = 60.0,
+        objects: ObjectStore | None = None,
+    ) -> None:
         self.db = db
         self.directory = directory
         self.site = site
         self.every = every
+        self.objects = objects
+        """Where each snapshot is uploaded too (the S3 bucket of a cluster); None: nowhere."""
         self._written_at = -float("inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,6 +150,8 @@ class SnapshotWriter:
         manifest["versions"] = versions
         manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
         partial.rename(target)
+        if self.objects is not None:
+            upload_snapshot(target, size, self.objects)
         link = self.directory / "current.new"
         link.unlink(missing_ok=True)
         link.symlink_to(Path("snapshots") / target.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from pollwatch.storage.statistics import StatisticsKeeper
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+READ_URL = "POLLWATCH_READ_DATABASE_URL"
+SETTINGS = {
+    READ_URL: "SQLAlchemy URL of a streaming replica for public reads (default: the database itself); "
+    "receipts, intake and checkpoints always use POLLWATCH_DATABASE_URL",
+}
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -42,9 +48,12 @@ class Database:
     True
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, read_url: str | None = None) -> None:
         self.url = config.database_url(url)
         self.engine: Engine = _create_engine(self.url)
+        self.read_url = read_url or (os.environ.get(READ_URL) or None if url is None else None)
+        """Where :meth:`reads` goes (a replica); None: this database. From ``POLLWATCH_READ_DATABASE_URL``
+        only when the database itself comes from the environment too."""
         self._read_engine: Engine | None = None
         self._read_lock = threading.Lock()
         self.gate = ReadGate.from_environment()
@@ -133,7 +142,9 @@ class Database:
 
         Intake, checkpoints and receipts use :meth:`begin`, :meth:`connect` and :meth:`dedicated`;
         however many readers queue here, they never wait for, or take, one of those connections.
-        (An in-memory SQLite database has one connection only, so it is shared.)
+        (An in-memory SQLite database has one connection only, so it is shared.) With :attr:`read_url`
+        (a streaming replica) the public reads go there: they may lag the primary by the replication
+        delay, which a public page can afford and a receipt cannot (receipts read the primary).
         """
         with self._reads_engine().connect() as conn:
             yield conn
@@ -150,7 +161,10 @@ class Database:
                 memory = self.url.startswith("sqlite") and (
                     "///" not in self.url or self.url.endswith(":memory:")
                 )
-                self._read_engine = self.engine if memory else _create_engine(self.url)
+                if self.read_url:
+                    self._read_engine = _create_engine(self.read_url)
+                else:
+                    self._read_engine = self.engine if memory else _create_engine(self.url)
             return self._read_engine
 
     def table_names(self) -> list[str]:

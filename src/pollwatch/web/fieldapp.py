@@ -17,7 +17,7 @@ from pollwatch.api import intake as api
 from pollwatch.auth.enrol import app_url, create_enrolment, qr_svg, verify_may_enrol
 from pollwatch.errors import Error, InputError, Problem
 from pollwatch.fieldapp import APP_FILES, app_version, messages
-from pollwatch.ledger.settings import load_settings
+from pollwatch.ledger.settings import load_public_settings
 from pollwatch.storage import structure
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +83,7 @@ async def enrol_post(request: Request) -> Response:
         server = str(request.base_url).rstrip("/")
 
         def make() -> dict[str, Any]:
-            log_key = load_settings().signer.verifier().vkey
+            log_key = load_public_settings().key.vkey
             with st.db.begin() as conn:
                 verify_may_enrol(conn, principal, submitter=form.get("submitter", ""))
                 _, payload = create_enrolment(

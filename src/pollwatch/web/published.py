@@ -70,7 +70,7 @@ def _verify_page(request: Request, conn: ReadConn) -> Response:
     def build(conn: Connection) -> dict[str, Any]:
         elections = [str(e.slug) for _, e in structure.list_elections(conn)]
         slug = getattr(request.app.state, "home_election", None) or (elections[0] if elections else "SLUG")
-        vkey = get_settings_for(request.app).signer.verifier().vkey
+        vkey = get_settings_for(request.app).key.vkey
         # A static copy may be served from anywhere: name the log's address rather than the exporter's.
         static = STATIC_HEADER in request.headers
         origin = "https://LOG-HOST" if static else str(request.base_url).rstrip("/")
