@@ -154,11 +154,13 @@ def _serve(
     )
     from pollwatch.api.protocol import GuardedProtocol, timeouts
     from pollwatch.background import separate_process
+    from pollwatch.site.shelf import shelf_for_run
 
     timeouts()  # refuse bad POLLWATCH_*_TIMEOUT and health-check settings before listening
     worker_healthcheck()
-    # The projector and the auditor run in a process of their own, at a lower priority than intake.
-    with separate_process(database.url):
+    # The projector and the auditor run in a process of their own, at a lower priority than intake,
+    # and so does the renderer of the pages the workers serve (site/shelf.py).
+    with shelf_for_run(config.home() / "pages"), separate_process(database.url):
         if workers == 1:
             app = create_app(database)
             if settings is not None:

@@ -30,6 +30,7 @@ from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
 from pollwatch.site.live import Watcher
 from pollwatch.site.observation import get_observation_page
+from pollwatch.site.shelf import shelf_from_environment
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
 from pollwatch.tally.views import constituency_version
@@ -95,7 +96,7 @@ def page_store(app: FastAPI) -> PageStore:
     """The app's store of rendered pages (created on the first page)."""
     store: PageStore | None = getattr(app.state, "page_store", None)
     if store is None:
-        store = PageStore()
+        store = PageStore(shelf=shelf_from_environment())  # under `pollwatch serve`: the shared pages
         app.state.page_store = store
     return store
 
@@ -167,7 +168,9 @@ def render_page(
     version = fresh.applied if version is None else version
     key = _page_key(request)
     render = _render(request, template=template, build=build, version=version, live=live, key=key, conn=conn)
-    page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth])
+    url = None if key[4] else key[0] + (f"?{key[1]}" if key[1] else "")  # what the renderer asks for
+    static = STATIC_HEADER in request.headers
+    page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth], url=url, static=static)
     headers = {
         "ETag": fresh.etag(*key, str(fresh.stale), str(page.serial)),
         "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
