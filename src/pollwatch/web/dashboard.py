@@ -8,7 +8,6 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -356,10 +355,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _events(
     request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
 ) -> AsyncIterator[ServerSentEvent]:
-    """One reader's stream: after every change of the log, the blocks whose HTML changed.
+    """One reader's stream: at every change of the page's live blocks, the blocks whose HTML changed.
 
-    ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
-    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor."""
+    The blocks are computed once per change of the log for every reader of the page (its
+    :class:`~pollwatch.site.live.Channel`). ``v`` is the projection cursor the page was rendered at
+    (``Last-Event-ID`` when reconnecting): if the log has moved since, every block is sent at once.
+    Each event's ``id`` is the cursor."""
     watcher = get_watcher(request.app)
     last_id = request.headers.get("last-event-id", "")
     seen = int(last_id) if last_id.isdigit() else v
@@ -371,28 +372,15 @@ async def _events(
         request.query_params.get("assembly"),
     )
     db: Database = request.app.state.db
-
-    async def render() -> dict[str, str]:
-        return await watcher.memo(key, lambda: _with_conn(db, blocks))
-
-    shown: dict[str, str] = {}
-    tick = await watcher.current()
-    if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
-        shown = await render()
-        tick = await watcher.next_tick(tick.generation)
-    sent_at = 0.0
-    while True:
-        html = await render()
-        changed = {name for name, block in html.items() if shown.get(name) != block}
-        now = time.monotonic()
-        if changed == {"freshness"} and now - sent_at < FRESHNESS_EVERY:
-            changed = set()  # the freshness line alone moves on every checkpoint: not worth a push
-        for name in sorted(changed):
-            yield ServerSentEvent(raw_data=html[name], event=name, id=str(tick.applied))
-            shown[name] = html[name]
-        if changed:
-            sent_at = now
-        tick = await watcher.next_tick(tick.generation)
+    async with watcher.channel(key, lambda: _with_conn(db, blocks), quiet=FRESHNESS_EVERY) as channel:
+        state = await channel.next(0)
+        # A page rendered since the blocks last changed shows them: send only what changes next.
+        shown = dict(state.blocks) if state.tick.applied <= seen else {}
+        while True:
+            for name in sorted(n for n, block in state.blocks.items() if shown.get(n) != block):
+                yield ServerSentEvent(raw_data=state.blocks[name], event=name, id=str(state.tick.applied))
+                shown[name] = state.blocks[name]
+            state = await channel.next(state.serial)
 
 
 def _with_conn(db: Database, blocks: Callable[[Connection], dict[str, str]]) -> dict[str, str]:
