@@ -1,4 +1,4 @@
-"""Pages shared between the server's processes (site/shelf.py) and the live blocks' channels (site/live.py)."""
+"""Pages shared between the server's processes (site/shelf.py) and live blocks' channels (site/live.py)."""
 
 from __future__ import annotations
 
