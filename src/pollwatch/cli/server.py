@@ -152,6 +152,7 @@ def _serve(
     console.print(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
+    from pollwatch.api.collector import set_for_serving
     from pollwatch.api.protocol import GuardedProtocol, timeouts
     from pollwatch.background import separate_process
     from pollwatch.site.shelf import shelf_for_run
@@ -170,6 +171,7 @@ def _serve(
                 console.print(
                     f"national page of {home}: http://{host}:{port}/ (Urdu: http://{host}:{port}/ur/)"
                 )
+            set_for_serving()  # a worker holding 1,000 event streams must not stop for full collections
             uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
             return
         # Worker processes import the app themselves; they find the database through the environment.
