@@ -1,6 +1,7 @@
 """Benchmark (issue 11): dashboard pages served while many readers hold server-sent-event streams open.
 
-A real uvicorn server in its own process over loopback, on an election of BENCH_DASH_CONSTITUENCIES
+``pollwatch serve`` as it runs by default (one uvicorn worker process, beside it the separate results
+process and the page renderer that process starts) over loopback, on an election of BENCH_DASH_CONSTITUENCIES
 seats x BENCH_DASH_STATIONS stations (default 272 x 320 = 87,040, Pakistan's National Assembly scale)
 with a sheet for BENCH_DASH_REPORTED of the stations. This process opens BENCH_DASH_SSE event streams
 (spread over BENCH_DASH_SEATS constituency pages), then requests pages of each kind from
@@ -245,7 +246,7 @@ def main() -> None:
             f"{CONSTITUENCIES} seats x {STATIONS} stations, {REPORTED:.0%} reported, "
             f"prepared in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}\n"
         )
-        proc, port = _server(url, Path(tmp), 1)
+        proc, port = _server(url, Path(tmp), 1)  # `pollwatch serve`'s default: one worker
         try:
             for row in asyncio.run(_run(url, port)):
                 print(row)
