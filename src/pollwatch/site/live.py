@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pollwatch.storage import Database
@@ -124,6 +124,8 @@ class Published:
     serial: int
     tick: Tick
     blocks: dict[str, str]
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
+    """Each block as its readers are sent it, encoded once for all of them (by the adapter)."""
 
 
 class Channel:
