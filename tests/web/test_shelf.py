@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -174,3 +175,33 @@ def test_a_channel_wakes_readers_only_when_a_block_changed() -> None:
         return serials
 
     assert asyncio.run(run()) == [1, 2]
+
+
+def test_the_results_process_starts_a_renderer_that_renders_what_a_worker_asks_for(
+    served: tuple[TestClient, Database, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pollwatch.background import _page_renderer
+
+    _, db, _ = served
+    assert _page_renderer(db.url) is None  # not under `pollwatch serve`: no renderer
+    shelf = Shelf(tmp_path / "pages")
+    monkeypatch.setenv("POLLWATCH_PAGE_SHELF", str(shelf.directory))
+    path = f"{BASE}/c/NA-1"
+    key = (path, "", "en", "False", "")  # what the renderer's page store names the page
+    shelf.ask(key, url=path, static=False)
+    child = _page_renderer(db.url)
+    assert child is not None
+    try:
+        deadline = time.monotonic() + 60
+        while shelf.load(key) is None:
+            assert child.poll() is None, "the renderer exited"
+            assert time.monotonic() < deadline, "the renderer did not render the page asked for"
+            time.sleep(0.1)
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    stored = shelf.load(key)
+    assert stored is not None
+    assert "NA-1" in stored[0].head + stored[0].tail
+    assert "result" in stored[0].blocks  # a live page keeps its blocks with it
+    assert shelf.wanted() == []
