@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -205,3 +206,19 @@ def test_the_results_process_starts_a_renderer_that_renders_what_a_worker_asks_f
     assert "NA-1" in stored[0].head + stored[0].tail
     assert "result" in stored[0].blocks  # a live page keeps its blocks with it
     assert shelf.wanted() == []
+
+
+def test_pages_not_rendered_for_an_hour_leave_the_shelf_and_a_worker_keeps_its_copy(tmp_path: Path) -> None:
+    shelf = Shelf(tmp_path / "pages")
+    worker = PageStore(shelf=shelf)
+    old, new = (*KEY[:-1], "old"), (*KEY[:-1], "new")
+    worker.get(old, ("old", 1), _render("old"), url="/old")
+    worker.get(new, ("new", 1), _render("new"), url="/new")
+    hour_ago = time.time() - 3601
+    os.utime(shelf.directory / f"{shelf.name(old)}.page", (hour_ago, hour_ago))
+    assert shelf.prune(older_than=3600) == 1
+    assert shelf.load(old) is None
+    assert shelf.load(new) is not None
+    assert worker.get(old, ("old", 1), _never, url="/old").head == "<p>old</p>"  # from its memory
+    assert shelf.wanted() == []  # ... without a render: it has not moved
+    worker.close()

@@ -120,6 +120,19 @@ class Shelf:
                 out.append(Wanted(name, str(raw["url"]), bool(raw["static"])))
         return out
 
+    def prune(self, *, older_than: float) -> int:
+        """Remove pages not written for ``older_than`` seconds (and leftovers of interrupted writes):
+        a worker keeps serving its copy and asks for a new render when the page moves. Returns how
+        many files went."""
+        cutoff = time.time() - older_than
+        gone = 0
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    Path(entry.path).unlink(missing_ok=True)
+                    gone += 1
+        return gone
+
     def taken(self, wanted: Wanted) -> None:
         """The renderer has taken ``wanted`` (an ask made while it renders queues a new render)."""
         (self.wanted_dir / wanted.name).unlink(missing_ok=True)
@@ -162,12 +175,22 @@ def shelf_for_run(parent: Path) -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+KEEP_FOR = 3600.0
+"""Seconds a page not rendered again stays on the shelf (a crawler asking for every station's page
+would otherwise leave all of them there for the whole night)."""
+
+
 def serve_wanted(
     shelf: Shelf, fetch: Callable[[Wanted], None], *, alive: Callable[[], bool], idle: float = 0.05
 ) -> None:
-    """Render every page asked for, oldest first, until ``alive()`` is false. ``fetch`` requests the
-    page from an app whose page store renders it and saves it on ``shelf``."""
+    """Render every page asked for, oldest first, until ``alive()`` is false; every ten minutes remove
+    the pages not rendered for :data:`KEEP_FOR` seconds. ``fetch`` requests the page from an app whose
+    page store renders it and saves it on ``shelf``."""
+    pruned = time.monotonic()
     while alive() and shelf.wanted_dir.is_dir():
+        if time.monotonic() - pruned > KEEP_FOR / 6:
+            shelf.prune(older_than=KEEP_FOR)
+            pruned = time.monotonic()
         asked = shelf.wanted()
         if not asked:
             time.sleep(idle)
