@@ -1,6 +1,7 @@
 """Benchmark (issue 11): dashboard pages served while many readers hold server-sent-event streams open.
 
-A real uvicorn server in its own process over loopback, on an election of BENCH_DASH_CONSTITUENCIES
+``pollwatch serve`` as it runs by default (one uvicorn worker process, beside it the separate results
+process and the page renderer that process starts) over loopback, on an election of BENCH_DASH_CONSTITUENCIES
 seats x BENCH_DASH_STATIONS stations (default 272 x 320 = 87,040, Pakistan's National Assembly scale)
 with a sheet for BENCH_DASH_REPORTED of the stations. This process opens BENCH_DASH_SSE event streams
 (spread over BENCH_DASH_SEATS constituency pages), then requests pages of each kind from
@@ -100,8 +101,10 @@ class _Stream:
             writer.close()
 
 
-async def _pages(port: int, paths: list[str], seconds: float) -> list[float]:
+async def _pages(port: int, paths: list[str], seconds: float) -> tuple[list[float], int]:
+    """Latencies of requests for ``paths`` from CONCURRENCY connections, and the bytes of the last body."""
     latencies: list[float] = []
+    size = 0
     deadline = time.perf_counter() + seconds
 
     async def worker(k: int) -> None:
@@ -109,14 +112,16 @@ async def _pages(port: int, paths: list[str], seconds: float) -> list[float]:
         i = k
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            status, _ = await conn.request("GET", paths[i % len(paths)])
+            status, body = await conn.request("GET", paths[i % len(paths)])
             latencies.append(time.perf_counter() - start)
+            nonlocal size
+            size = len(body)
             if status != 200:
                 raise RuntimeError(f"{paths[i % len(paths)]} answered {status}")
             i += CONCURRENCY
 
     await asyncio.gather(*(worker(k) for k in range(CONCURRENCY)))
-    return latencies
+    return latencies, size
 
 
 async def _run(url: str, port: int) -> list[str]:
@@ -160,13 +165,14 @@ async def _run(url: str, port: int) -> list[str]:
     rows += [
         f"pages while {RATE:g} sheets/s are logged:",
         "",
-        "| page kind | requests | pages/s | p50 ms | p95 ms |",
-        "|---|---:|---:|---:|---:|",
+        "| page kind | KB | requests | pages/s | p50 ms | p95 ms |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, paths in [*kinds.items(), ("static file, same bytes", ["/static/vendor/" + baseline.name])]:
-        lat = await _pages(port, paths, SECONDS / 5)
+        lat, size = await _pages(port, paths, SECONDS / 5)
         rate = len(lat) / (SECONDS / 5)
-        rows.append(f"| {kind} | {len(lat):,} | {rate:,.0f} | {_pct(lat, 0.5):.1f} | {_pct(lat, 0.95):.1f} |")
+        p50, p95 = _pct(lat, 0.5), _pct(lat, 0.95)
+        rows.append(f"| {kind} | {size / 1000:,.0f} | {len(lat):,} | {rate:,.0f} | {p50:.1f} | {p95:.1f} |")
     stop.set()
     writer.join()
     await asyncio.sleep(3)
@@ -240,7 +246,7 @@ def main() -> None:
             f"{CONSTITUENCIES} seats x {STATIONS} stations, {REPORTED:.0%} reported, "
             f"prepared in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}\n"
         )
-        proc, port = _server(url, Path(tmp), 1)
+        proc, port = _server(url, Path(tmp), 1)  # `pollwatch serve`'s default: one worker
         try:
             for row in asyncio.run(_run(url, port)):
                 print(row)

@@ -26,6 +26,7 @@ from types import FrameType
 
 from pollwatch.audit.views import Auditor
 from pollwatch.errors import InputError
+from pollwatch.site.shelf import shelf_from_environment
 from pollwatch.site.snapshots import snapshot_dir, snapshot_every
 from pollwatch.storage import Database
 from pollwatch.tally.projector import Projector
@@ -118,14 +119,16 @@ def main() -> None:
     jobs = ResultsJobs(db)
     jobs.start()
     snapshots = _snapshot_writer(db.url)
+    pages = _page_renderer(db.url)
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
                 break
     finally:
-        if snapshots is not None:
-            snapshots.terminate()
-            snapshots.wait(timeout=30)
+        for child in (snapshots, pages):
+            if child is not None:
+                child.terminate()
+                child.wait(timeout=30)
         jobs.stop()
         db.dispose()
 
@@ -140,6 +143,18 @@ def _snapshot_writer(url: str) -> subprocess.Popen[bytes] | None:
     every = str(snapshot_every())
     env = {**os.environ, _PARENT: str(os.getpid())}
     command = ["site", "snapshots", str(directory), "--db", url, "--every", every]
+    return subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
+
+
+def _page_renderer(url: str) -> subprocess.Popen[bytes] | None:
+    """``pollwatch site pages`` in a child process (at this process's niceness) when the server shares
+    its pages (:mod:`pollwatch.site.shelf`): the workers ask it for the pages whose data moved, so no
+    worker renders while it serves. The child stops when this process is gone."""
+    shelf = shelf_from_environment()
+    if shelf is None:
+        return None
+    env = {**os.environ, _PARENT: str(os.getpid())}
+    command = ["site", "pages", str(shelf.directory), "--db", url]
     return subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pollwatch.api import elections, errors, fieldapp, forensics, intake, ledger, observe, results
+from pollwatch.api import collector, elections, errors, fieldapp, forensics, intake, ledger, observe, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
@@ -59,4 +59,6 @@ def create_app_from_environment() -> FastAPI:
     """The app on ``POLLWATCH_DATABASE_URL``: what each uvicorn worker process imports (``--workers``)."""
     db = Database()
     db.require_current()
-    return create_app(db)
+    app = create_app(db)
+    collector.set_for_serving()
+    return app

@@ -152,13 +152,16 @@ def _serve(
     console.print(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
+    from pollwatch.api.collector import set_for_serving
     from pollwatch.api.protocol import GuardedProtocol, timeouts
     from pollwatch.background import separate_process
+    from pollwatch.site.shelf import shelf_for_run
 
     timeouts()  # refuse bad POLLWATCH_*_TIMEOUT and health-check settings before listening
     worker_healthcheck()
-    # The projector and the auditor run in a process of their own, at a lower priority than intake.
-    with separate_process(database.url):
+    # The projector and the auditor run in a process of their own, at a lower priority than intake,
+    # and so does the renderer of the pages the workers serve (site/shelf.py).
+    with shelf_for_run(config.home() / "pages"), separate_process(database.url):
         if workers == 1:
             app = create_app(database)
             if settings is not None:
@@ -168,6 +171,7 @@ def _serve(
                 console.print(
                     f"national page of {home}: http://{host}:{port}/ (Urdu: http://{host}:{port}/ur/)"
                 )
+            set_for_serving()  # a worker holding 1,000 event streams must not stop for full collections
             uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
             return
         # Worker processes import the app themselves; they find the database through the environment.

@@ -82,3 +82,26 @@ def site_snapshots(
             writer.run(alive=lambda: not parent.isdigit() or os.getppid() == int(parent))
         except KeyboardInterrupt:
             writer.stop()
+
+
+@site_app.command("pages")
+def site_pages(
+    directory: Annotated[Path, typer.Argument(help="The folder of pages shared by the server's processes.")],
+    db: DbOption = None,
+) -> None:
+    """Render the dashboard pages that the server's workers ask for into the folder they read them from
+    (what the results process of `pollwatch serve` runs; it stops with that process)."""
+    from pollwatch.site.shelf import Shelf, serve_wanted
+    from pollwatch.web.inprocess import page_renderer
+
+    with handled():
+        database = open_db(db)
+        shelf = Shelf(directory)
+        parent = os.environ.get("POLLWATCH_BACKGROUND_PARENT", "")
+        try:
+            serve_wanted(
+                shelf, page_renderer(database, shelf),
+                alive=lambda: not parent.isdigit() or os.getppid() == int(parent),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            pass

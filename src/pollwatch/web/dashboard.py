@@ -7,8 +7,8 @@ still matches, the answer is 304 and no page is assembled; otherwise one call in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import Connection
@@ -28,8 +28,9 @@ from pollwatch.site import i18n, maps, views
 from pollwatch.site.cache import FRESHNESS_SLOT, Page, PageStore, split_page
 from pollwatch.site.export import STATIC_HEADER
 from pollwatch.site.freshness import Freshness, get_freshness
-from pollwatch.site.live import Watcher
+from pollwatch.site.live import Published, Watcher
 from pollwatch.site.observation import get_observation_page
+from pollwatch.site.shelf import shelf_from_environment
 from pollwatch.storage import Database
 from pollwatch.storage import log as log_store
 from pollwatch.tally.views import constituency_version
@@ -95,7 +96,7 @@ def page_store(app: FastAPI) -> PageStore:
     """The app's store of rendered pages (created on the first page)."""
     store: PageStore | None = getattr(app.state, "page_store", None)
     if store is None:
-        store = PageStore()
+        store = PageStore(shelf=shelf_from_environment())  # under `pollwatch serve`: the shared pages
         app.state.page_store = store
     return store
 
@@ -167,7 +168,9 @@ def render_page(
     version = fresh.applied if version is None else version
     key = _page_key(request)
     render = _render(request, template=template, build=build, version=version, live=live, key=key, conn=conn)
-    page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth])
+    url = None if key[4] else key[0] + (f"?{key[1]}" if key[1] else "")  # what the renderer asks for
+    static = STATIC_HEADER in request.headers
+    page = page_store(request.app).get(key, version, render, min_age=MIN_AGE[depth], url=url, static=static)
     headers = {
         "ETag": fresh.etag(*key, str(fresh.stale), str(page.serial)),
         "Cache-Control": f"public, max-age={MAX_AGE[depth]}, stale-while-revalidate=60",
@@ -350,13 +353,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await watcher.stop()
 
 
+def _event_stream(
+    request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
+) -> StreamingResponse:
+    """A reader's ``text/event-stream`` (see :func:`_events`), not buffered by proxies."""
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _events(request, v=v, blocks=blocks), media_type="text/event-stream", headers=headers
+    )
+
+
 async def _events(
     request: Request, *, v: int, blocks: Callable[[Connection], dict[str, str]]
-) -> AsyncIterator[ServerSentEvent]:
-    """One reader's stream: after every change of the log, the blocks whose HTML changed.
+) -> AsyncIterator[bytes]:
+    """One reader's stream: at every change of the page's live blocks, the blocks whose HTML changed.
 
-    ``v`` is the projection cursor the page was rendered at (``Last-Event-ID`` when reconnecting): if
-    the log has moved since, every block is sent at once. Each event's ``id`` is the cursor."""
+    The blocks are computed once per change of the log for every reader of the page (its
+    :class:`~pollwatch.site.live.Channel`), and each event is encoded once for all of them: a reader
+    costs a comparison and a write. ``v`` is the projection cursor the page was rendered at
+    (``Last-Event-ID`` when reconnecting): if the log has moved since, every block is sent at once.
+    Each event's ``id`` is the cursor; a comment line keeps an idle stream open through proxies."""
     watcher = get_watcher(request.app)
     last_id = request.headers.get("last-event-id", "")
     seen = int(last_id) if last_id.isdigit() else v
@@ -368,28 +384,31 @@ async def _events(
         request.query_params.get("assembly"),
     )
     db: Database = request.app.state.db
+    async with watcher.channel(key, lambda: _with_conn(db, blocks), quiet=FRESHNESS_EVERY) as channel:
+        state = await channel.next(0)
+        # A page rendered since the blocks last changed shows them: send only what changes next.
+        shown = dict(state.blocks) if state.tick.applied <= seen else {}
+        while True:
+            for name in sorted(n for n, block in state.blocks.items() if shown.get(n) != block):
+                yield _encoded(state, name)
+                shown[name] = state.blocks[name]
+            try:
+                state = await asyncio.wait_for(channel.next(state.serial), KEEPALIVE)
+            except TimeoutError:
+                yield KEEPALIVE_COMMENT
 
-    async def render() -> dict[str, str]:
-        return await watcher.memo(key, lambda: _with_conn(db, blocks))
 
-    shown: dict[str, str] = {}
-    tick = await watcher.current()
-    if tick.applied == seen:  # the page is current: remember its blocks, send only what changes
-        shown = await render()
-        tick = await watcher.next_tick(tick.generation)
-    sent_at = 0.0
-    while True:
-        html = await render()
-        changed = {name for name, block in html.items() if shown.get(name) != block}
-        now = time.monotonic()
-        if changed == {"freshness"} and now - sent_at < FRESHNESS_EVERY:
-            changed = set()  # the freshness line alone moves on every checkpoint: not worth a push
-        for name in sorted(changed):
-            yield ServerSentEvent(raw_data=html[name], event=name, id=str(tick.applied))
-            shown[name] = html[name]
-        if changed:
-            sent_at = now
-        tick = await watcher.next_tick(tick.generation)
+KEEPALIVE = 15.0
+"""Seconds of silence before a stream gets a comment line (proxies close idle connections)."""
+
+
+def _encoded(state: Published, name: str) -> bytes:
+    """Block ``name`` of ``state`` as one event, encoded once for every reader."""
+    found = state.encoded.get(name)
+    if found is None:
+        found = format_sse_event(data_str=state.blocks[name], event=name, id=str(state.tick.applied))
+        state.encoded[name] = found
+    return found
 
 
 def _with_conn(db: Database, blocks: Callable[[Connection], dict[str, str]]) -> dict[str, str]:
@@ -417,9 +436,9 @@ def _live_blocks(
     return {"freshness": _freshness_html(request, get_freshness(conn), live=True), **page.blocks}
 
 
-async def _constituency_events(
+def _constituency_events(
     request: Request, slug: str, code: str, v: int = Query(0, ge=0, le=2**62)
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """Server-sent events for a constituency page: ``freshness`` and ``result`` blocks as they change."""
 
     def build(conn: Connection) -> dict[str, Any]:
@@ -431,8 +450,7 @@ async def _constituency_events(
             request, conn, template=FRAGMENTS["result"], build=build, version=version, min_age=0.0
         )
 
-    async for event in _events(request, v=v, blocks=blocks):
-        yield event
+    return _event_stream(request, v=v, blocks=blocks)
 
 
 FRESHNESS_EVERY = 10.0
@@ -441,13 +459,13 @@ AREA_EVERY = 5.0
 """Seconds between renders of a whole area's live blocks while the log moves (freshness: every change)."""
 
 
-async def _area_events(
+def _area_events(
     request: Request,
     slug: str,
     v: int = Query(0, ge=0, le=2**62),
     region: str | None = None,
     assembly: str | None = Query(None),
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """Server-sent events for the nation's (or a province's) page: the freshness line on every change,
     the coverage and party blocks from the page, rendered at most every :data:`AREA_EVERY` seconds."""
 
@@ -460,31 +478,29 @@ async def _area_events(
             request, conn, template=FRAGMENTS["coverage"], build=build, version=version, min_age=AREA_EVERY
         )
 
-    async for event in _events(request, v=v, blocks=blocks):
-        yield event
+    return _event_stream(request, v=v, blocks=blocks)
 
 
-async def _region_events(
+def _region_events(
     request: Request, slug: str, region: str, v: int = Query(0, ge=0, le=2**62)
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """Server-sent events for a province's page: the freshness line as the log grows."""
-    async for event in _area_events(request, slug, v, region, request.query_params.get("assembly")):
-        yield event
+    return _area_events(request, slug, v, region, request.query_params.get("assembly"))
 
 
 for _prefix in ("", "/ur"):
     router.add_api_route(
         f"{_prefix}/elections/{{slug}}/regions/{{region}}/events",
         _region_events,
-        response_class=EventSourceResponse,
+        response_class=StreamingResponse,
     )
     router.add_api_route(
         f"{_prefix}/elections/{{slug}}/c/{{code}}/events",
         _constituency_events,
-        response_class=EventSourceResponse,
+        response_class=StreamingResponse,
     )
     router.add_api_route(
-        f"{_prefix}/elections/{{slug}}/events", _area_events, response_class=EventSourceResponse
+        f"{_prefix}/elections/{{slug}}/events", _area_events, response_class=StreamingResponse
     )
 
 

@@ -3,9 +3,11 @@ writer crawl (no port, no background jobs: the app's lifespan is not run)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pollwatch.site.export import STATIC_HEADER, Fetch
+from pollwatch.site.shelf import Shelf, Wanted
 from pollwatch.site.snapshots import SiteFactory
 from pollwatch.storage import Database
 
@@ -29,3 +31,22 @@ def site_factory(db: Database) -> SiteFactory:
         return fetch
 
     return site
+
+
+def page_renderer(db: Database, shelf: Shelf) -> Callable[[Wanted], None]:
+    """The server's page renderer: asks one in-process app over ``db`` for each page wanted; its page
+    store renders the page (always: it is asked only when a worker found the page moved) and saves it
+    on ``shelf``, where the workers read it."""
+    from fastapi.testclient import TestClient
+
+    from pollwatch.api.app import create_app
+    from pollwatch.site.cache import PageStore
+
+    app = create_app(db)
+    app.state.page_store = PageStore(current=True, shelf=shelf)
+    client = TestClient(app)
+
+    def render(wanted: Wanted) -> None:
+        client.get(wanted.url, headers={STATIC_HEADER: "1"} if wanted.static else {})
+
+    return render
