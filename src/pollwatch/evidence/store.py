@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
 from pollwatch.errors import Error, InputError, NotFoundError, TooLargeError, VerificationError
 from pollwatch.evidence.sniff import FileInfo, inspect_file
-from pollwatch.objects.store import ObjectStore, UploadGrant
+from pollwatch.objects.store import ObjectStore, UploadGrant, write_once
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
@@ -49,7 +47,7 @@ def check_sha256(value: str, *, where: str = "sha256") -> str:
 
 
 class FilesystemStore:
-    """Blobs under ``root/ab/cd/<sha256>``, written to a temp file, fsynced, then renamed."""
+    """Blobs under ``root/ab/cd/<sha256>``, each written once (:func:`pollwatch.objects.store.write_once`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -59,25 +57,7 @@ class FilesystemStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, sha256: str, data: bytes) -> None:
-        path = self._path(sha256)
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_once(self._path(sha256), data)
 
     def get(self, sha256: str) -> bytes:
         path = self._path(sha256)

@@ -69,6 +69,31 @@ class ObjectStore(Protocol):
         ...
 
 
+def write_once(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless a file is there; return whether this call wrote it.
+
+    The bytes go to a temp file beside it, are fsynced, then linked into place: ``os.link`` fails when
+    the name exists, so two writers of one name cannot replace each other's file (the filesystem's own
+    ``If-None-Match: *``), and a crash leaves either the whole file or none.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return True
+
+
 class FilesystemObjects:
     """Objects as files under ``root/<key>``: written to a temp file, fsynced, then linked into place.
 
@@ -83,23 +108,7 @@ class FilesystemObjects:
         return self.root / check_key(key)
 
     def put_once(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> bool:
-        path = self._path(key)
-        if path.exists():
-            return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        _fsync_dir(path.parent)
-        return True
+        return write_once(self._path(key), data)
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
