@@ -10,7 +10,10 @@ a constituency's tally, the national tally, one station's reconciliation and one
 
 Reported per backend (SQLite file, PostgreSQL): p50/p95 per read; the time from a sheet's acknowledgement
 to its appearance in the projection (the reconciliation endpoint's ``as_of`` passing its leaf); the
-projector's cold catch-up over the preloaded night and a rebuild of every projection from the log.
+projector's cold catch-up over the preloaded night and a rebuild of every projection from the log; on
+Linux, the CPU time the server's workers, its results process (projector and auditor) and this client
+spent per live record, reads included: a figure that other work on the machine inflates less than the
+latencies.
 Baselines in the same run: a polars group-by over the same station rows read from the database, and
 the per-request path main had before the projections (load the election, reconcile and tally it).
 
@@ -269,12 +272,19 @@ def _backend(label: str, url: str, home: Path) -> Iterator[str]:
     proc, port = _server(url, home, 2)
     try:
         reads = _Reads()
+        cpu, client = _tree_cpu(proc.pid), time.process_time()
         achieved = asyncio.run(_live(port, live, reads))
+        cpu = {k: v - cpu.get(k, 0.0) for k, v in _tree_cpu(proc.pid).items()}
+        cpu["client and reader"] = time.process_time() - client
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     acks = f"{achieved:,.0f}/s; ack p50 {_pct(reads.acks, 0.5):.0f} ms, p95 {_pct(reads.acks, 0.95):.0f} ms"
     yield _row(label, f"records over HTTP while reading (offered {RATE:.0f}/s)", f"{len(live):,}", acks)
+    if len(cpu) > 1:  # Linux: CPU time per live record, reads included, whatever else loads the machine
+        per = sorted((what, 1000 * seconds / len(live)) for what, seconds in cpu.items())
+        figure = ", ".join(f"{what} {ms:.2f}" for what, ms in per)
+        yield _row(label, "CPU ms per live record (reads included)", f"{len(live):,}", figure)
     for what, values in reads.latencies.items():
         figure = f"p50 {_pct(values, 0.5):.1f} ms, p95 {_pct(values, 0.95):.1f} ms"
         yield _row(label, what, f"{len(values):,} requests", figure)
@@ -283,6 +293,39 @@ def _backend(label: str, url: str, home: Path) -> Iterator[str]:
         figure = f"p50 {_pct(v, 0.5):.0f} ms, p95 {_pct(v, 0.95):.0f} ms, max {max(v) * 1000:.0f} ms"
         yield _row(label, "acknowledgement to projection", f"{len(v):,} sheets", figure)
     yield _row(label, "errors (HTTP status >= 300)", "", str(reads.errors))
+
+
+def _tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (its workers, its results process, the rest),
+    read from /proc; empty where there is none."""
+    proc = Path("/proc")
+    if not (proc / str(root)).exists():
+        return {}
+    stats: dict[int, tuple[int, float, str]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it exited meanwhile
+            continue
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats[int(entry.name)] = (int(fields[1]), ticks, command)
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (parent, _, _) in stats.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out: dict[str, float] = {}
+    for pid in tree & set(stats):
+        _, ticks, command = stats[pid]
+        background = "pollwatch.background" in command or "site snapshots" in command
+        what = "results process" if background else "server workers"
+        if pid == root:
+            what = "server supervisor"
+        out[what] = out.get(what, 0.0) + ticks
+    return out
 
 
 def _row(label: str, what: str, size: str, figure: str) -> str:

@@ -1,12 +1,15 @@
 """The results jobs (the projector and the auditor): in the server's threads, or in a process of their own.
 
-`pollwatch serve` runs them in one separate process at a lower CPU priority (``POLLWATCH_BACKGROUND_NICE``,
-default 10), and the server processes run none: the uvicorn workers keep the CPU for intake and a
-worker's event loop never waits for the GIL behind an audit. When the machine has CPU to spare the
-projections follow the log within a fraction of a second; when intake saturates it they fall behind and
-catch up as the rate falls (``pollwatch projections status`` shows by how much, every read names its
-``as_of``). An app made by :func:`pollwatch.api.app.create_app` on its own (tests, embedding) runs the jobs
-in its threads unless ``POLLWATCH_BACKGROUND=process`` says a separate process does.
+`pollwatch serve` runs them in one separate process, and the server processes run none: a worker's event
+loop never waits for the GIL behind an audit. In that process the projector runs at normal priority (a
+sheet must reach the tally within a second of its acknowledgement, and applying a leaf costs a fraction of
+what accepting it did), while the auditor's thread and the snapshot writer run at a lower CPU priority
+(``POLLWATCH_BACKGROUND_NICE``, default 10): the audits are the expensive part and can wait for a quieter
+minute. When intake saturates the machine the audits fall behind and catch up as the rate falls
+(``pollwatch projections status`` shows how far the projections are behind, every read names its
+``as_of``, a whole-election audit names its stale constituencies). An app made by
+:func:`pollwatch.api.app.create_app` on its own (tests, embedding) runs the jobs in its threads unless
+``POLLWATCH_BACKGROUND=process`` says a separate process does.
 
 Run by hand: ``python -m pollwatch.background`` follows the database of ``POLLWATCH_DATABASE_URL`` until
 it is stopped (SIGTERM or SIGINT) or the process that started it exits.
@@ -36,7 +39,8 @@ log = logging.getLogger(__name__)
 SETTINGS = {
     "POLLWATCH_BACKGROUND": "where the projector and the auditor run: app (threads of each server process) "
     "or process (one separate process, what pollwatch serve sets)",
-    "POLLWATCH_BACKGROUND_NICE": "CPU niceness of that separate process (default 10; 0 for none)",
+    "POLLWATCH_BACKGROUND_NICE": "CPU niceness of the auditor and the snapshot writer in that separate "
+    "process (default 10; 0 for none); its projector runs at normal priority",
 }
 """(That process also writes the dashboard's static snapshots: :mod:`pollwatch.site.snapshots`.)"""
 _ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
@@ -47,9 +51,9 @@ _PARENT = "POLLWATCH_BACKGROUND_PARENT"
 class ResultsJobs:
     """The projector and the auditor of one database, started and stopped together."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, audit_nice: int = 0) -> None:
         self.projector = Projector(db)
-        self.auditor = Auditor(db)
+        self.auditor = Auditor(db, nice=audit_nice)
 
     def start(self) -> None:
         self.projector.start()
@@ -105,7 +109,7 @@ def separate_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
 def main() -> None:
     """Follow the log until SIGTERM/SIGINT or until the parent process exits."""
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    os.nice(niceness())
+    nice = niceness()
     parent = int(os.environ.get(_PARENT) or os.getppid())
     stop = threading.Event()
 
@@ -116,10 +120,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     db = Database()
     db.require_current()
-    jobs = ResultsJobs(db)
+    jobs = ResultsJobs(db, audit_nice=nice)
     jobs.start()
-    snapshots = _snapshot_writer(db.url)
-    pages = _page_renderer(db.url)
+    snapshots = _snapshot_writer(db.url, nice)
+    pages = _page_renderer(db.url, nice)
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
@@ -133,8 +137,8 @@ def main() -> None:
         db.dispose()
 
 
-def _snapshot_writer(url: str) -> subprocess.Popen[bytes] | None:
-    """``pollwatch site snapshots`` in a child process (at this process's niceness), when
+def _snapshot_writer(url: str, nice: int) -> subprocess.Popen[bytes] | None:
+    """``pollwatch site snapshots`` in a child process (at niceness ``nice``), when
     ``POLLWATCH_SNAPSHOT_DIR`` names where to write: rendering every page of a snapshot must not take
     the projector's interpreter from it. The child stops when this process is gone."""
     directory = snapshot_dir()
@@ -143,19 +147,27 @@ def _snapshot_writer(url: str) -> subprocess.Popen[bytes] | None:
     every = str(snapshot_every())
     env = {**os.environ, _PARENT: str(os.getpid())}
     command = ["site", "snapshots", str(directory), "--db", url, "--every", every]
-    return subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
+    return _lowered_child(command, env, nice)
 
 
-def _page_renderer(url: str) -> subprocess.Popen[bytes] | None:
-    """``pollwatch site pages`` in a child process (at this process's niceness) when the server shares
-    its pages (:mod:`pollwatch.site.shelf`): the workers ask it for the pages whose data moved, so no
-    worker renders while it serves. The child stops when this process is gone."""
+def _lowered_child(command: list[str], env: dict[str, str], nice: int) -> subprocess.Popen[bytes]:
+    """A ``pollwatch`` command in a child process, ``nice`` steps below this one."""
+    child = subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
+    with contextlib.suppress(OSError):  # it exited already: nothing to lower
+        os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    return child
+
+
+def _page_renderer(url: str, nice: int) -> subprocess.Popen[bytes] | None:
+    """``pollwatch site pages`` in a child process (``nice`` steps down, as the auditor) when the server
+    shares its pages (:mod:`pollwatch.site.shelf`): the workers ask it for the pages whose data moved,
+    so no worker renders while it serves. The child stops when this process is gone."""
     shelf = shelf_from_environment()
     if shelf is None:
         return None
     env = {**os.environ, _PARENT: str(os.getpid())}
     command = ["site", "pages", str(shelf.directory), "--db", url]
-    return subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
+    return _lowered_child(command, env, nice)
 
 
 if __name__ == "__main__":

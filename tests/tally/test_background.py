@@ -36,12 +36,20 @@ def _write_sheet(db: Database) -> None:
     assert not isinstance(outcome, Exception), outcome
 
 
-def _nice_of(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _nice_of(pid: int, task: int | None = None) -> int:
+    where = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
     return int(fields[16])  # field 19 of proc(5), counted after the command name
 
 
-def test_the_separate_process_follows_the_log_at_a_lower_priority(
+def _thread_nices(pid: int) -> set[int]:
+    """The niceness of every thread of a process, relative to this test's."""
+    ours = _nice_of(threading.get_native_id())
+    tasks = [int(p.name) for p in Path(f"/proc/{pid}/task").iterdir()]
+    return {_nice_of(pid, task) - ours for task in tasks}
+
+
+def test_the_separate_process_follows_the_log_its_auditor_at_a_lower_priority(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'bg.sqlite3'}"
@@ -57,7 +65,11 @@ def test_the_separate_process_follows_the_log_at_a_lower_priority(
             time.sleep(0.1)
         assert status(db)["behind"] == 0, "the separate process did not apply the new leaves"
         if Path(f"/proc/{child.pid}/stat").exists():
-            assert _nice_of(child.pid) - _nice_of(threading.get_native_id()) == 7
+            # the process (its projector) at our priority, the auditor's thread 7 lower
+            assert _nice_of(child.pid) - _nice_of(threading.get_native_id()) == 0
+            while _thread_nices(child.pid) != {0, 7} and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _thread_nices(child.pid) == {0, 7}
     assert child.returncode is not None  # stopped with the block
     assert in_app()
 

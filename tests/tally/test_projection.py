@@ -6,17 +6,20 @@ import datetime as dt
 import itertools
 import threading
 import time
+from collections.abc import Collection
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Connection
 
 from pollwatch.audit.service import audit_election
 from pollwatch.audit.views import Auditor, audit_of_election
 from pollwatch.intake.testing import create_tiny_election
 from pollwatch.ledger import records
 from pollwatch.ledger import service as ledger
-from pollwatch.storage import Database
+from pollwatch.storage import Database, projections
 from pollwatch.storage import log as log_store
 from pollwatch.storage.results import load_election
 from pollwatch.tally.inputs import ResultsInput
@@ -58,8 +61,13 @@ def _append(
     copies: list[tuple[int, int, int, tuple[int, int, int], bool]],
     cuts: list[int],
     projector: Projector,
+    *,
+    turns: list[Projector] | None = None,
 ) -> None:
+    """Append the copies in transactions cut after the indices ``cuts``, a step of ``projector`` (or of
+    the projectors of ``turns`` in turn) after each."""
     earlier: dict[tuple[int, int, int], int] = {}
+    steps = itertools.cycle(turns or [projector])
     pending: list[tuple[tuple[int, int, int], records.LeafRecord]] = []
     for n, copy in enumerate(copies):
         pending.append(((copy[0], copy[1], copy[2]), _record(slug, n, copy, earlier)))
@@ -69,7 +77,7 @@ def _append(
             for (key, _), index in zip(pending, indices, strict=True):
                 earlier[key] = index
             pending = []
-            projector.step(batch=1 + n % 7)
+            next(steps).step(batch=1 + n % 7)
 
 
 def _declare(db: Database, slug: str, totals: dict[str, tuple[int, int, int]]) -> None:
@@ -173,6 +181,51 @@ def test_projection_equals_batch_in_any_arrival_order(
         stored = audit_of_election(conn, slug, budget=0.0)
     assert stored["stale"] == []
     assert stored["findings"] == found["findings"]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    copies=st.lists(copy_strategy, min_size=1, max_size=30),
+    cuts=st.lists(st.integers(0, 29), max_size=10),
+    turns=st.lists(st.integers(0, 2), min_size=1, max_size=6),
+)
+def test_projectors_taking_turns_equal_the_batch(
+    db: Database,
+    copies: list[tuple[int, int, int, tuple[int, int, int], bool]],
+    cuts: list[int],
+    turns: list[int],
+) -> None:
+    """Each projector remembers the station rows it wrote; when another one moved the cursor meanwhile
+    (or it remembers only one row) it must read them again, and the projection stays the batch's."""
+    slug = next(_SLUGS)
+    create_tiny_election(db, slug=slug, constituencies=2, stations=3)
+    projectors = [Projector(db), Projector(db), Projector(db, remember=1)]
+    _append(db, slug, copies, cuts, projectors[0], turns=[projectors[t] for t in turns])
+    projectors[turns[-1]].catch_up()
+    _assert_same(db, slug)
+
+
+def test_a_projector_applies_a_stations_next_copy_without_reading_its_row(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = next(_SLUGS)
+    create_tiny_election(sqlite_db, slug=slug, constituencies=1, stations=2)
+    read: list[set[str]] = []
+    real = projections.get_station_rows
+
+    def counting(conn: Connection, keys: Collection[str]) -> dict[str, dict[str, Any]]:
+        read.append(set(keys))
+        return real(conn, keys)
+
+    monkeypatch.setattr(projections, "get_station_rows", counting)
+    mine, other = Projector(sqlite_db), Projector(sqlite_db)
+    _append(sqlite_db, slug, [(1, 1, 1, (10, 20, 30), False)], [], mine)
+    _append(sqlite_db, slug, [(1, 1, 2, (10, 20, 30), False)], [], mine)
+    assert read[-1] == set()  # it remembered the station's row and parsed copies
+    _append(sqlite_db, slug, [(1, 1, 3, (10, 20, 31), False)], [], other)
+    _append(sqlite_db, slug, [(1, 1, 0, (10, 20, 31), False)], [], mine)
+    assert read[-1] != set()  # the other projector wrote since: read again
+    _assert_same(sqlite_db, slug)
 
 
 def test_rebuild_gives_the_same_projection(db: Database) -> None:

@@ -184,13 +184,13 @@ def test_the_results_process_starts_a_renderer_that_renders_what_a_worker_asks_f
     from pollwatch.background import _page_renderer
 
     _, db, _ = served
-    assert _page_renderer(db.url) is None  # not under `pollwatch serve`: no renderer
+    assert _page_renderer(db.url, 0) is None  # not under `pollwatch serve`: no renderer
     shelf = Shelf(tmp_path / "pages")
     monkeypatch.setenv("POLLWATCH_PAGE_SHELF", str(shelf.directory))
     path = f"{BASE}/c/NA-1"
     key = (path, "", "en", "False", "")  # what the renderer's page store names the page
     shelf.ask(key, url=path, static=False)
-    child = _page_renderer(db.url)
+    child = _page_renderer(db.url, 0)
     assert child is not None
     try:
         deadline = time.monotonic() + 60

@@ -16,6 +16,7 @@ References
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any, cast
@@ -122,6 +123,13 @@ def _int_or_none(value: object) -> int | None:
 def _when(value: object) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    return _parse_when(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_when(value: str) -> dt.datetime | None:
+    """A leaf's timestamp; cached because the projector and every audit parse the same copies again
+    (and copies of one station often share their capture time)."""
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,10 +80,21 @@ _ATTEMPTS = 3
 """How often a step is redone when another projector applied its leaves first."""
 
 
+@dataclass(frozen=True)
+class _Station:
+    """A station row as this projector last wrote it, with its copies already parsed."""
+
+    row: dict[str, Any]
+    sheets: tuple[ResultSheet, ...]
+
+
 @dataclass
 class _Plan:
     """The rows a step writes, worked out on a read snapshot (:meth:`Projector._plan`)."""
 
+    keep: bool = True
+    stations: dict[str, _Station] = field(default_factory=dict)
+    """Every station row written, by key, with its parsed copies (what the projector then remembers)."""
     others: list[dict[str, Any]] = field(default_factory=list)
     stations_new: list[dict[str, Any]] = field(default_factory=list)
     stations_changed: list[dict[str, Any]] = field(default_factory=list)
@@ -106,12 +117,25 @@ class _Copy:
 
 
 class Projector:
-    """Applies the log to the results projections; :meth:`start` follows it in a background thread."""
+    """Applies the log to the results projections; :meth:`start` follows it in a background thread.
 
-    def __init__(self, db: Database, *, batch: int = 2_000, interval: float = 0.2) -> None:
+    It remembers the last ``remember`` station rows it wrote, with their copies parsed, so that a
+    station's next copy is applied without reading and parsing its earlier copies again (the copies of
+    one station arrive within minutes of each other on election night). The rows it remembers are the
+    database's as long as the cursor is where this projector left it; when another projector (or a
+    rebuild) moved it, they are forgotten.
+    """
+
+    def __init__(
+        self, db: Database, *, batch: int = 2_000, interval: float = 0.2, remember: int = 20_000
+    ) -> None:
         self.db = db
         self.batch = batch
         self.interval = interval
+        self.remember = remember
+        self._rows: OrderedDict[str, _Station] = OrderedDict()
+        self._at: int | None = None
+        """The cursor after this projector's last write: ``_rows`` is valid while the cursor is there."""
         self._lookups = _Lookups()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -137,6 +161,8 @@ class Projector:
         for _ in range(_ATTEMPTS):
             with self.db.connect() as conn:  # a read snapshot: no lock that a writer waits for
                 start = store.get_cursor(conn, NAME)
+                if start != self._at:
+                    self._rows.clear()  # another projector wrote since: what we remember may be old
                 size = log_store.get_state(conn).size
                 if start >= size:
                     return 0
@@ -147,13 +173,25 @@ class Projector:
                     continue  # another projector applied these leaves first
                 plan.write(conn)
                 store.set_cursor(conn, NAME, start + len(entries))
-                return len(entries)
+            self._keep(plan, start + len(entries))
+            return len(entries)
         return 0
+
+    def _keep(self, plan: _Plan, at: int) -> None:
+        """Remember the station rows a committed step wrote (the most recent ``remember`` of them)."""
+        self._at = at
+        for key, station in plan.stations.items():
+            self._rows[key] = station
+            self._rows.move_to_end(key)
+        while len(self._rows) > self.remember:
+            self._rows.popitem(last=False)
 
     def rebuild(self, *, chunk: int = 20_000) -> int:
         """Drop every projection row, then replay the whole log in one transaction; return the leaves
         applied. Every station's copies are gathered first, so each station row is written once."""
         self._lookups = _Lookups()
+        self._rows.clear()
+        self._at = None
         with self.db.begin() as conn:
             store.lock_cursor(conn, NAME)
             store.clear(conn, NAME)
@@ -162,7 +200,7 @@ class Projector:
                 chunks = (
                     (a, log_store.read_entries(conn, a, min(size, a + chunk))) for a in range(0, size, chunk)
                 )
-                self._plan(conn, chunks, size - 1).write(conn)
+                self._plan(conn, chunks, size - 1, keep=False).write(conn)
             store.set_cursor(conn, NAME, size)
         return size
 
@@ -190,18 +228,22 @@ class Projector:
             except Exception:  # keep following: a failed step rolled back and is retried
                 log.exception("projector step failed; retrying")
                 self._lookups = _Lookups()
+                self._rows.clear()
+                self._at = None
                 applied = 0
             if applied == 0:
                 self._wake.wait(self.interval)
                 self._wake.clear()
 
-    def _plan(self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int) -> _Plan:
+    def _plan(
+        self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int, *, keep: bool = True
+    ) -> _Plan:
         """The rows that applying leaves (chunks of consecutive entries, each from its first index) up to
-        index ``last`` writes; reads only."""
+        index ``last`` writes; reads only. ``keep``: the plan keeps each station's parsed copies too."""
         versions: Counter[int] = Counter()
         elections: dict[int, int] = {}
         by_key: dict[str, list[_Copy]] = {}
-        plan = _Plan()
+        plan = _Plan(keep=keep)
         for start, entries in chunks:
             touched: list[_Copy] = []
             for offset, data in enumerate(entries):
@@ -252,13 +294,17 @@ class Projector:
     def _stations(
         self, conn: Connection, by_key: dict[str, list[_Copy]], last: int, plan: _Plan
     ) -> dict[int, _Delta]:
-        rows = store.get_station_rows(conn, set(by_key))
+        known = {k: self._rows[k] for k in by_key if k in self._rows}
+        read = store.get_station_rows(conn, set(by_key) - set(known))
         deltas: dict[int, _Delta] = {}
         for key, copies in by_key.items():
-            old = rows.get(key)
-            row = self._station_row(key, old, copies, last)
-            (plan.stations_changed if old is not None else plan.stations_new).append(row)
-            deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, row, self._place(key))
+            hit = known.get(key)
+            old = hit.row if hit is not None else read.get(key)
+            station = self._station_row(key, old, hit.sheets if hit is not None else None, copies, last)
+            if plan.keep:
+                plan.stations[key] = station
+            (plan.stations_changed if old is not None else plan.stations_new).append(station.row)
+            deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, station.row, self._place(key))
         return deltas
 
     def _place(self, key: str) -> store.Place | None:
@@ -268,13 +314,19 @@ class Projector:
         return self._lookups.places.get(int(cid), {}).get(int(ref[1:]))
 
     def _station_row(
-        self, key: str, old: Mapping[str, Any] | None, copies: Sequence[_Copy], last: int
-    ) -> dict[str, Any]:
+        self,
+        key: str,
+        old: Mapping[str, Any] | None,
+        parsed: Sequence[ResultSheet] | None,
+        copies: Sequence[_Copy],
+        last: int,
+    ) -> _Station:
+        """The station's new row from its old one (and its old copies already ``parsed``, when known)."""
         docs = list(old["copies"]) if old is not None else []
-        docs += [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
-        sheets = [
-            s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None
-        ]
+        new = [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
+        sheets = list(parsed) if parsed is not None else _parse(docs)
+        sheets += _parse(new)
+        docs += new
         place = self._place(key)
         cid = copies[0].constituency_id
         ref = key.partition("/")[2]
@@ -287,12 +339,18 @@ class Projector:
             registered = place.registered
         else:
             registered = sheets[0].totals.registered
-        return {
+        row = {
             "key": key, "election_id": copies[0].election_id, "constituency_id": cid,
             "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
             "state": r.state.value, "registered": registered, "votes": best_votes(r),
             **_best_totals(r), "copies": docs, "updated_index": last,
         }  # fmt: skip
+        return _Station(row, tuple(sheets))
+
+
+def _parse(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
+    """The result sheets of stored copies (``{"index", "type", "body"}``), skipping malformed ones."""
+    return [s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None]
 
 
 def best_votes(r: StationReconciliation) -> dict[str, int]:

@@ -26,13 +26,16 @@ from pollwatch.model import (
     Candidate,
     CandidateKey,
     Channel,
+    Constituency,
     ConstituencyCode,
     Election,
+    Party,
     PartyCode,
     Provenance,
     ResultSheet,
     Role,
     SheetKind,
+    Station,
     StationNumber,
     Totals,
 )
@@ -327,11 +330,32 @@ def constituency_input(conn: Connection, slug: str, code: str) -> ResultsInput:
     (so corrections apply as everywhere else) and its other sheets (Form-47/48/49) from the store."""
     s = get_structure(conn, slug)
     cid = _place(s, code).id
-    election, constituencies, stations, candidates, parties = load_constituency(conn, slug, code)
-    rows = store.list_station_rows(conn, s.election_id, constituency_id=cid)
+    election, constituencies, stations, candidates, parties = _constituency_structure(conn, s, slug, code)
+    rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("copies",))
     copies = sorted((c for r in rows for c in copies_of(r)), key=lambda c: int(c.extra["leaf_index"]))
     others = _other_sheets(conn, s.election_id, cid)
     return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
+
+
+_Loaded = tuple[Election, list[Constituency], list[Station], list[Candidate], list[Party]]
+_CONSTITUENCIES: dict[tuple[str, str, str], tuple[ElectionStructure, _Loaded]] = {}
+
+
+def _constituency_structure(conn: Connection, s: ElectionStructure, slug: str, code: str) -> _Loaded:
+    """One constituency's structure (:func:`load_constituency`), kept while the election's structure is
+    the same object (:func:`get_structure` re-validates it): an audit is asked for again and again on
+    election night, and loading its stations and ballot was a fifth of its cost."""
+    key = (conn.engine.url.render_as_string(hide_password=True), slug, code)
+    with _LOCK:
+        hit = _CONSTITUENCIES.get(key)
+    if hit is not None and hit[0] is s:
+        return hit[1]
+    found = load_constituency(conn, slug, code)
+    with _LOCK:
+        if len(_CONSTITUENCIES) > 4_096:
+            _CONSTITUENCIES.clear()
+        _CONSTITUENCIES[key] = (s, found)
+    return found
 
 
 def _other_sheets(
