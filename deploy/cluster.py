@@ -40,6 +40,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pollwatch.objects.local import free_ports
+
 PG_BIN = Path(os.environ.get("POLLWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "pollwatch"
 BUCKET = "pollwatch"
@@ -94,17 +96,6 @@ class Cluster:
         data = json.loads((folder / "cluster.json").read_text())
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:

@@ -25,7 +25,8 @@ def weed_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("weed")
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback TCP ports free at the moment of asking."""
     sockets = [socket.socket() for _ in range(count)]
     try:
         for s in sockets:
@@ -61,7 +62,7 @@ def start(binary: str, folder: Path, *, timeout: float = 60.0, s3_port: int | No
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     config.write_text(json.dumps({"identities": [identity]}))
-    master, volume, filer, s3, *grpc = _free_ports(8)
+    master, volume, filer, s3, *grpc = free_ports(8)
     s3 = s3_port or s3
     args = [
         binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={folder / 'data'}",
