@@ -10,6 +10,7 @@ import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.cli.log_restore import log_restore
 from pollwatch.cli.log_status import log_status
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
     log_app.command("mirror")(log_mirror)
     log_app.command("verify-mirror")(log_verify_mirror)
     log_app.command("status")(log_status)  # cli/log_status.py
+    log_app.command("restore")(log_restore)  # cli/log_restore.py
     app.add_typer(log_app, name="log")
 
 

@@ -111,6 +111,22 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class LoggedRecord:
+    """A record already in the log, handed back to its kind to re-create its rows
+    (``pollwatch log restore``): its leaf index, the leaf's body, and the times the rows hold.
+
+    ``captured_at`` is None when the server filled it in with the arrival time (the record was sent
+    without one), as the submission core's rows have it then.
+    """
+
+    index: int
+    body: Mapping[str, Any]
+    election_id: int
+    received_at: dt.datetime
+    captured_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class ElectionInfo:
     id: int
     rule_pack: str
@@ -118,6 +134,14 @@ class ElectionInfo:
     date: dt.date | None = None
     country: str = ""
     """ISO 3166-1 alpha-2 code of the election's country (which observation forms apply)."""
+
+
+def leaf_time(value: object) -> dt.datetime | None:
+    """A time as a leaf writes it (ISO 8601, ``Z``), aware; None when absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
 CAPTURE_SLACK = dt.timedelta(days=1)
@@ -209,4 +233,11 @@ class RecordKind(Protocol):
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         """Insert the kind's storage rows (before the log append, so the log lock is held briefly);
         return (record id, sheet id) per record, in order. The leaf index is in ``submissions``."""
+        ...
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        """Re-create the rows :meth:`rows` stored for records already in the log, from their leaves
+        alone (``pollwatch log restore``); (record id, sheet id) per record, in order. Nothing is
+        validated again: the log is what was accepted. What never entered the leaf (a case's private
+        identities) is not re-created."""
         ...
