@@ -162,6 +162,8 @@ def _check_prefix(size: int, root: bytes, checkpoint: Checkpoint, tree: TileHash
 def _append_missing(conn: Connection, fetch: Fetch, tree: TileHashes, *, first: int, size: int) -> Restored:
     """Append entries first..size-1, bundle by bundle, each after its leaves' rows."""
     done, cache = Restored(), Cache()
+    if first >= size:
+        return done
     for tile in range(first // TILE_WIDTH, -(-size // TILE_WIDTH)):
         ref = TileRef(ENTRIES, tile, min(TILE_WIDTH, size - tile * TILE_WIDTH))
         data = _bundle(fetch, ref)

@@ -109,13 +109,19 @@ def insert_logged_sheets(batch: Batch, records: Sequence[LoggedRecord], leaf_typ
                 found=", ".join(map(str, unknown)),
                 remedy="restore the election's structure (candidates) before its records",
             )  # fmt: skip
-        items.append((ctx, _as_stored(read, rec, leaf_type)))
+        failed = set(rec.body.get("checks") or ())
+        details = run_checks(batch, ctx, rec.body)[1] if failed else {}
+        sheet = _as_stored(read, rec, leaf_type, {k: v for k, v in details.items() if k in failed})
+        items.append((ctx, sheet))
     ids = sheet_rows.insert_sheet_batch(batch.conn, items)
     return [(i, i) for i in ids]
 
 
-def _as_stored(read: ResultSheet, rec: LoggedRecord, leaf_type: str) -> ResultSheet:
-    """The sheet row the intake made of the record: its source, times and ``extra``."""
+def _as_stored(
+    read: ResultSheet, rec: LoggedRecord, leaf_type: str, details: Mapping[str, Any]
+) -> ResultSheet:
+    """The sheet row the intake made of the record: its source, times and ``extra`` (with the details
+    of the checks it failed, recomputed)."""
     body = rec.body
     imported = body.get("role") == "import"
     extra: dict[str, Any] = {"submission_id": body.get("submission_id"), "checks": list(body.get("checks") or [])}
@@ -123,6 +129,8 @@ def _as_stored(read: ResultSheet, rec: LoggedRecord, leaf_type: str) -> ResultSh
         extra["supersedes"] = body["supersedes"]
     if leaf_type == "official":
         extra["source"] = body.get("source")
+    if details:
+        extra["check_details"] = dict(details)
     provenance = replace(
         read.provenance,
         source=read.provenance.source if imported else SOURCE,
