@@ -96,7 +96,9 @@ class ToyKind:
              "text": r.body["text"]}
             for r in records
         ]  # fmt: skip
-        first = int(batch.conn.execute(sa.select(sa.func.coalesce(sa.func.max(toy_notes.c.id), 0))).scalar_one())
+        first = int(
+            batch.conn.execute(sa.select(sa.func.coalesce(sa.func.max(toy_notes.c.id), 0))).scalar_one()
+        )
         batch.conn.execute(toy_notes.insert(), values)
         return [(first + n + 1, None) for n in range(len(records))]
 

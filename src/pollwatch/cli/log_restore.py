@@ -13,9 +13,7 @@ from pollwatch.ledger.trust import TrustAnchor
 
 
 def log_restore(
-    source: Annotated[
-        str, typer.Argument(metavar="MIRROR", help="Mirror directory, or the URL of a mirror or of /log.")
-    ],
+    mirror: Annotated[str, typer.Argument(help="Mirror directory, or the URL of a mirror or of /log.")],
     log_key: Annotated[
         str, typer.Option("--log-key", help="The log's verifier key (vkey) you hold; never the mirror's.")
     ],
@@ -36,7 +34,9 @@ def log_restore(
         key = parse_vkey(log_key)
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
-        summary = restore_log(open_db(db), _fetch_from(source), log_key=key, witnesses=witnesses, quorum=quorum)
+        summary = restore_log(
+            open_db(db), _fetch_from(mirror), log_key=key, witnesses=witnesses, quorum=quorum
+        )
     typer.echo(describe(summary))
 
 

@@ -66,7 +66,9 @@ class _Item:
     leaf: LeafRecord
 
 
-def store_logged(conn: Connection, entries: Sequence[tuple[int, bytes]], cache: Cache | None = None) -> Restored:
+def store_logged(
+    conn: Connection, entries: Sequence[tuple[int, bytes]], cache: Cache | None = None
+) -> Restored:
     """Re-create, in the caller's transaction, the rows of the log entries (index, bytes), in order.
 
     1. parse each leaf (canonical bytes of a known type, no personal data); 2. verify a device

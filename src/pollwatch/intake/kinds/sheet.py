@@ -124,7 +124,10 @@ def _as_stored(
     of the checks it failed, recomputed)."""
     body = rec.body
     imported = body.get("role") == "import"
-    extra: dict[str, Any] = {"submission_id": body.get("submission_id"), "checks": list(body.get("checks") or [])}
+    extra: dict[str, Any] = {
+        "submission_id": body.get("submission_id"),
+        "checks": list(body.get("checks") or []),
+    }
     if body.get("supersedes") is not None:
         extra["supersedes"] = body["supersedes"]
     if leaf_type == "official":
