@@ -303,7 +303,8 @@ def test_restore_brings_an_earlier_copy_up_to_the_mirror(night: Night, copies: A
     with copy.begin() as conn:
         [resent] = write_batch(conn, [Job(_sheet("sheet-0005", "1", (90, 80, 70), constituency="NA-2",
                                                  captured_at=None), _observer(copy))])  # fmt: skip
-    assert isinstance(resent, Accepted) and resent.duplicate, resent
+    assert isinstance(resent, Accepted), resent
+    assert resent.duplicate
     assert resent.leaf_index == size - 6
 
     export_bundle(copy, tmp_path / "bundle", settings=night.settings)

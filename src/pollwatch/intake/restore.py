@@ -13,9 +13,9 @@ whose device is not registered in the restored database keeps the device key as 
 (it is listed in :attr:`Restored.unknown_devices`).
 
 >>> from pollwatch.storage import Database
->>> from pollwatch.ledger.records import LeafRecord, canonical_bytes
+>>> from pollwatch.ledger.records import LeafRecord
 >>> db = Database("sqlite://"); db.upgrade()
->>> leaf = canonical_bytes(LeafRecord("photo", {"election": "x", "photo_sha256": "ab", "sheets": [0]}))
+>>> leaf = LeafRecord("photo", {"election": "x", "photo_sha256": "ab", "sheets": [0]})
 >>> with db.begin() as conn:
 ...     store_logged(conn, [(0, leaf)]).log_only
 1
@@ -36,7 +36,7 @@ from pollwatch.auth.devices import fingerprint, verify_signature
 from pollwatch.errors import Error, NotFoundError, VerificationError
 from pollwatch.intake import kinds
 from pollwatch.intake.kinds.base import Batch, Cache, LoggedRecord, RecordKind, leaf_time
-from pollwatch.ledger.records import LeafRecord, device_public_key, parse_leaf, signed_bytes
+from pollwatch.ledger.records import LeafRecord, device_public_key, signed_bytes
 from pollwatch.model import Channel
 from pollwatch.storage import devices as device_store
 from pollwatch.storage import submissions as submission_store
@@ -67,21 +67,24 @@ class _Item:
 
 
 def store_logged(
-    conn: Connection, entries: Sequence[tuple[int, bytes]], cache: Cache | None = None
+    conn: Connection, leaves: Sequence[tuple[int, LeafRecord]], cache: Cache | None = None
 ) -> Restored:
-    """Re-create, in the caller's transaction, the rows of the log entries (index, bytes), in order.
+    """Re-create, in the caller's transaction, the rows of log entries (index, parsed leaf), in order.
 
-    1. parse each leaf (canonical bytes of a known type, no personal data); 2. verify a device
-    signature against the key the leaf names; 3. for each run of one kind, insert the kind's rows from
-    the leaves, then their ``submissions`` rows, so a later leaf naming an earlier one (a case update,
-    a verdict) finds it. Leaves of no registered kind, or with no submission (a photo's full hash
-    logged by the server), have no rows. Raises VerificationError for a leaf that is not a valid record,
-    NotFoundError for an election or place the database lacks; the caller rolls back.
+    1. verify a device signature against the key the leaf names; 2. for each run of one kind, insert
+    the kind's rows from the leaves, then their ``submissions`` rows, so a later leaf naming an earlier
+    one (a case update, a verdict) finds it. Leaves of no registered kind, or with no submission (a
+    photo's full hash logged by the server), have no rows. Raises VerificationError for a leaf that
+    lacks what its rows need or whose signature fails, NotFoundError for an election or place the
+    database lacks; the caller rolls back.
     """
     batch = Batch(conn, cache if cache is not None else Cache())
     done = Restored()
     by_leaf = {kind.leaf_type: kind for kind in map(kinds.get_kind, kinds.names())}
-    items = [_item(index, data, by_leaf) for index, data in entries]
+    items = [
+        _Item(index, by_leaf.get(leaf.type) if "submission_id" in leaf.body else None, leaf)
+        for index, leaf in leaves
+    ]
     for kind, run in groupby(items, key=lambda i: i.kind):
         group = list(run)
         if kind is None:
@@ -89,17 +92,6 @@ def store_logged(
             continue
         done.add(_store_run(batch, kind, group))
     return done
-
-
-def _item(index: int, data: bytes, by_leaf: Mapping[str, RecordKind]) -> _Item:
-    try:
-        leaf = parse_leaf(data)
-    except VerificationError as exc:
-        raise VerificationError(
-            f"log entry {index} is not a valid record: {exc.message}", problems=exc.problems
-        ) from exc
-    kind = by_leaf.get(leaf.type) if "submission_id" in leaf.body else None
-    return _Item(index, kind, leaf)
 
 
 def _store_run(batch: Batch, kind: RecordKind, items: Sequence[_Item]) -> Restored:

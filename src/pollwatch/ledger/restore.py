@@ -170,9 +170,8 @@ def _append_missing(conn: Connection, fetch: Fetch, tree: TileHashes, *, first: 
         check_tile(ref, data, tree)
         start = max(first, tile * TILE_WIDTH)
         entries = decode_entries(data)[start - tile * TILE_WIDTH :]
-        indexed = list(enumerate(entries, start=start))
-        done.add(store_logged(conn, indexed, cache))
-        leaves = [_leaf(index, entry) for index, entry in indexed]
+        leaves = [_leaf(index, entry) for index, entry in enumerate(entries, start=start)]
+        done.add(store_logged(conn, list(enumerate(leaves, start=start)), cache))
         indices = service.append(conn, leaves, encoded=entries)
         if indices[:1] != [start]:
             raise ConflictError("another writer appended to the log during the restore; nothing was restored")
@@ -194,7 +193,9 @@ def _leaf(index: int, entry: bytes) -> LeafRecord:
     try:
         return parse_leaf(entry)
     except VerificationError as exc:
-        raise VerificationError(f"log entry {index}: {exc.message}") from exc
+        raise VerificationError(
+            f"log entry {index} is not a valid record: {exc.message}", problems=exc.problems
+        ) from exc
 
 
 def _check_rebuilt(conn: Connection, checkpoint: Checkpoint) -> None:
