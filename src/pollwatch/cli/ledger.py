@@ -325,10 +325,11 @@ def _mirror_source(source: str | None, log_key: str | None, db: str | None) -> t
         return db_fetch(open_db(db), settings), key
     if not log_key:
         raise InputError("--from needs --log-key", remedy="pass the log's published verifier key (vkey)")
-    return _fetch_from(source), parse_vkey(log_key)
+    return fetch_from(source), parse_vkey(log_key)
 
 
-def _fetch_from(source: str) -> Fetch:
+def fetch_from(source: str) -> Fetch:
+    """The files of a mirror directory or of a mirror's or the log's URL."""
     if source.startswith(("http://", "https://")):
         return url_fetch(source)
     if not Path(source).is_dir():
@@ -348,7 +349,7 @@ def log_verify_mirror(
     """Check a mirror from its files alone: signature, witness quorum, every tile and entry, earlier
     checkpoints; exit 1 if any failed."""
     with handled():
-        fetch, key = _fetch_from(source), parse_vkey(log_key)
+        fetch, key = fetch_from(source), parse_vkey(log_key)
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
     _report(verify_mirror(fetch, log_key=key, witnesses=witnesses, quorum=quorum), fmt, f"mirror {source}")

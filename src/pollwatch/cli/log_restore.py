@@ -28,14 +28,14 @@ def log_restore(
     """Append the entries a restored database lacks from a mirror, re-creating each record's rows, in one
     transaction; refuse a split view, a bad signature or quorum, or a tree that misses the checkpoint's
     root. Then run `pollwatch projections rebuild`."""
-    from pollwatch.cli.ledger import _fetch_from
+    from pollwatch.cli.ledger import fetch_from
 
     with handled():
         key = parse_vkey(log_key)
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
         summary = restore_log(
-            open_db(db), _fetch_from(mirror), log_key=key, witnesses=witnesses, quorum=quorum
+            open_db(db), fetch_from(mirror), log_key=key, witnesses=witnesses, quorum=quorum
         )
     typer.echo(describe(summary))
 
