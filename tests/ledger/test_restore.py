@@ -400,3 +400,22 @@ def test_a_plugin_kind_comes_back_through_its_own_rows_from_leaves(
     summary = restore_log(copy, dir_fetch(tmp_path / "mirror"), log_key=log_signer.verifier())
     assert (summary.appended, summary.records) == (3, 3)
     assert list_toy_notes(copy) == list_toy_notes(db) == ["note 0", "note 1", "note 2"]
+
+
+def test_a_restore_across_entry_bundles_starts_mid_bundle(night: Night, copies: Any) -> None:
+    p = _observer(night.db)
+
+    def sheets(first: int, count: int) -> list[Job]:
+        return [
+            Job(_sheet(f"sheet-{n:05d}", str(1 + n % 3), (n, 1, 2)), p) for n in range(first, first + count)
+        ]
+
+    _write(night.db, sheets(0, 300))  # the backup ends 44 entries into the second bundle
+    night.publish()
+    copy, _ = copies()
+    _write(night.db, sheets(300, 300))
+    night.publish()
+    summary = restore_log(copy, dir_fetch(night.mirror), log_key=night.settings.signer.verifier())
+    assert (summary.before, summary.appended) == (300, 300)
+    assert _log(copy)[:2] == _log(night.db)[:2]
+    assert _rows(copy)["sheets"] == _rows(night.db)["sheets"]

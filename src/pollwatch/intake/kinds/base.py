@@ -2,7 +2,8 @@
 
 A kind is one module: its pydantic input schema (fields of :class:`RecordBase` plus its own), where a
 record is (for assignments), how it is resolved and validated against the store, its signed body and
-leaf, and its storage rows. Everything else (roles, device signature, idempotency, replay, the
+leaf, and its storage rows (made again from the leaf alone by ``rows_from_leaves``, for
+``pollwatch log restore``). Everything else (roles, device signature, idempotency, replay, the
 personal-data walk, the log append in the same transaction, the receipt) is the core's, once for all
 kinds (:func:`pollwatch.intake.service.write_batch`).
 """
