@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import SUBMITTING, AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake import kinds
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, Place, RecordBase, RowIds, Signer
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.storage import Database, places
 
@@ -85,6 +85,22 @@ class ToyKind:
         first = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(toy_notes.c.id), 0))).scalar_one())
         conn.execute(toy_notes.insert(), values)
         return [(first + n + 1, None) for n in range(len(items))]
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        """The same rows from leaves already in the log (``pollwatch log restore``)."""
+        found = places.list_constituency_contexts(
+            batch.conn, records[0].election_id, {str(r.body["constituency"]) for r in records}
+        )
+        values = [
+            {"election_id": r.election_id, "constituency_id": found[str(r.body["constituency"])].id,
+             "text": r.body["text"]}
+            for r in records
+        ]  # fmt: skip
+        first = int(
+            batch.conn.execute(sa.select(sa.func.coalesce(sa.func.max(toy_notes.c.id), 0))).scalar_one()
+        )
+        batch.conn.execute(toy_notes.insert(), values)
+        return [(first + n + 1, None) for n in range(len(records))]
 
 
 @pytest.fixture

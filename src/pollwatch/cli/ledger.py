@@ -10,6 +10,7 @@ import typer
 
 from pollwatch import config
 from pollwatch.cli.common import DbOption, FormatOption, OutputFormat, emit, handled, open_db
+from pollwatch.cli.log_restore import log_restore
 from pollwatch.cli.log_status import log_status
 from pollwatch.errors import InputError, VerificationError
 from pollwatch.ledger import service
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
     log_app.command("mirror")(log_mirror)
     log_app.command("verify-mirror")(log_verify_mirror)
     log_app.command("status")(log_status)  # cli/log_status.py
+    log_app.command("restore")(log_restore)  # cli/log_restore.py
     app.add_typer(log_app, name="log")
 
 
@@ -323,10 +325,11 @@ def _mirror_source(source: str | None, log_key: str | None, db: str | None) -> t
         return db_fetch(open_db(db), settings), key
     if not log_key:
         raise InputError("--from needs --log-key", remedy="pass the log's published verifier key (vkey)")
-    return _fetch_from(source), parse_vkey(log_key)
+    return fetch_from(source), parse_vkey(log_key)
 
 
-def _fetch_from(source: str) -> Fetch:
+def fetch_from(source: str) -> Fetch:
+    """The files of a mirror directory or of a mirror's or the log's URL."""
     if source.startswith(("http://", "https://")):
         return url_fetch(source)
     if not Path(source).is_dir():
@@ -346,7 +349,7 @@ def log_verify_mirror(
     """Check a mirror from its files alone: signature, witness quorum, every tile and entry, earlier
     checkpoints; exit 1 if any failed."""
     with handled():
-        fetch, key = _fetch_from(source), parse_vkey(log_key)
+        fetch, key = fetch_from(source), parse_vkey(log_key)
         witnesses = [parse_vkey(v) for v in witness_key or []]
         TrustAnchor(key, tuple(witnesses), quorum)  # refuses an impossible quorum before any work
     _report(verify_mirror(fetch, log_key=key, witnesses=witnesses, quorum=quorum), fmt, f"mirror {source}")

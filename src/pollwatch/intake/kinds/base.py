@@ -2,7 +2,8 @@
 
 A kind is one module: its pydantic input schema (fields of :class:`RecordBase` plus its own), where a
 record is (for assignments), how it is resolved and validated against the store, its signed body and
-leaf, and its storage rows. Everything else (roles, device signature, idempotency, replay, the
+leaf, and its storage rows (made again from the leaf alone by ``rows_from_leaves``, for
+``pollwatch log restore``). Everything else (roles, device signature, idempotency, replay, the
 personal-data walk, the log append in the same transaction, the receipt) is the core's, once for all
 kinds (:func:`pollwatch.intake.service.write_batch`).
 """
@@ -111,6 +112,22 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class LoggedRecord:
+    """A record already in the log, handed back to its kind to re-create its rows
+    (``pollwatch log restore``): its leaf index, the leaf's body, and the times the rows hold.
+
+    ``captured_at`` is None when the server filled it in with the arrival time (the record was sent
+    without one), as the submission core's rows have it then.
+    """
+
+    index: int
+    body: Mapping[str, Any]
+    election_id: int
+    received_at: dt.datetime
+    captured_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class ElectionInfo:
     id: int
     rule_pack: str
@@ -118,6 +135,14 @@ class ElectionInfo:
     date: dt.date | None = None
     country: str = ""
     """ISO 3166-1 alpha-2 code of the election's country (which observation forms apply)."""
+
+
+def leaf_time(value: object) -> dt.datetime | None:
+    """A time as a leaf writes it (ISO 8601, ``Z``), aware; None when absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
 CAPTURE_SLACK = dt.timedelta(days=1)
@@ -209,4 +234,11 @@ class RecordKind(Protocol):
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         """Insert the kind's storage rows (before the log append, so the log lock is held briefly);
         return (record id, sheet id) per record, in order. The leaf index is in ``submissions``."""
+        ...
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        """Re-create the rows :meth:`rows` stored for records already in the log, from their leaves
+        alone (``pollwatch log restore``); (record id, sheet id) per record, in order. Nothing is
+        validated again: the log is what was accepted. What never entered the leaf (a case's private
+        identities) is not re-created."""
         ...

@@ -24,13 +24,15 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ProblemList
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, RecordBase, Signer
 from pollwatch.intake.kinds.observation import (
     Ref,
     ShortText,
     SourceIn,
     StateRows,
+    logged_place,
     plausible_day,
+    public_record,
     resolve,
     source_docs,
 )
@@ -136,6 +138,17 @@ class CaseKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_cases(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        b = record.body
+        ctx = logged_place(batch, record)
+        return {
+            "election_id": record.election_id, "event": b["event"],
+            "started_on": dt.date.fromisoformat(b["started_on"]),
+            "constituency_id": ctx.constituency_id if ctx else None, "record": public_record(b),
+            "submitter_key": b["submitter_key"], "organisation": b["organisation"],
+            "private": {},  # identities never entered the leaf: they cannot come back from it
+        }  # fmt: skip
 
 
 def check_people(

@@ -20,9 +20,17 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ForbiddenError, InputError, ProblemList
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, RecordBase, Signer
 from pollwatch.intake.kinds.case import BEFORE, CASE_ROLES
-from pollwatch.intake.kinds.observation import Ref, SourceIn, StateRows, plausible_day, source_docs
+from pollwatch.intake.kinds.observation import (
+    Ref,
+    SourceIn,
+    StateRows,
+    logged_record_id,
+    plausible_day,
+    public_record,
+    source_docs,
+)
 from pollwatch.observe.cases import Publication, Status
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
@@ -98,3 +106,11 @@ class CaseUpdateKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_case_updates(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        b = record.body
+        return {
+            "case_id": logged_record_id(batch, "case", record, "case"), "status": b["status"],
+            "on": dt.date.fromisoformat(b["on"]), "record": public_record(b),
+            "submitter_key": b["submitter_key"],
+        }  # fmt: skip

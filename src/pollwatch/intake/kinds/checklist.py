@@ -23,8 +23,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake.format import Visible
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, Signer
-from pollwatch.intake.kinds.observation import StateRows, resolve
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, Place, RecordBase, Signer
+from pollwatch.intake.kinds.observation import StateRows, logged_place, resolve
 from pollwatch.observe import qc
 from pollwatch.observe.forms import Level, check_answers, current_form
 from pollwatch.storage import observations
@@ -95,6 +95,18 @@ class ChecklistKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_checklists(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        b = record.body
+        ctx = logged_place(batch, record)
+        failed = [c.removeprefix("qc:") for c in b.get("checks") or [] if c.startswith("qc:")]
+        return {
+            "election_id": record.election_id, "constituency_id": ctx.constituency_id if ctx else None,
+            "station_id": ctx.station_id if ctx else None, "form": b["form"], "version": b["version"],
+            "phase": b["phase"], "submitter_key": b["submitter_key"], "organisation": b["organisation"],
+            "answers": b["answers"], "qc_failures": failed, "quarantined": bool(failed),
+            "captured_at": record.captured_at,
+        }  # fmt: skip
 
 
 def signing_body(

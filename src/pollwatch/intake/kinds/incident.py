@@ -23,8 +23,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import SUBMITTING, AuthRole
 from pollwatch.errors import InputError, ProblemList
 from pollwatch.intake.format import NoNul, Visible, aware_utc
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, Signer
-from pollwatch.intake.kinds.observation import StateRows, resolve
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, Place, RecordBase, Signer, leaf_time
+from pollwatch.intake.kinds.observation import StateRows, logged_place, resolve
 from pollwatch.observe.incidents import Severity, category
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
@@ -90,6 +90,18 @@ class IncidentKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_incidents(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        b = record.body
+        ctx = logged_place(batch, record)
+        return {
+            "election_id": record.election_id, "constituency_id": ctx.constituency_id if ctx else None,
+            "station_id": ctx.station_id if ctx else None, "category": b["category"],
+            "severity": b["severity"], "occurred_at": leaf_time(b["occurred_at"]),
+            "latitude": b.get("latitude"), "longitude": b.get("longitude"),
+            "description": b.get("description") or "", "photos": b.get("photos") or [],
+            "submitter_key": b["submitter_key"], "organisation": b["organisation"],
+        }  # fmt: skip
 
 
 def _where_and_when(rec: IncidentSubmission, received_at: dt.datetime, date: dt.date | None) -> dt.datetime:

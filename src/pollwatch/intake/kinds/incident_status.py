@@ -20,8 +20,8 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import InputError
 from pollwatch.intake.format import NoNul
-from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
-from pollwatch.intake.kinds.observation import StateRows
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, RecordBase, Signer
+from pollwatch.intake.kinds.observation import StateRows, logged_record_id
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
 
@@ -72,3 +72,10 @@ class IncidentStatusKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_incident_statuses(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        return {
+            "incident_id": logged_record_id(batch, "incident", record, "incident"),
+            "status": record.body["status"],
+            "submitter_key": record.body["submitter_key"],
+        }

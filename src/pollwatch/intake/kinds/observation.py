@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Connection
 
-from pollwatch.errors import InputError
+from pollwatch.errors import InputError, VerificationError
 from pollwatch.intake.format import NoNul, Visible
-from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch, Draft, Place, RowIds
-from pollwatch.ledger.records import LeafRecord
+from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch, Draft, LoggedRecord, Place, RowIds
+from pollwatch.ledger.records import SERVER_FIELDS, LeafRecord
 from pollwatch.observe.cases import Grade, SourceKind
 from pollwatch.observe.text import screen_text
-from pollwatch.storage import places
+from pollwatch.storage import observations, places
 
 if TYPE_CHECKING:
     from pollwatch.intake.service import Job
@@ -111,3 +111,38 @@ class StateRows(abc.ABC):
             (i, None)
             for i in self.insert(conn, [{**d.state, "received_at": j.received_at} for j, d in items])
         ]
+
+    @abc.abstractmethod
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        """The row :meth:`draft` would have made (its ``state``), from the record's leaf alone."""
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        rows = [{**self.state_from_leaf(batch, r), "received_at": r.received_at} for r in records]
+        return [(i, None) for i in self.insert(batch.conn, rows)]
+
+
+def public_record(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What a case, case update or shutdown row keeps as its public record: the signed body without
+    ``captured_at`` (the leaf's body without what the server added, too)."""
+    return {k: v for k, v in body.items() if k not in ("captured_at", *SERVER_FIELDS)}
+
+
+def logged_place(batch: Batch, record: LoggedRecord) -> places.StationContext | None:
+    """The place a logged record names (``constituency`` and ``station``), or None when it names none."""
+    constituency = record.body.get("constituency")
+    if not constituency:
+        return None
+    station = record.body.get("station")
+    return resolve(batch, record.election_id, str(constituency), None if station is None else int(station))
+
+
+def logged_record_id(batch: Batch, kind: str, record: LoggedRecord, field: str) -> int:
+    """The row id of the earlier record of ``kind`` whose leaf this record's ``field`` names."""
+    leaf = int(record.body[field])
+    found = observations.records_of_leaves(batch.conn, kind, {leaf}).get(leaf)
+    if found is None:
+        raise VerificationError(
+            f"leaf {record.index} names leaf {leaf} as its {kind}, which holds no {kind} here",
+            where=field, expected=f"the leaf of a {kind} record", found=str(leaf),
+        )  # fmt: skip
+    return found[0]

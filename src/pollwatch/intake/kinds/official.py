@@ -19,8 +19,9 @@ from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ForbiddenError
 from pollwatch.intake.checks import default_form
 from pollwatch.intake.format import TOTAL_FIELDS, Count, TotalsIn, Visible, refuse_duplicate_positions
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, Place, RecordBase, RowIds, Signer
 from pollwatch.intake.kinds.sheet import (
+    insert_logged_sheets,
     insert_sheets,
     prefetch_places,
     resolve_place,
@@ -133,3 +134,6 @@ class OfficialKind:
 
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         return insert_sheets(conn, items)
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        return insert_logged_sheets(batch, records, self.leaf_type)

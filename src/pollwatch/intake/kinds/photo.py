@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from pollwatch.auth.roles import SUBMITTING, AuthRole
 from pollwatch.errors import InputError
-from pollwatch.intake.kinds.base import Batch, Draft, Place, RecordBase, RowIds, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, Place, RecordBase, RowIds, Signer
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.storage import photos as photo_store
 from pollwatch.storage import submissions
@@ -77,6 +77,9 @@ class PhotoKind:
 
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         return [(None, None)] * len(items)
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        return [(None, None)] * len(records)
 
 
 def log_stored_photos(conn: Connection, named: Sequence[tuple[str, str | None, int]]) -> None:

@@ -8,6 +8,7 @@ are a ``sheets`` row with its votes. Places are looked up for the whole batch an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
@@ -15,10 +16,11 @@ from sqlalchemy import Connection
 
 from pollwatch.auth import Principal
 from pollwatch.auth.roles import SUBMITTING, AuthRole
-from pollwatch.errors import Error, InputError, ProblemList
+from pollwatch.errors import Error, InputError, ProblemList, VerificationError
 from pollwatch.intake.checks import check_sheet, default_form
 from pollwatch.intake.format import TOTAL_FIELDS, SheetSubmission, signing_body
-from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch, Draft, Place, RowIds, Signer
+from pollwatch.intake.kinds.base import CONTEXT_TTL, Batch, Draft, LoggedRecord, Place, RowIds, Signer
+from pollwatch.intake.kinds.observation import resolve
 from pollwatch.ledger import records
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.model import (
@@ -32,6 +34,7 @@ from pollwatch.model import (
     Totals,
 )
 from pollwatch.storage import places, sheet_rows, submissions
+from pollwatch.tally.leaves import sheet_from_leaf
 
 if TYPE_CHECKING:
     from pollwatch.intake.service import Job
@@ -81,6 +84,63 @@ class SheetKindPlugin:
 
     def rows(self, conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:
         return insert_sheets(conn, items)
+
+    def rows_from_leaves(self, batch: Batch, records: Sequence[LoggedRecord]) -> RowIds:
+        return insert_logged_sheets(batch, records, self.leaf_type)
+
+
+def insert_logged_sheets(batch: Batch, records: Sequence[LoggedRecord], leaf_type: str) -> RowIds:
+    """Insert the sheet rows of ``sheet`` or ``official`` leaves already in the log, as the intake
+    stored them (an imported official leaf keeps its file as source); (sheet id, sheet id) each."""
+    items = []
+    for rec in records:
+        read = sheet_from_leaf(rec.index, leaf_type, rec.body)
+        if read is None:
+            raise VerificationError(
+                f"leaf {rec.index} is not a readable {leaf_type} sheet", expected="the body of docs/ledger.md"
+            )
+        station = read.station_serial
+        ctx = resolve(batch, rec.election_id, read.constituency, station)
+        unknown = sorted(int(k) for k in read.votes if k not in ctx.candidates)
+        if unknown:
+            raise InputError(
+                f"leaf {rec.index} names ballot positions this database's ballot lacks",
+                where=f"votes.{unknown[0]}", expected=f"positions of {read.constituency}'s ballot",
+                found=", ".join(map(str, unknown)),
+                remedy="restore the election's structure (candidates) before its records",
+            )  # fmt: skip
+        failed = set(rec.body.get("checks") or ())
+        details = run_checks(batch, ctx, rec.body)[1] if failed else {}
+        sheet = _as_stored(read, rec, leaf_type, {k: v for k, v in details.items() if k in failed})
+        items.append((ctx, sheet))
+    ids = sheet_rows.insert_sheet_batch(batch.conn, items)
+    return [(i, i) for i in ids]
+
+
+def _as_stored(
+    read: ResultSheet, rec: LoggedRecord, leaf_type: str, details: Mapping[str, Any]
+) -> ResultSheet:
+    """The sheet row the intake made of the record: its source, times and ``extra`` (with the details
+    of the checks it failed, recomputed)."""
+    body = rec.body
+    imported = body.get("role") == "import"
+    extra: dict[str, Any] = {
+        "submission_id": body.get("submission_id"),
+        "checks": list(body.get("checks") or []),
+    }
+    if body.get("supersedes") is not None:
+        extra["supersedes"] = body["supersedes"]
+    if leaf_type == "official":
+        extra["source"] = body.get("source")
+    if details:
+        extra["check_details"] = dict(details)
+    provenance = replace(
+        read.provenance,
+        source=read.provenance.source if imported else SOURCE,
+        received_at=rec.received_at,
+        captured_at=rec.captured_at or rec.received_at,
+    )
+    return replace(read, provenance=provenance, extra=extra)
 
 
 def insert_sheets(conn: Connection, items: Sequence[tuple[Job, Draft]]) -> RowIds:

@@ -22,9 +22,9 @@ from sqlalchemy import Connection
 from pollwatch.auth.roles import AuthRole
 from pollwatch.errors import ProblemList
 from pollwatch.intake.format import NoNul, aware_utc
-from pollwatch.intake.kinds.base import Batch, Draft, RecordBase, Signer
+from pollwatch.intake.kinds.base import Batch, Draft, LoggedRecord, RecordBase, Signer, leaf_time
 from pollwatch.intake.kinds.case import BEFORE, CASE_ROLES
-from pollwatch.intake.kinds.observation import ShortText, SourceIn, StateRows, source_docs
+from pollwatch.intake.kinds.observation import ShortText, SourceIn, StateRows, public_record, source_docs
 from pollwatch.observe.text import screen_text
 from pollwatch.storage import observations
 
@@ -87,6 +87,14 @@ class ShutdownKind(StateRows):
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         return observations.insert_shutdowns(conn, rows)
+
+    def state_from_leaf(self, batch: Batch, record: LoggedRecord) -> dict[str, Any]:
+        b = record.body
+        return {
+            "election_id": record.election_id, "started_at": leaf_time(b["started_at"]),
+            "ended_at": leaf_time(b.get("ended_at")), "record": public_record(b),
+            "submitter_key": b["submitter_key"],
+        }  # fmt: skip
 
 
 def _iso(when: dt.datetime) -> str:
