@@ -18,7 +18,9 @@ from pollwatch.tally.service import tally_election
 from pollwatch.tally.views import list_reconciliations, live_tally
 from tests.tally.test_projection import _append, _assert_same, _batch, _declare
 
-_COPIES = [(c, s, who, (100 * s + who, 50 + c, 7), who == 1) for c in (1, 2) for s in (1, 2, 99) for who in (0, 1, 2)]
+_COPIES = [
+    (c, s, who, (100 * s + who, 50 + c, 7), who == 1) for c in (1, 2) for s in (1, 2, 99) for who in (0, 1, 2)
+]
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +124,9 @@ def test_a_step_writes_each_touched_row_once_per_area(sqlite_db: Database) -> No
     create_tiny_election(sqlite_db, slug="rn", constituencies=2, stations=3)
     projector = Projector(sqlite_db)
     # Six copies of two stations of NA-1 and one copy of NA-2, in one step.
-    copies = [(1, s, who, (10, 20, 30), False) for s in (1, 2) for who in (0, 1, 2)] + [(2, 1, 0, (1, 2, 3), False)]
+    copies = [(1, s, who, (10, 20, 30), False) for s in (1, 2) for who in (0, 1, 2)] + [
+        (2, 1, 0, (1, 2, 3), False)
+    ]
     _append(sqlite_db, "rn", copies, [], cast(Projector, _Idle()))
     projector.catch_up()
     assert projector.last == StepReport(leaves=7, areas=2, stations=3, constituencies=2)

@@ -35,10 +35,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pollwatch.model import ResultSheet, SheetKind
-from pollwatch.storage import Database
+from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
-from pollwatch.storage import replica
 from pollwatch.tally.leaves import RESULT_TYPES, sheet_from_leaf
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
 
