@@ -60,6 +60,7 @@ def test_read_node_serves_the_primarys_tally_and_reconciliation(node: TestClient
     assert tally.json() == _json(expected_tally)
     assert page.json() == _json(expected_page)
     assert tally.json()["constituencies"]  # not two empty answers
+    assert tally.headers["x-pollwatch-node"] == "read"
 
 
 def test_read_node_serves_a_constituencys_audit_and_station(node: TestClient, db: Database) -> None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pollwatch.api import elections, errors, results
 from pollwatch.api.edge import SecurityHeaders, complete_openapi
@@ -22,6 +22,7 @@ from pollwatch.errors import Error
 from pollwatch.storage import Database
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_NAMED = (b"x-pollwatch-node", b"read")
 
 
 def create_read_app(db: Database, *, source: Database, areas: Collection[str] = ()) -> FastAPI:
@@ -61,7 +62,9 @@ class WriteRefused(Error):
 
 
 class ReadsOnly:
-    """Refuse every request that could write (405 with the error envelope): a read node takes none."""
+    """Refuse every request that could write (405 with the error envelope): a read node takes none.
+    Every answer names the tier that gave it (``X-Pollwatch-Node: read``), for operators behind a
+    balancer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,7 +75,16 @@ class ReadsOnly:
                 f"a read node takes no {scope['method']} requests",
                 remedy="send submissions to an API node; a read node serves the public results reads only",
             )
-            response = errors.envelope_response(error, {"Allow": "GET, HEAD"})
+            response = errors.envelope_response(error, {"Allow": "GET, HEAD", "X-Pollwatch-Node": "read"})
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), _NAMED]}
+            await send(message)
+
+        await self.app(scope, receive, named)
