@@ -226,7 +226,17 @@ def start_pgbouncer(root: Path, port: int, primary_port: int) -> int:
         _own(path)
     _run(_as_postgres(["pgbouncer", "-d", str(ini)]))
     _wait_port(port, "pgbouncer")
-    return int((folder / "pgbouncer.pid").read_text().strip())
+    return _read_pid(folder / "pgbouncer.pid", "pgbouncer")
+
+
+def _read_pid(path: Path, what: str, timeout: float = 10.0) -> int:
+    """The pid a daemon wrote: it may listen a moment before the file has its number."""
+    deadline = time.monotonic() + timeout
+    while not (text := path.read_text().strip() if path.exists() else "").isdigit():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} wrote no pid to {path} within {timeout:g} s")
+        time.sleep(0.05)
+    return int(text)
 
 
 RESULTS_READS = r"^/api/v1/elections/[^/]+/(tally|reconciliation|audit|pvt|parliament|repoll)$"
