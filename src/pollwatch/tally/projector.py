@@ -38,8 +38,15 @@ from pollwatch.model import ResultSheet, SheetKind
 from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
-from pollwatch.tally.leaves import RESULT_TYPES, sheet_from_leaf
-from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
+from pollwatch.tally.leaves import RESULT_TYPES
+from pollwatch.tally.projected_rows import (
+    Delta,
+    best_totals,
+    best_votes,
+    merge_constituency,
+    parse_copies,
+)
+from pollwatch.tally.reconcile import reconcile_station
 
 log = logging.getLogger(__name__)
 
@@ -395,10 +402,10 @@ class Projector:
 
     def _stations(
         self, conn: Connection, by_key: dict[str, list[_Copy]], last: int, plan: _Plan
-    ) -> dict[int, _Delta]:
+    ) -> dict[int, Delta]:
         known = {k: self._rows[k] for k in by_key if k in self._rows}
         read = store.get_station_rows(conn, set(by_key) - set(known))
-        deltas: dict[int, _Delta] = {}
+        deltas: dict[int, Delta] = {}
         for key, copies in by_key.items():
             hit = known.get(key)
             old = hit.row if hit is not None else read.get(key)
@@ -406,7 +413,7 @@ class Projector:
             if plan.keep:
                 plan.stations[key] = station
             (plan.stations_changed if old is not None else plan.stations_new).append(station.row)
-            deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, station.row, self._place(key))
+            deltas.setdefault(copies[0].constituency_id, Delta()).add(old, station.row, self._place(key))
         return deltas
 
     def _place(self, key: str) -> store.Place | None:
@@ -426,8 +433,8 @@ class Projector:
         """The station's new row from its old one (and its old copies already ``parsed``, when known)."""
         docs = list(old["copies"]) if old is not None else []
         new = [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
-        sheets = list(parsed) if parsed is not None else _parse(docs)
-        sheets += _parse(new)
+        sheets = list(parsed) if parsed is not None else parse_copies(docs)
+        sheets += parse_copies(new)
         docs += new
         place = self._place(key)
         cid = copies[0].constituency_id
@@ -445,107 +452,24 @@ class Projector:
             "key": key, "election_id": copies[0].election_id, "constituency_id": cid,
             "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
             "state": r.state.value, "registered": registered, "votes": best_votes(r),
-            **_best_totals(r), "copies": docs, "updated_index": last,
+            **best_totals(r), "copies": docs, "updated_index": last,
         }  # fmt: skip
         return _Station(row, tuple(sheets))
-
-
-def _parse(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
-    """The result sheets of stored copies (``{"index", "type", "body"}``), skipping malformed ones."""
-    return [s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None]
-
-
-def best_votes(r: StationReconciliation) -> dict[str, int]:
-    """The best figure's votes by ballot position (as JSON keys)."""
-    if r.best is None:
-        return {}
-    return {str(int(k)): int(v) for k, v in sorted(r.best.sheet.votes.items())}
-
-
-def _best_totals(r: StationReconciliation) -> dict[str, int | None]:
-    t = r.best.sheet.totals if r.best is not None else None
-    return {
-        "valid": t.valid if t else None,
-        "rejected": t.rejected if t else None,
-        "polled": t.polled if t else None,
-    }
-
-
-@dataclass
-class _Delta:
-    """How a constituency's sums move when some of its stations change."""
-
-    votes: Counter[str] = field(default_factory=Counter)
-    reported: int = 0
-    registered: int = 0
-    unknown: int = 0
-    sheet_only: int = 0
-    sheet_only_registered: int = 0
-    conflicts: int = 0
-
-    def add(self, old: Mapping[str, Any] | None, row: Mapping[str, Any], place: store.Place | None) -> None:
-        self.votes.update({k: int(v) for k, v in row["votes"].items()})
-        if old is not None:
-            self.votes.subtract({k: int(v) for k, v in old["votes"].items()})
-            self.conflicts -= old["state"] == CopyState.CONFLICT.value
-        self.conflicts += row["state"] == CopyState.CONFLICT.value
-        if old is not None:
-            return
-        self.reported += 1
-        registered = row["registered"]
-        if place is not None and registered is None:
-            self.unknown += 1
-        self.registered += max(int(registered or 0), 0)
-        if place is None:
-            self.sheet_only += 1
-            self.sheet_only_registered += max(int(registered or 0), 0)
-
-
-def _merge(
-    cid: int, election_id: int, old: Mapping[str, Any] | None, delta: _Delta | None, version: int, last: int
-) -> dict[str, Any]:
-    d = delta or _Delta()
-    votes: Counter[str] = Counter({k: int(v) for k, v in (old["votes"] if old else {}).items()})
-    votes.update(d.votes)
-    base = old or {}
-    return {
-        "constituency_id": cid,
-        "election_id": election_id,
-        "votes": {k: votes[k] for k in sorted(votes, key=int)},
-        "stations_reported": int(base.get("stations_reported", 0)) + d.reported,
-        "registered_reported": int(base.get("registered_reported", 0)) + d.registered,
-        "unknown_reported": int(base.get("unknown_reported", 0)) + d.unknown,
-        "sheet_only_stations": int(base.get("sheet_only_stations", 0)) + d.sheet_only,
-        "sheet_only_registered": int(base.get("sheet_only_registered", 0)) + d.sheet_only_registered,
-        "conflicts": int(base.get("conflicts", 0)) + d.conflicts,
-        "version": int(base.get("version", 0)) + version,
-        "updated_index": last,
-    }
 
 
 def _constituency_rows(
     conn: Connection,
     versions: Counter[int],
     elections: Mapping[int, int],
-    deltas: Mapping[int, _Delta],
+    deltas: Mapping[int, Delta],
     last: int,
     plan: _Plan,
 ) -> None:
     rows = store.get_constituency_rows(conn, set(versions))
     for cid, count in versions.items():
         old = rows.get(cid)
-        row = _merge(cid, elections[cid], old, deltas.get(cid), count, last)
+        row = merge_constituency(cid, elections[cid], old, deltas.get(cid), count, last)
         (plan.constituencies_changed if old is not None else plan.constituencies_new).append(row)
-
-
-def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
-    """The copies stored in a station row, as result sheets (for the reconciliation shown to users)."""
-    out = []
-    for d in row["copies"]:
-        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
-        if sheet is not None:
-            out.append(sheet)
-    return out
 
 
 def status(db: Database) -> dict[str, int]:
