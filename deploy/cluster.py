@@ -1,6 +1,6 @@
 """A local pollwatch cluster on loopback, for tests and demos: one command starts it, one stops it.
 
-    .venv/bin/python deploy/cluster.py up [--dir var/cluster] [--nodes 2] [--publishers 2]
+    .venv/bin/python deploy/cluster.py up [--dir var/cluster] [--nodes 2] [--publishers 2] [--read-nodes 1]
     .venv/bin/python deploy/cluster.py status [--dir var/cluster]
     .venv/bin/python deploy/cluster.py failover [--dir var/cluster]   # kill the primary, promote the standby
     .venv/bin/python deploy/cluster.py witness-stop|witness-start [--dir var/cluster]
@@ -15,6 +15,9 @@ What ``up`` starts (docs/deployment.md has the topology and the runbook):
 * SeaweedFS (S3 gateway) for photos, bucket ``pollwatch``.
 * N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off`` and only the log's verifier key,
   ``POLLWATCH_LOG_VKEY``) and nginx balancing over them.
+* R read nodes (``pollwatch read-node``): each follows the standby's log into its own SQLite file
+  (``readerN/projections.sqlite3``) and serves the public results reads from it; nginx sends the results
+  GETs (tally, reconciliation, audit, pvt, parliament, repoll) to them. They hold no key.
 * M publishers (``pollwatch publish``), each taking the leader lock on a direct connection to the
   primary: one signs, the others wait to take over. Only they read the private log key.
 * One witness (``pollwatch witness``, its own cosignature key ``keys/witness1.key``, named
@@ -36,7 +39,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -61,6 +64,7 @@ class Cluster:
     s3_endpoint: str = ""
     witness_port: int = 0
     node_ports: list[int] = field(default_factory=list)
+    read_ports: list[int] = field(default_factory=list)
     pids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -222,14 +226,42 @@ def start_pgbouncer(root: Path, port: int, primary_port: int) -> int:
         _own(path)
     _run(_as_postgres(["pgbouncer", "-d", str(ini)]))
     _wait_port(port, "pgbouncer")
-    return int((folder / "pgbouncer.pid").read_text().strip())
+    return _read_pid(folder / "pgbouncer.pid", "pgbouncer")
 
 
-def start_nginx(root: Path, port: int, node_ports: list[int]) -> int:
+def _read_pid(path: Path, what: str, timeout: float = 10.0) -> int:
+    """The pid a daemon wrote: it may listen a moment before the file has its number."""
+    deadline = time.monotonic() + timeout
+    while not (text := path.read_text().strip() if path.exists() else "").isdigit():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} wrote no pid to {path} within {timeout:g} s")
+        time.sleep(0.05)
+    return int(text)
+
+
+RESULTS_READS = r"^/api/v1/elections/[^/]+/(tally|reconciliation|audit|pvt|parliament|repoll)$"
+"""The public results reads that nginx sends to the read nodes (when there are any)."""
+
+
+def _proxy(upstream: str) -> str:
+    return (
+        f"      proxy_pass http://{upstream};\n      proxy_http_version 1.1;\n"
+        '      proxy_set_header Connection "";\n      proxy_set_header Host $host;\n'
+        "      proxy_set_header X-Forwarded-For $remote_addr;\n      proxy_buffering off;\n"
+        "      proxy_read_timeout 60s;\n      proxy_next_upstream error timeout http_502 http_503;\n"
+    )
+
+
+def start_nginx(root: Path, port: int, node_ports: list[int], read_ports: Sequence[int] = ()) -> int:
     folder = root / "nginx"
     (folder / "tmp").mkdir(parents=True, exist_ok=True)
     (folder / "tmp").chmod(0o1777)  # the workers (nobody, when root starts nginx) write request bodies here
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in node_ports)
+    readers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in read_ports)
+    reads = (
+        f"  upstream reads {{\n{readers}    keepalive 32;\n  }}\n" if read_ports else "",
+        f"    location ~ {RESULTS_READS} {{\n{_proxy('reads')}    }}\n" if read_ports else "",
+    )
     user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
     temp = "".join(
         f"  {k}_temp_path {folder / 'tmp' / k};\n"
@@ -241,13 +273,9 @@ def start_nginx(root: Path, port: int, node_ports: list[int]) -> int:
         "events { worker_connections 1024; }\n"
         "http {\n  access_log off;\n" + temp +
         "  client_max_body_size 16m;\n"
-        f"  upstream pollwatch {{\n{servers}    keepalive 32;\n  }}\n"
-        f"  server {{\n    listen 127.0.0.1:{port};\n"
-        "    location / {\n      proxy_pass http://pollwatch;\n      proxy_http_version 1.1;\n"
-        '      proxy_set_header Connection "";\n      proxy_set_header Host $host;\n'
-        "      proxy_set_header X-Forwarded-For $remote_addr;\n      proxy_buffering off;\n"
-        "      proxy_read_timeout 60s;\n      proxy_next_upstream error timeout http_502 http_503;\n"
-        "    }\n  }\n}\n"
+        f"  upstream pollwatch {{\n{servers}    keepalive 32;\n  }}\n" + reads[0] +
+        f"  server {{\n    listen 127.0.0.1:{port};\n" + reads[1] +
+        "    location / {\n" + _proxy("pollwatch") + "    }\n  }\n}\n"
     )  # fmt: skip
     _run(["nginx", "-c", str(conf), "-p", str(folder)])
     _wait_port(port, "nginx")
@@ -321,6 +349,40 @@ def start_node(cluster: Cluster, index: int, port: int) -> int:
     return pid
 
 
+def read_node_env(cluster: Cluster, home: Path) -> dict[str, str]:
+    """A read node's environment: it follows the standby's log (after a failover the standby's port is
+    the new primary's) into its own SQLite file; no log key, no object-store credentials."""
+    env = pollwatch_env(cluster, home)
+    for name in (
+        "POLLWATCH_LOG_KEY",
+        "POLLWATCH_LEADER_DATABASE_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
+        env.pop(name, None)
+    env["POLLWATCH_DATABASE_URL"] = cluster.standby_url if cluster.standby_port else cluster.direct_url
+    env["POLLWATCH_PROJECTION_DATABASE_URL"] = f"sqlite:///{home / 'projections.sqlite3'}"
+    return env
+
+
+def start_read_node(cluster: Cluster, index: int, port: int) -> int:
+    home = Path(cluster.folder) / f"reader{index}"
+    home.mkdir(exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pollwatch.cli.main",
+        "read-node",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    pid = _spawn(cmd, read_node_env(cluster, home), home / "read-node.log")
+    _wait_port(port, f"read node {index}", timeout=180.0)
+    return pid
+
+
 def start_publisher(cluster: Cluster, index: int) -> int:
     home = Path(cluster.folder) / f"publisher{index}"
     home.mkdir(exist_ok=True)
@@ -378,14 +440,16 @@ def _environ(env: dict[str, str]) -> Iterator[None]:
 # -- the commands -------------------------------------------------------------------------------------
 
 
-def up(folder: Path, *, nodes: int = 2, publishers: int = 2) -> Cluster:
+def up(folder: Path, *, nodes: int = 2, publishers: int = 2, read_nodes: int = 1) -> Cluster:
     """Start everything; return the cluster (also saved in ``folder/cluster.json``)."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "cluster.json").exists():
         raise RuntimeError(f"a cluster is recorded in {folder}: run `down` first")
-    primary, standby, bouncer, nginx, witness, *node_ports = free_ports(5 + nodes)
-    cluster = Cluster(str(folder), primary, standby, bouncer, nginx, node_ports=node_ports)
+    primary, standby, bouncer, nginx, witness, *ports = free_ports(5 + nodes + read_nodes)
+    cluster = Cluster(
+        str(folder), primary, standby, bouncer, nginx, node_ports=ports[:nodes], read_ports=ports[nodes:]
+    )
     cluster.witness_port = witness
     try:
         _start_all(cluster, publishers)
@@ -413,7 +477,9 @@ def _start_all(cluster: Cluster, publishers: int) -> None:
         cluster.pids[f"publisher{i}"] = start_publisher(cluster, i)
     for i, port in enumerate(cluster.node_ports):
         cluster.pids[f"node{i}"] = start_node(cluster, i, port)
-    cluster.pids["nginx"] = start_nginx(root, cluster.nginx_port, cluster.node_ports)
+    for i, port in enumerate(cluster.read_ports):
+        cluster.pids[f"reader{i}"] = start_read_node(cluster, i, port)
+    cluster.pids["nginx"] = start_nginx(root, cluster.nginx_port, cluster.node_ports, cluster.read_ports)
 
 
 def failover(folder: Path) -> Cluster:
@@ -476,11 +542,13 @@ def down(folder: Path) -> None:
     if not record.exists():
         return
     cluster = Cluster.load(folder)
-    order = sorted(cluster.pids, key=lambda n: (not n.startswith(("nginx", "node", "publisher")), n))
+    order = sorted(
+        cluster.pids, key=lambda n: (not n.startswith(("nginx", "node", "publisher", "reader")), n)
+    )
     for name in order:
         pid = cluster.pids[name]
         if pid:
-            group = name.startswith(("node", "publisher", "seaweedfs", "witness"))  # own sessions
+            group = name.startswith(("node", "publisher", "reader", "seaweedfs", "witness"))  # own sessions
             _stop_pid(pid, kill_after=0.0 if name == "seaweedfs" else 10.0, group=group)
     for data in ("pg-standby", "pg-primary"):
         if (folder / data / "postmaster.pid").exists():
@@ -533,9 +601,10 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("var/cluster"))
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--read-nodes", type=int, default=1)
     args = parser.parse_args()
     if args.command == "up":
-        cluster = up(args.dir, nodes=args.nodes, publishers=args.publishers)
+        cluster = up(args.dir, nodes=args.nodes, publishers=args.publishers, read_nodes=args.read_nodes)
         print(json.dumps({"url": cluster.url, "record": str(Path(cluster.folder) / "cluster.json")}))  # noqa: T201
     elif args.command == "down":
         down(args.dir)

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from types import FrameType
 
 from pollwatch.audit.views import Auditor
@@ -51,8 +51,17 @@ _PARENT = "POLLWATCH_BACKGROUND_PARENT"
 class ResultsJobs:
     """The projector and the auditor of one database, started and stopped together."""
 
-    def __init__(self, db: Database, *, audit_nice: int = 0) -> None:
-        self.projector = Projector(db)
+    def __init__(
+        self,
+        db: Database,
+        *,
+        source: Database | None = None,
+        areas: Collection[str] = (),
+        audit_nice: int = 0,
+    ) -> None:
+        """``source``: where the projector reads the log (a read node's primary or replica; default
+        ``db``); the projections and the audits are kept in ``db``."""
+        self.projector = Projector(db, source=source, areas=areas)
         self.auditor = Auditor(db, nice=audit_nice)
 
     def start(self) -> None:

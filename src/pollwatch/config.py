@@ -4,6 +4,7 @@ Settings come from the environment (documented in docs/configuration.md, checked
 
 * ``POLLWATCH_HOME``: data directory; default ``$XDG_DATA_HOME/pollwatch`` or ``~/.local/share/pollwatch``.
 * ``POLLWATCH_DATABASE_URL``: SQLAlchemy URL; default ``pollwatch.sqlite3`` in the data directory.
+* ``POLLWATCH_PROJECTION_DATABASE_URL``: a read node's own database; default ``read-node.sqlite3`` there.
 * ``POLLWATCH_DATA_DIR``: folder holding the real datasets; default ``../shared/data``.
 """
 
@@ -16,6 +17,8 @@ SETTINGS = {
     "POLLWATCH_HOME": "data directory (SQLite database, evidence store, log tiles, keys)",
     "POLLWATCH_DATABASE_URL": "SQLAlchemy database URL (sqlite:///... or postgresql+psycopg://...)",
     "POLLWATCH_DATA_DIR": "folder of the real datasets read by importers and forensics loaders",
+    "POLLWATCH_PROJECTION_DATABASE_URL": "a read node's own database (its projections, its copy of the "
+    "structure, its cursor); default read-node.sqlite3 in the data directory",
 }
 
 
@@ -36,6 +39,14 @@ def database_url(override: str | None = None) -> str:
     if override:
         return override if "://" in override else f"sqlite:///{Path(override).resolve()}"
     return os.environ.get("POLLWATCH_DATABASE_URL") or f"sqlite:///{home() / 'pollwatch.sqlite3'}"
+
+
+def projection_database_url(override: str | None = None) -> str:
+    """A read node's own database: the override, then ``POLLWATCH_PROJECTION_DATABASE_URL``, then
+    SQLite in home()."""
+    if override:
+        return database_url(override)
+    return os.environ.get("POLLWATCH_PROJECTION_DATABASE_URL") or f"sqlite:///{home() / 'read-node.sqlite3'}"
 
 
 def shared_data_dir(override: Path | None = None) -> Path:

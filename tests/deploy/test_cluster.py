@@ -29,10 +29,11 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from pollwatch.api import results
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.errors import VerificationError
+from pollwatch.intake.testing import SLUG, create_tiny_election, sheet_payload
 from pollwatch.intake.testing import bearer as auth
-from pollwatch.intake.testing import create_tiny_election, sheet_payload
 from pollwatch.ledger import service
 from pollwatch.ledger.checkpoint import open_checkpoint, verify_cosignature
 from pollwatch.ledger.merkle import tree_root
@@ -41,7 +42,7 @@ from pollwatch.ledger.proof import verify_receipt
 from pollwatch.objects import local
 from pollwatch.objects.s3 import S3Objects
 from pollwatch.objects.settings import s3_settings
-from pollwatch.storage import Database
+from pollwatch.storage import Database, projections
 from pollwatch.storage import log as store
 from tests.conftest import IN_CI, ROOT
 
@@ -83,7 +84,7 @@ def cluster() -> Iterator[Any]:
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-cluster-"))
     folder.chmod(0o755)
     try:
-        running = module.up(folder, nodes=2, publishers=2)  # stops what it started if it fails
+        running = module.up(folder, nodes=2, publishers=2, read_nodes=1)  # stops what it started if it fails
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -238,6 +239,38 @@ def test_sheets_through_nginx_are_logged_receipted_and_on_the_standby(cluster: A
     acknowledged = _submit(cluster, agent, range(0, 30))
     assert sum(bool(r) for r in acknowledged.values()) >= 1  # the publisher covered them while we waited
     _check_log(cluster, acknowledged)
+
+
+def _applied(db: Database) -> int:
+    with db.connect() as conn:
+        return projections.get_cursor(conn, "results")
+
+
+def test_a_read_node_behind_nginx_serves_the_primarys_projection(cluster: Any, agent: str) -> None:
+    _submit(cluster, agent, range(700, 712))
+    primary = Database(cluster.direct_url)
+    reader = Database(f"sqlite:///{Path(cluster.folder) / 'reader0' / 'projections.sqlite3'}")
+    with primary.connect() as conn:
+        size = store.get_state(conn).size
+    deadline = time.monotonic() + 60  # the nodes' projector and the read node's consumer catch up
+    while _applied(primary) < size or _applied(reader) < size:
+        assert time.monotonic() < deadline, (size, _applied(primary), _applied(reader))
+        time.sleep(0.2)
+    with primary.connect() as conn:
+        expected = json.loads(json.dumps(results.get_tally(SLUG, conn), default=str))
+    with httpx.Client(base_url=cluster.url, timeout=30) as client:
+        answer = client.get(f"/api/v1/elections/{SLUG}/tally")
+        refused = client.post(f"/api/v1/elections/{SLUG}/tally", json={})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-pollwatch-node"] == "read"  # nginx sent it to the read node
+    assert answer.json() == expected
+    assert expected["stations_reported"] >= 3
+    assert refused.status_code == 405
+    environ = Path(f"/proc/{cluster.pids['reader0']}/environ").read_bytes().split(b"\0")
+    assert not any(v.startswith(b"POLLWATCH_LOG_KEY=") for v in environ)
+    assert not list((Path(cluster.folder) / "reader0").rglob("*.key"))
+    primary.dispose()
+    reader.dispose()
 
 
 def test_api_nodes_hold_no_private_log_key_yet_serve_intake_receipts_and_proofs(

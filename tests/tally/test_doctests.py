@@ -11,6 +11,7 @@ import pytest
     [
         "pollwatch.tally",
         "pollwatch.tally.ballot",
+        "pollwatch.tally.projected_rows",
         "pollwatch.audit",
         "pollwatch.parliament",
         "pollwatch.rules",

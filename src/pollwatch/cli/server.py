@@ -29,6 +29,7 @@ WorkersOption = Annotated[
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("publish")(publish)
+    app.command("read-node")(read_node)
     app.command("demo")(demo)
 
 
@@ -39,6 +40,44 @@ def serve(
     with handled():
         database = open_db(db)
     _serve(database, host, port, workers)
+
+
+ProjectionsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--projections",
+        help="The node's own database (default POLLWATCH_PROJECTION_DATABASE_URL, else "
+        "read-node.sqlite3 in the data directory); created and migrated when missing.",
+    ),
+]
+AreasOption = Annotated[
+    list[str] | None,
+    typer.Option("--area", help="Apply only these constituencies (codes) or regions; repeatable."),
+]
+
+
+def read_node(
+    db: DbOption = None,
+    projections: ProjectionsOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    area: AreasOption = None,
+) -> None:
+    """Serve the public results reads from projections this node keeps in its own database, following
+    the log of --db (the primary or a replica) by index. It holds no key and takes no writes; dropping
+    its database rebuilds it from the log alone."""
+    import uvicorn
+
+    from pollwatch.api.protocol import GuardedProtocol
+    from pollwatch.api.readnode import create_read_app
+
+    with handled():
+        source = open_db(db)
+        local = Database(config.projection_database_url(projections))
+        local.upgrade()
+    console.print(f"read node on http://{host}:{port}/ following {source.safe_url} into {local.safe_url}")
+    app = create_read_app(local, source=source, areas=area or ())
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=GuardedProtocol)
 
 
 IntervalOption = Annotated[

@@ -101,10 +101,16 @@ def list_elections(conn: Connection) -> dict[str, int]:
     return {str(slug): int(i) for i, slug in conn.execute(select(t.elections.c.id, t.elections.c.slug))}
 
 
-def list_constituency_ids(conn: Connection, election_id: int) -> dict[str, int]:
+def list_constituency_ids(
+    conn: Connection, election_id: int, *, areas: Collection[str] = ()
+) -> dict[str, int | None]:
+    """Constituency ids by code; with ``areas`` (codes or regions), None for a constituency outside them."""
     c = t.constituencies
-    rows = conn.execute(select(c.c.code, c.c.id).where(c.c.election_id == election_id))
-    return {str(code): int(i) for code, i in rows}
+    rows = conn.execute(select(c.c.code, c.c.id, c.c.region).where(c.c.election_id == election_id))
+    return {
+        str(code): int(i) if not areas or code in areas or region in areas else None
+        for code, i, region in rows
+    }
 
 
 def list_places(conn: Connection, constituency_ids: Collection[int]) -> dict[int, dict[int, Place]]:

@@ -1,14 +1,19 @@
-"""The results projections, kept up to date by following the log by index.
+"""The results projections, kept up to date by a consumer that follows the log by index.
 
-Each step applies the next leaves in one transaction together with the cursor that accounts for them:
-every result leaf re-reconciles its own station (:func:`~pollwatch.tally.reconcile.reconcile_station`
-over that station's copies, corrections applied) and moves its constituency's sums by the change in
-the station's best figure. The cursor row is the lock: one projector applies at a time, whichever
-process runs it. Leaves become visible in index order (the log lock is held until commit), so
-following the index never skips one.
+A projector reads the log from its *source* and writes the projections, with its cursor, to its
+*target*: the same database on one machine (the default), or a read node's own database
+(:mod:`pollwatch.readnode`) following the primary or a replica. Each step applies the next leaves in
+one target transaction together with the cursor that accounts for them. The step is batched per area:
+its leaves are grouped by constituency and then by station, every result leaf re-reconciles its own
+station (:func:`~pollwatch.tally.reconcile.reconcile_station` over that station's copies, corrections
+applied) and each touched station row and constituency row is written once per step, however many of
+its leaves the step holds (:attr:`Projector.last` says how many of each). The cursor row is the lock:
+one projector applies at a time to a target, whichever process runs it. Leaves become visible in index
+order (the log lock is held until commit), so following the index never skips one.
 
 >>> # projector = Projector(db); projector.catch_up()   # apply everything not yet applied
 >>> # projector.rebuild()                                # drop every projection row and replay the log
+>>> # Projector(local, source=primary).catch_up()       # a read node's consumer
 
 References
 ----------
@@ -20,19 +25,28 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
 from pollwatch.model import ResultSheet, SheetKind
-from pollwatch.storage import Database
+from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
-from pollwatch.tally.leaves import RESULT_TYPES, sheet_from_leaf
-from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
+from pollwatch.tally.leaves import RESULT_TYPES
+from pollwatch.tally.projected_rows import (
+    Delta,
+    best_totals,
+    best_votes,
+    merge_constituency,
+    parse_copies,
+)
+from pollwatch.tally.reconcile import reconcile_station
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +57,15 @@ _DROPPED = ("signature",)
 
 @dataclass
 class _Lookups:
-    """Elections, constituencies and stations by the names leaves use; reloaded on a miss."""
+    """Elections, constituencies and stations by the names leaves use; reloaded on a miss.
 
+    With ``areas``, a constituency outside them (neither its code nor its region is named) maps to None,
+    and its leaves are skipped.
+    """
+
+    areas: frozenset[str] = frozenset()
     elections: dict[str, int] = field(default_factory=dict)
-    constituencies: dict[int, dict[str, int]] = field(default_factory=dict)
+    constituencies: dict[int, dict[str, int | None]] = field(default_factory=dict)
     places: dict[int, dict[int, store.Place]] = field(default_factory=dict)
     numbers: dict[int, dict[str, int]] = field(default_factory=dict)
 
@@ -60,7 +79,9 @@ class _Lookups:
     def constituency(self, conn: Connection, election_id: int, code: object) -> int | None:
         codes = self.constituencies.get(election_id)
         if codes is None or code not in codes:
-            codes = self.constituencies[election_id] = store.list_constituency_ids(conn, election_id)
+            codes = self.constituencies[election_id] = store.list_constituency_ids(
+                conn, election_id, areas=self.areas
+            )
         return codes.get(str(code))
 
     def load_places(self, conn: Connection, constituency_ids: set[int]) -> None:
@@ -78,6 +99,22 @@ class _Lookups:
 
 _ATTEMPTS = 3
 """How often a step is redone when another projector applied its leaves first."""
+STRUCTURE_EVERY = 2.0
+"""Seconds between checks of a separate source's structure version (a read node's copy follows it)."""
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one committed step wrote: each touched row once, however many of its leaves it held."""
+
+    leaves: int
+    """Leaves applied (result leaves and every other leaf the cursor moved past)."""
+    areas: int
+    """Constituencies touched."""
+    stations: int
+    """Station rows written."""
+    constituencies: int
+    """Constituency rows written."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +143,11 @@ class _Plan:
         store.write_station_rows(conn, self.stations_new, self.stations_changed)
         store.write_constituency_rows(conn, self.constituencies_new, self.constituencies_changed)
 
+    def report(self, leaves: int) -> StepReport:
+        constituencies = len(self.constituencies_new) + len(self.constituencies_changed)
+        stations = len(self.stations_new) + len(self.stations_changed)
+        return StepReport(leaves, constituencies, stations, constituencies)
+
 
 @dataclass(frozen=True)
 class _Copy:
@@ -127,16 +169,31 @@ class Projector:
     """
 
     def __init__(
-        self, db: Database, *, batch: int = 2_000, interval: float = 0.2, remember: int = 20_000
+        self,
+        db: Database,
+        *,
+        source: Database | None = None,
+        areas: Collection[str] = (),
+        batch: int = 2_000,
+        interval: float = 0.2,
+        remember: int = 20_000,
     ) -> None:
         self.db = db
+        """The target: where the projections and the cursor are written (and read by the pages)."""
+        self.source = source if source is not None else db
+        """Where the log (and the structure the leaves name) is read: ``db`` itself unless given."""
+        self.areas = frozenset(areas)
+        """Constituency codes or regions this projector applies (all when empty)."""
+        self.last: StepReport | None = None
+        """The last committed step's report."""
         self.batch = batch
         self.interval = interval
         self.remember = remember
         self._rows: OrderedDict[str, _Station] = OrderedDict()
         self._at: int | None = None
         """The cursor after this projector's last write: ``_rows`` is valid while the cursor is there."""
-        self._lookups = _Lookups()
+        self._lookups = _Lookups(self.areas)
+        self._structure_checked = -STRUCTURE_EVERY
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -159,23 +216,54 @@ class Projector:
         moved the cursor meanwhile, the work is dropped and done again from where that one stopped.
         """
         for _ in range(_ATTEMPTS):
-            with self.db.connect() as conn:  # a read snapshot: no lock that a writer waits for
-                start = store.get_cursor(conn, NAME)
+            self._follow_structure()
+            with self._snapshots() as (src, dst):  # read snapshots: no lock that a writer waits for
+                start = store.get_cursor(dst, NAME)
                 if start != self._at:
                     self._rows.clear()  # another projector wrote since: what we remember may be old
-                size = log_store.get_state(conn).size
+                size = log_store.get_state(src).size
                 if start >= size:
                     return 0
-                entries = log_store.read_entries(conn, start, min(size, start + (batch or self.batch)))
-                plan = self._plan(conn, [(start, entries)], start + len(entries) - 1)
+                entries = log_store.read_entries(src, start, min(size, start + (batch or self.batch)))
+                plan = self._plan(src, dst, [(start, entries)], start + len(entries) - 1)
             with self.db.begin() as conn:
                 if store.lock_cursor(conn, NAME) != start:
                     continue  # another projector applied these leaves first
                 plan.write(conn)
                 store.set_cursor(conn, NAME, start + len(entries))
             self._keep(plan, start + len(entries))
+            self.last = plan.report(len(entries))
             return len(entries)
         return 0
+
+    @contextmanager
+    def _snapshots(self) -> Iterator[tuple[Connection, Connection]]:
+        """Read connections to the source and the target (one connection when they are one database)."""
+        with self.db.connect() as dst:
+            if self.source is self.db:
+                yield dst, dst
+                return
+            with self.source.connect() as src:
+                yield src, dst
+
+    def _follow_structure(self, *, force: bool = False) -> None:
+        """Copy the source's structure into a separate target when its version moved (checked at most
+        every :data:`STRUCTURE_EVERY` seconds): the target's pages join the projections with it."""
+        if self.source is self.db:
+            return
+        now = time.monotonic()
+        if not force and now - self._structure_checked < STRUCTURE_EVERY:
+            return
+        self._structure_checked = now
+        with self.source.connect() as src:
+            version = replica.structure_version(src)
+            with self.db.connect() as dst:
+                if replica.structure_version(dst) == version:
+                    return
+            with self.db.begin() as dst:
+                copied = replica.copy_structure(src, dst)
+        self._lookups = _Lookups(self.areas)
+        log.info("copied the structure from %s: %d rows", self.source.safe_url, copied)
 
     def _keep(self, plan: _Plan, at: int) -> None:
         """Remember the station rows a committed step wrote (the most recent ``remember`` of them)."""
@@ -189,20 +277,32 @@ class Projector:
     def rebuild(self, *, chunk: int = 20_000) -> int:
         """Drop every projection row, then replay the whole log in one transaction; return the leaves
         applied. Every station's copies are gathered first, so each station row is written once."""
-        self._lookups = _Lookups()
+        self._lookups = _Lookups(self.areas)
         self._rows.clear()
         self._at = None
-        with self.db.begin() as conn:
+        self._follow_structure(force=True)
+        with self.db.begin() as conn, self._source(conn) as src:
             store.lock_cursor(conn, NAME)
             store.clear(conn, NAME)
-            size = log_store.get_state(conn).size
+            size = log_store.get_state(src).size
             if size:
                 chunks = (
-                    (a, log_store.read_entries(conn, a, min(size, a + chunk))) for a in range(0, size, chunk)
+                    (a, log_store.read_entries(src, a, min(size, a + chunk))) for a in range(0, size, chunk)
                 )
-                self._plan(conn, chunks, size - 1, keep=False).write(conn)
+                plan = self._plan(src, conn, chunks, size - 1, keep=False)
+                plan.write(conn)
+                self.last = plan.report(size)
             store.set_cursor(conn, NAME, size)
         return size
+
+    @contextmanager
+    def _source(self, target: Connection) -> Iterator[Connection]:
+        """A read connection to the source: ``target`` itself when they are one database."""
+        if self.source is self.db:
+            yield target
+            return
+        with self.source.connect() as src:
+            yield src
 
     def notify(self) -> None:
         """New leaves were committed: apply them now rather than at the next poll."""
@@ -227,7 +327,7 @@ class Projector:
                 applied = self.catch_up()
             except Exception:  # keep following: a failed step rolled back and is retried
                 log.exception("projector step failed; retrying")
-                self._lookups = _Lookups()
+                self._lookups = _Lookups(self.areas)
                 self._rows.clear()
                 self._at = None
                 applied = 0
@@ -236,10 +336,18 @@ class Projector:
                 self._wake.clear()
 
     def _plan(
-        self, conn: Connection, chunks: Iterable[tuple[int, Sequence[bytes]]], last: int, *, keep: bool = True
+        self,
+        conn: Connection,
+        target: Connection,
+        chunks: Iterable[tuple[int, Sequence[bytes]]],
+        last: int,
+        *,
+        keep: bool = True,
     ) -> _Plan:
         """The rows that applying leaves (chunks of consecutive entries, each from its first index) up to
-        index ``last`` writes; reads only. ``keep``: the plan keeps each station's parsed copies too."""
+        index ``last`` writes, grouped by area (constituency) then station; reads only: the structure
+        the leaves name from the source ``conn``, the rows they change from ``target``. ``keep``: the
+        plan keeps each station's parsed copies too."""
         versions: Counter[int] = Counter()
         elections: dict[int, int] = {}
         by_key: dict[str, list[_Copy]] = {}
@@ -262,8 +370,9 @@ class Projector:
             self._lookups.load_places(conn, {c.constituency_id for c in touched})
             for copy in touched:
                 by_key.setdefault(self._station_key(copy.constituency_id, copy.body), []).append(copy)
-        deltas = self._stations(conn, by_key, last, plan)
-        _constituency_rows(conn, versions, elections, deltas, last, plan)
+        by_area = dict(sorted(by_key.items(), key=lambda item: (item[1][0].constituency_id, item[0])))
+        deltas = self._stations(target, by_area, last, plan)
+        _constituency_rows(target, versions, elections, deltas, last, plan)
         return plan
 
     def _copy(self, conn: Connection, index: int, data: bytes) -> _Copy | None:
@@ -293,10 +402,10 @@ class Projector:
 
     def _stations(
         self, conn: Connection, by_key: dict[str, list[_Copy]], last: int, plan: _Plan
-    ) -> dict[int, _Delta]:
+    ) -> dict[int, Delta]:
         known = {k: self._rows[k] for k in by_key if k in self._rows}
         read = store.get_station_rows(conn, set(by_key) - set(known))
-        deltas: dict[int, _Delta] = {}
+        deltas: dict[int, Delta] = {}
         for key, copies in by_key.items():
             hit = known.get(key)
             old = hit.row if hit is not None else read.get(key)
@@ -304,7 +413,7 @@ class Projector:
             if plan.keep:
                 plan.stations[key] = station
             (plan.stations_changed if old is not None else plan.stations_new).append(station.row)
-            deltas.setdefault(copies[0].constituency_id, _Delta()).add(old, station.row, self._place(key))
+            deltas.setdefault(copies[0].constituency_id, Delta()).add(old, station.row, self._place(key))
         return deltas
 
     def _place(self, key: str) -> store.Place | None:
@@ -324,8 +433,8 @@ class Projector:
         """The station's new row from its old one (and its old copies already ``parsed``, when known)."""
         docs = list(old["copies"]) if old is not None else []
         new = [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
-        sheets = list(parsed) if parsed is not None else _parse(docs)
-        sheets += _parse(new)
+        sheets = list(parsed) if parsed is not None else parse_copies(docs)
+        sheets += parse_copies(new)
         docs += new
         place = self._place(key)
         cid = copies[0].constituency_id
@@ -343,107 +452,24 @@ class Projector:
             "key": key, "election_id": copies[0].election_id, "constituency_id": cid,
             "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
             "state": r.state.value, "registered": registered, "votes": best_votes(r),
-            **_best_totals(r), "copies": docs, "updated_index": last,
+            **best_totals(r), "copies": docs, "updated_index": last,
         }  # fmt: skip
         return _Station(row, tuple(sheets))
-
-
-def _parse(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
-    """The result sheets of stored copies (``{"index", "type", "body"}``), skipping malformed ones."""
-    return [s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None]
-
-
-def best_votes(r: StationReconciliation) -> dict[str, int]:
-    """The best figure's votes by ballot position (as JSON keys)."""
-    if r.best is None:
-        return {}
-    return {str(int(k)): int(v) for k, v in sorted(r.best.sheet.votes.items())}
-
-
-def _best_totals(r: StationReconciliation) -> dict[str, int | None]:
-    t = r.best.sheet.totals if r.best is not None else None
-    return {
-        "valid": t.valid if t else None,
-        "rejected": t.rejected if t else None,
-        "polled": t.polled if t else None,
-    }
-
-
-@dataclass
-class _Delta:
-    """How a constituency's sums move when some of its stations change."""
-
-    votes: Counter[str] = field(default_factory=Counter)
-    reported: int = 0
-    registered: int = 0
-    unknown: int = 0
-    sheet_only: int = 0
-    sheet_only_registered: int = 0
-    conflicts: int = 0
-
-    def add(self, old: Mapping[str, Any] | None, row: Mapping[str, Any], place: store.Place | None) -> None:
-        self.votes.update({k: int(v) for k, v in row["votes"].items()})
-        if old is not None:
-            self.votes.subtract({k: int(v) for k, v in old["votes"].items()})
-            self.conflicts -= old["state"] == CopyState.CONFLICT.value
-        self.conflicts += row["state"] == CopyState.CONFLICT.value
-        if old is not None:
-            return
-        self.reported += 1
-        registered = row["registered"]
-        if place is not None and registered is None:
-            self.unknown += 1
-        self.registered += max(int(registered or 0), 0)
-        if place is None:
-            self.sheet_only += 1
-            self.sheet_only_registered += max(int(registered or 0), 0)
-
-
-def _merge(
-    cid: int, election_id: int, old: Mapping[str, Any] | None, delta: _Delta | None, version: int, last: int
-) -> dict[str, Any]:
-    d = delta or _Delta()
-    votes: Counter[str] = Counter({k: int(v) for k, v in (old["votes"] if old else {}).items()})
-    votes.update(d.votes)
-    base = old or {}
-    return {
-        "constituency_id": cid,
-        "election_id": election_id,
-        "votes": {k: votes[k] for k in sorted(votes, key=int)},
-        "stations_reported": int(base.get("stations_reported", 0)) + d.reported,
-        "registered_reported": int(base.get("registered_reported", 0)) + d.registered,
-        "unknown_reported": int(base.get("unknown_reported", 0)) + d.unknown,
-        "sheet_only_stations": int(base.get("sheet_only_stations", 0)) + d.sheet_only,
-        "sheet_only_registered": int(base.get("sheet_only_registered", 0)) + d.sheet_only_registered,
-        "conflicts": int(base.get("conflicts", 0)) + d.conflicts,
-        "version": int(base.get("version", 0)) + version,
-        "updated_index": last,
-    }
 
 
 def _constituency_rows(
     conn: Connection,
     versions: Counter[int],
     elections: Mapping[int, int],
-    deltas: Mapping[int, _Delta],
+    deltas: Mapping[int, Delta],
     last: int,
     plan: _Plan,
 ) -> None:
     rows = store.get_constituency_rows(conn, set(versions))
     for cid, count in versions.items():
         old = rows.get(cid)
-        row = _merge(cid, elections[cid], old, deltas.get(cid), count, last)
+        row = merge_constituency(cid, elections[cid], old, deltas.get(cid), count, last)
         (plan.constituencies_changed if old is not None else plan.constituencies_new).append(row)
-
-
-def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
-    """The copies stored in a station row, as result sheets (for the reconciliation shown to users)."""
-    out = []
-    for d in row["copies"]:
-        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
-        if sheet is not None:
-            out.append(sheet)
-    return out
 
 
 def status(db: Database) -> dict[str, int]:

@@ -46,7 +46,8 @@ from pollwatch.tally.ballot import INDEPENDENT, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.live import IntArray, LiveTally, Universe
-from pollwatch.tally.projector import NAME, copies_of
+from pollwatch.tally.projected_rows import copies_of
+from pollwatch.tally.projector import NAME
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
 
 _REVALIDATE = 2.0

@@ -1,0 +1,107 @@
+"""The rows a projector writes: a station's best figure, and how a constituency's sums move when some of
+its stations change (:mod:`pollwatch.tally.projector` applies them a step at a time).
+
+>>> d = Delta()
+>>> d.add(None, {"votes": {"1": 10}, "state": "agreed", "registered": 100}, None)
+>>> merge_constituency(7, 1, None, d, 1, 0)["votes"]
+{'1': 10}
+
+References
+----------
+.. [1] pollwatch docs/results.md, "Projections".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pollwatch.model import ResultSheet
+from pollwatch.storage import projections as store
+from pollwatch.tally.leaves import sheet_from_leaf
+from pollwatch.tally.reconcile import CopyState, StationReconciliation
+
+
+def parse_copies(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
+    """The result sheets of stored copies (``{"index", "type", "body"}``), skipping malformed ones."""
+    return [s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None]
+
+
+def best_votes(r: StationReconciliation) -> dict[str, int]:
+    """The best figure's votes by ballot position (as JSON keys)."""
+    if r.best is None:
+        return {}
+    return {str(int(k)): int(v) for k, v in sorted(r.best.sheet.votes.items())}
+
+
+def best_totals(r: StationReconciliation) -> dict[str, int | None]:
+    t = r.best.sheet.totals if r.best is not None else None
+    return {
+        "valid": t.valid if t else None,
+        "rejected": t.rejected if t else None,
+        "polled": t.polled if t else None,
+    }
+
+
+@dataclass
+class Delta:
+    """How a constituency's sums move when some of its stations change."""
+
+    votes: Counter[str] = field(default_factory=Counter)
+    reported: int = 0
+    registered: int = 0
+    unknown: int = 0
+    sheet_only: int = 0
+    sheet_only_registered: int = 0
+    conflicts: int = 0
+
+    def add(self, old: Mapping[str, Any] | None, row: Mapping[str, Any], place: store.Place | None) -> None:
+        self.votes.update({k: int(v) for k, v in row["votes"].items()})
+        if old is not None:
+            self.votes.subtract({k: int(v) for k, v in old["votes"].items()})
+            self.conflicts -= old["state"] == CopyState.CONFLICT.value
+        self.conflicts += row["state"] == CopyState.CONFLICT.value
+        if old is not None:
+            return
+        self.reported += 1
+        registered = row["registered"]
+        if place is not None and registered is None:
+            self.unknown += 1
+        self.registered += max(int(registered or 0), 0)
+        if place is None:
+            self.sheet_only += 1
+            self.sheet_only_registered += max(int(registered or 0), 0)
+
+
+def merge_constituency(
+    cid: int, election_id: int, old: Mapping[str, Any] | None, delta: Delta | None, version: int, last: int
+) -> dict[str, Any]:
+    d = delta or Delta()
+    votes: Counter[str] = Counter({k: int(v) for k, v in (old["votes"] if old else {}).items()})
+    votes.update(d.votes)
+    base = old or {}
+    return {
+        "constituency_id": cid,
+        "election_id": election_id,
+        "votes": {k: votes[k] for k in sorted(votes, key=int)},
+        "stations_reported": int(base.get("stations_reported", 0)) + d.reported,
+        "registered_reported": int(base.get("registered_reported", 0)) + d.registered,
+        "unknown_reported": int(base.get("unknown_reported", 0)) + d.unknown,
+        "sheet_only_stations": int(base.get("sheet_only_stations", 0)) + d.sheet_only,
+        "sheet_only_registered": int(base.get("sheet_only_registered", 0)) + d.sheet_only_registered,
+        "conflicts": int(base.get("conflicts", 0)) + d.conflicts,
+        "version": int(base.get("version", 0)) + version,
+        "updated_index": last,
+    }
+
+
+def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
+    """The copies stored in a station row, as result sheets (for the reconciliation shown to users)."""
+    out = []
+    for d in row["copies"]:
+        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
+        if sheet is not None:
+            out.append(sheet)
+    return out
