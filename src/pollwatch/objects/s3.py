@@ -161,6 +161,19 @@ class S3Objects:
         except (ClientError, BotoCoreError) as exc:
             raise _failed("delete an object", key, exc) from exc
 
+    def list_keys(self, prefix: str, *, after: str = "") -> list[str]:
+        """Every key under ``prefix`` after ``after`` (ListObjectsV2 ``StartAfter``, page by page)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        keys: list[str] = []
+        try:
+            pages = self._s3.get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix, StartAfter=after):
+                keys.extend(item["Key"] for item in page.get("Contents", []) if "Key" in item)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed("list objects", prefix, exc) from exc
+        return sorted(keys)
+
     def presign_put(self, key: str, *, sha256: str, seconds: int) -> UploadGrant | None:
         """A PUT URL for exactly the bytes of ``sha256`` (hex), once, valid for ``seconds``."""
         checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
