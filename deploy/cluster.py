@@ -15,7 +15,9 @@ What ``up`` starts (docs/deployment.md has the topology and the runbook):
 * SeaweedFS (S3 gateway) for photos, tiles and snapshots, bucket ``pollwatch``.
 * N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off`` and only the log's verifier key,
   ``POLLWATCH_LOG_VKEY``) and nginx balancing over them; nginx also caches the snapshots the nodes
-  serve from the bucket (``/snapshot/``, and the latest snapshot at the root of ``site_port``).
+  serve from the bucket (``/snapshot/``, and the latest snapshot at the root of ``site_port``), and
+  serves the snapshots' objects and manifests straight from the bucket (``/bucket/site/<sha256>``,
+  ``/bucket/snapshots/<size>.json``: the bucket lets anyone read those two prefixes, nothing else).
 * M publishers (``pollwatch publish``), each taking the leader lock on a direct connection to the
   primary: one signs, the others wait to take over. Only they read the private log key.
 * W witnesses (default 3; ``pollwatch witness``, each its own cosignature key ``keys/witnessK.key``,
@@ -258,7 +260,27 @@ def _snapshot_location(path: str, upstream: str) -> str:
     )
 
 
-def start_nginx(root: Path, port: int, node_ports: list[int], *, site_port: int) -> int:
+def _bucket_locations(s3_endpoint: str) -> str:
+    """nginx locations that fetch the snapshots' content-addressed objects and manifests straight from
+    the bucket (public reads of ``site/`` and ``snapshots/`` only), never through an API node: for
+    mirrors and CDNs. Both are write-once, so nginx keeps them a year; an object's ETag is its SHA-256."""
+    common = (
+        "      proxy_cache snapshots;\n      proxy_cache_valid 200 365d;\n      proxy_cache_lock on;\n"
+        "      proxy_cache_use_stale error timeout updating;\n      proxy_hide_header Cache-Control;\n"
+        '      add_header Cache-Control "public, max-age=31536000, immutable";\n'
+        "      add_header X-Cache-Status $upstream_cache_status always;\n"
+    )
+    return (
+        '    location ~ "^/bucket/site/(?<sha>[0-9a-f]{64})$" {\n'
+        f"      proxy_pass {s3_endpoint}/{BUCKET}/site/$sha;\n" + common +
+        "      proxy_hide_header ETag;\n"
+        '      add_header ETag "\\"$sha\\"";\n    }\n'
+        '    location ~ "^/bucket/snapshots/(?<manifest>[0-9]{12}\\.json)$" {\n'
+        f"      proxy_pass {s3_endpoint}/{BUCKET}/snapshots/$manifest;\n" + common + "    }\n"
+    )  # fmt: skip
+
+
+def start_nginx(root: Path, port: int, node_ports: list[int], *, site_port: int, s3_endpoint: str) -> int:
     folder = root / "nginx"
     for writable in ("tmp", "cache"):  # the workers (nobody, when root starts nginx) write here
         (folder / writable).mkdir(parents=True, exist_ok=True)
@@ -283,7 +305,8 @@ def start_nginx(root: Path, port: int, node_ports: list[int], *, site_port: int)
         '      proxy_set_header Connection "";\n      proxy_set_header Host $host;\n'
         "      proxy_set_header X-Forwarded-For $remote_addr;\n      proxy_buffering off;\n"
         "      proxy_read_timeout 60s;\n      proxy_next_upstream error timeout http_502 http_503;\n"
-        "    }\n" + _snapshot_location("/snapshot/", "http://pollwatch") + "  }\n"
+        "    }\n" + _snapshot_location("/snapshot/", "http://pollwatch") + _bucket_locations(s3_endpoint) +
+        "  }\n"
         f"  server {{\n    listen 127.0.0.1:{site_port};\n"
         + _snapshot_location("/", "http://pollwatch/snapshot/") + "  }\n}\n"
     )  # fmt: skip
@@ -405,7 +428,9 @@ def init_pollwatch(cluster: Cluster) -> None:
         load_signer(root / "keys" / f"witness{i}.key", name=witness_name(i), alg=ALG_COSIGNATURE)
     env = pollwatch_env(cluster, root)
     with _environ(env):
-        S3Objects(s3_settings()).ensure_bucket()
+        bucket = S3Objects(s3_settings())
+        bucket.ensure_bucket()
+        bucket.allow_public_read(["site/", "snapshots/"])  # nginx reads them straight; photos stay private
 
 
 @contextlib.contextmanager
@@ -459,8 +484,9 @@ def _start_all(cluster: Cluster, publishers: int) -> None:
     for i, port in enumerate(cluster.node_ports):
         cluster.pids[f"node{i}"] = start_node(cluster, i, port)
     cluster.pids["nginx"] = start_nginx(
-        root, cluster.nginx_port, cluster.node_ports, site_port=cluster.site_port
-    )
+        root, cluster.nginx_port, cluster.node_ports, site_port=cluster.site_port,
+        s3_endpoint=cluster.s3_endpoint,
+    )  # fmt: skip
 
 
 def failover(folder: Path) -> Cluster:

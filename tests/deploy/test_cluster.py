@@ -4,7 +4,7 @@ faults: the leader's lock session terminated, an API node killed, one then two o
 stopped, the primary killed. After each, every acknowledged record is in the log (and on the standby),
 every checkpoint is consistent with the final log, and the exported bundle verifies with the real log
 key and a quorum (2 of 3) of the witnesses' keys. Dashboard snapshots in the bucket are served through
-nginx's cache."""
+nginx's cache, their objects straight from the bucket."""
 
 from __future__ import annotations
 
@@ -508,3 +508,15 @@ def test_snapshots_in_the_bucket_are_served_through_nginx_and_cached(cluster: An
         missing = client.get(f"{cluster.url}/snapshot/100/nowhere/")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"
+        # Mirrors read the manifests and content-addressed objects straight from the bucket via nginx
+        # (the bucket lets anyone read site/ and snapshots/ only: photos stay private).
+        manifest = client.get(f"{cluster.url}/bucket/snapshots/000000000100.json")
+        assert manifest.status_code == 200, manifest.text
+        sha = manifest.json()["files"]["index.html"]
+        for cache in ("MISS", "HIT"):
+            served = client.get(f"{cluster.url}/bucket/site/{sha}")
+            assert served.text == nights[100]
+            assert (served.headers["etag"], served.headers["x-cache-status"]) == (f'"{sha}"', cache)
+            assert served.headers["cache-control"] == IMMUTABLE
+        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/site/{sha}").status_code == 200
+        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/photos/{sha}").status_code == 403
