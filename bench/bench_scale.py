@@ -78,7 +78,7 @@ def _cluster(nodes: int) -> Iterator[Any]:
     folder.chmod(0o755)
     os.environ["POLLWATCH_RATE_TOKEN"] = "1000000,1000000"  # the nodes inherit it: no rate limit here
     os.environ["POLLWATCH_RATE_ADDRESS"] = "1000000,1000000"
-    cluster = module.up(folder, nodes=nodes, publishers=2)
+    cluster = module.up(folder, nodes=nodes, publishers=2, witnesses=1)  # as in the figures measured
     try:
         yield cluster
     finally:

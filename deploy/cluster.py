@@ -1,9 +1,10 @@
 """A local pollwatch cluster on loopback, for tests and demos: one command starts it, one stops it.
 
     .venv/bin/python deploy/cluster.py up [--dir var/cluster] [--nodes 2] [--publishers 2] [--read-nodes 1]
+        [--witnesses 3]
     .venv/bin/python deploy/cluster.py status [--dir var/cluster]
     .venv/bin/python deploy/cluster.py failover [--dir var/cluster]   # kill the primary, promote the standby
-    .venv/bin/python deploy/cluster.py witness-stop|witness-start [--dir var/cluster]
+    .venv/bin/python deploy/cluster.py witness-stop|witness-start [--witness 1] [--dir var/cluster]
     .venv/bin/python deploy/cluster.py down [--dir var/cluster]
 
 What ``up`` starts (docs/deployment.md has the topology and the runbook):
@@ -12,16 +13,20 @@ What ``up`` starts (docs/deployment.md has the topology and the runbook):
   (standby1)'``, ``pg_basebackup -R``), each its own ``initdb`` on its own port, run as the ``postgres``
   OS user when started by root. The machine's own server (5432) is never touched.
 * pgbouncer (transaction pool) in front of the primary: what the API nodes connect through.
-* SeaweedFS (S3 gateway) for photos, bucket ``pollwatch``.
+* SeaweedFS (S3 gateway) for photos, tiles and snapshots, bucket ``pollwatch``.
 * N API nodes (``pollwatch serve`` with ``POLLWATCH_PUBLISHER=off`` and only the log's verifier key,
-  ``POLLWATCH_LOG_VKEY``) and nginx balancing over them.
+  ``POLLWATCH_LOG_VKEY``) and nginx balancing over them; nginx also caches the snapshots the nodes
+  serve from the bucket (``/snapshot/``, and the latest snapshot at the root of ``site_port``), and
+  serves the snapshots' objects and manifests straight from the bucket (``/bucket/site/<sha256>``,
+  ``/bucket/snapshots/<size>.json``: the bucket lets anyone read those two prefixes, nothing else).
 * R read nodes (``pollwatch read-node``): each follows the standby's log into its own SQLite file
   (``readerN/projections.sqlite3``) and serves the public results reads from it; nginx sends the results
   GETs (tally, reconciliation, audit, pvt, parliament, repoll) to them. They hold no key.
 * M publishers (``pollwatch publish``), each taking the leader lock on a direct connection to the
   primary: one signs, the others wait to take over. Only they read the private log key.
-* One witness (``pollwatch witness``, its own cosignature key ``keys/witness1.key``, named
-  ``witness1.cluster.pollwatch.local``) that the publishers ask to cosign every checkpoint.
+* W witnesses (default 3; ``pollwatch witness``, each its own cosignature key ``keys/witnessK.key``,
+  named ``witnessK.cluster.pollwatch.local``) that the publishers ask to cosign every checkpoint; a
+  reader requires a quorum of them (``pollwatch verify --quorum``; ``quorum`` in ``cluster.json``).
 
 Everything lives under ``--dir`` (data, logs, pid files, ``cluster.json`` with the ports and URLs);
 ``down`` stops what ``up`` started, by the pids it recorded.
@@ -49,7 +54,16 @@ PG_BIN = Path(os.environ.get("POLLWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "pollwatch"
 BUCKET = "pollwatch"
 ORIGIN = "cluster.pollwatch.local/log"
-WITNESS = "witness1.cluster.pollwatch.local"
+
+
+def witness_name(index: int) -> str:
+    """The cosigner name of the cluster's witness ``index`` (1, 2, ...)."""
+    return f"witness{index}.cluster.pollwatch.local"
+
+
+def majority(witnesses: int) -> int:
+    """The quorum a reader of the cluster's log asks for: a majority of its witnesses."""
+    return witnesses // 2 + 1
 
 
 @dataclass
@@ -62,7 +76,9 @@ class Cluster:
     pgbouncer_port: int
     nginx_port: int
     s3_endpoint: str = ""
-    witness_port: int = 0
+    site_port: int = 0
+    """nginx's second server: the latest snapshot at its root (links in the pages are absolute)."""
+    witness_ports: list[int] = field(default_factory=list)
     node_ports: list[int] = field(default_factory=list)
     read_ports: list[int] = field(default_factory=list)
     pids: dict[str, int] = field(default_factory=dict)
@@ -82,8 +98,13 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.standby_port}/{DATABASE}"
 
     @property
-    def witness_url(self) -> str:
-        return f"http://127.0.0.1:{self.witness_port}"
+    def witness_urls(self) -> list[str]:
+        """Witness ``K`` (1, 2, ...) is at ``witness_urls[K - 1]``."""
+        return [f"http://127.0.0.1:{port}" for port in self.witness_ports]
+
+    @property
+    def quorum(self) -> int:
+        return majority(len(self.witness_ports))
 
     @property
     def url(self) -> str:
@@ -92,7 +113,8 @@ class Cluster:
 
     def save(self) -> None:
         data = {**asdict(self), "direct_url": self.direct_url, "pooled_url": self.pooled_url,
-                "standby_url": self.standby_url, "url": self.url}  # fmt: skip
+                "standby_url": self.standby_url, "url": self.url, "witness_urls": self.witness_urls,
+                "quorum": self.quorum}  # fmt: skip
         (Path(self.folder) / "cluster.json").write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
@@ -252,10 +274,53 @@ def _proxy(upstream: str) -> str:
     )
 
 
-def start_nginx(root: Path, port: int, node_ports: list[int], read_ports: Sequence[int] = ()) -> int:
+def _snapshot_location(path: str, upstream: str) -> str:
+    """An nginx location that caches the nodes' snapshot answers as they say (``Cache-Control``: a
+    checkpoint's file a year, the latest's seconds), revalidates with the ETag, and serves a stale copy
+    when every node is down."""
+    return (
+        f"    location {path} {{\n      proxy_pass {upstream};\n      proxy_http_version 1.1;\n"
+        '      proxy_set_header Connection "";\n      proxy_cache snapshots;\n'
+        "      proxy_cache_revalidate on;\n      proxy_cache_lock on;\n"
+        "      proxy_cache_use_stale error timeout updating http_500 http_502 http_503 http_504;\n"
+        "      proxy_next_upstream error timeout http_502 http_503;\n"
+        "      add_header X-Cache-Status $upstream_cache_status always;\n    }\n"
+    )
+
+
+def _bucket_locations(s3_endpoint: str) -> str:
+    """nginx locations that fetch the snapshots' content-addressed objects and manifests straight from
+    the bucket (public reads of ``site/`` and ``snapshots/`` only), never through an API node: for
+    mirrors and CDNs. Both are write-once, so nginx keeps them a year; an object's ETag is its SHA-256."""
+    common = (
+        "      proxy_cache snapshots;\n      proxy_cache_valid 200 365d;\n      proxy_cache_lock on;\n"
+        "      proxy_cache_use_stale error timeout updating;\n      proxy_hide_header Cache-Control;\n"
+        '      add_header Cache-Control "public, max-age=31536000, immutable";\n'
+        "      add_header X-Cache-Status $upstream_cache_status always;\n"
+    )
+    return (
+        '    location ~ "^/bucket/site/(?<sha>[0-9a-f]{64})$" {\n'
+        f"      proxy_pass {s3_endpoint}/{BUCKET}/site/$sha;\n" + common +
+        "      proxy_hide_header ETag;\n"
+        '      add_header ETag "\\"$sha\\"";\n    }\n'
+        '    location ~ "^/bucket/snapshots/(?<manifest>[0-9]{12}\\.json)$" {\n'
+        f"      proxy_pass {s3_endpoint}/{BUCKET}/snapshots/$manifest;\n" + common + "    }\n"
+    )  # fmt: skip
+
+
+def start_nginx(
+    root: Path,
+    port: int,
+    node_ports: list[int],
+    read_ports: Sequence[int] = (),
+    *,
+    site_port: int,
+    s3_endpoint: str,
+) -> int:
     folder = root / "nginx"
-    (folder / "tmp").mkdir(parents=True, exist_ok=True)
-    (folder / "tmp").chmod(0o1777)  # the workers (nobody, when root starts nginx) write request bodies here
+    for writable in ("tmp", "cache"):  # the workers (nobody, when root starts nginx) write here
+        (folder / writable).mkdir(parents=True, exist_ok=True)
+        (folder / writable).chmod(0o1777)
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in node_ports)
     readers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in read_ports)
     reads = (
@@ -273,9 +338,14 @@ def start_nginx(root: Path, port: int, node_ports: list[int], read_ports: Sequen
         "events { worker_connections 1024; }\n"
         "http {\n  access_log off;\n" + temp +
         "  client_max_body_size 16m;\n"
+        f"  proxy_cache_path {folder / 'cache'} levels=1:2 keys_zone=snapshots:10m max_size=512m"
+        " inactive=1h use_temp_path=off;\n"
         f"  upstream pollwatch {{\n{servers}    keepalive 32;\n  }}\n" + reads[0] +
         f"  server {{\n    listen 127.0.0.1:{port};\n" + reads[1] +
-        "    location / {\n" + _proxy("pollwatch") + "    }\n  }\n}\n"
+        "    location / {\n" + _proxy("pollwatch") + "    }\n" +
+        _snapshot_location("/snapshot/", "http://pollwatch") + _bucket_locations(s3_endpoint) + "  }\n"
+        f"  server {{\n    listen 127.0.0.1:{site_port};\n"
+        + _snapshot_location("/", "http://pollwatch/snapshot/") + "  }\n}\n"
     )  # fmt: skip
     _run(["nginx", "-c", str(conf), "-p", str(folder)])
     _wait_port(port, "nginx")
@@ -300,7 +370,10 @@ def pollwatch_env(cluster: Cluster, home: Path) -> dict[str, str]:
     from pollwatch.objects import local
 
     root = Path(cluster.folder)
-    witness_vkey = (root / "keys" / "witness1.vkey").read_text().strip()
+    witnesses = "; ".join(
+        f"{url} {(root / 'keys' / f'witness{i}.vkey').read_text().strip()}"
+        for i, url in enumerate(cluster.witness_urls, start=1)
+    )
     return {
         **os.environ,
         "POLLWATCH_HOME": str(home),
@@ -308,7 +381,7 @@ def pollwatch_env(cluster: Cluster, home: Path) -> dict[str, str]:
         "POLLWATCH_LEADER_DATABASE_URL": cluster.direct_url,
         "POLLWATCH_LOG_ORIGIN": ORIGIN,
         "POLLWATCH_LOG_KEY": str(root / "keys" / "log.key"),
-        "POLLWATCH_WITNESSES": f"{cluster.witness_url} {witness_vkey}",
+        "POLLWATCH_WITNESSES": witnesses,
         "POLLWATCH_OBJECT_STORE": "s3",
         "POLLWATCH_S3_ENDPOINT": cluster.s3_endpoint,
         "POLLWATCH_S3_BUCKET": BUCKET,
@@ -390,18 +463,20 @@ def start_publisher(cluster: Cluster, index: int) -> int:
     return _spawn(cmd, pollwatch_env(cluster, home), home / "publish.log")
 
 
-def start_witness(cluster: Cluster) -> int:
-    """The cluster's witness: its own key, its state beside it; it follows the cluster's log key only."""
+def start_witness(cluster: Cluster, index: int) -> int:
+    """The cluster's witness ``index`` (1, 2, ...): its own key, its state beside it; it follows the
+    cluster's log key only."""
     root = Path(cluster.folder)
-    home = root / "witness1"
+    home = root / f"witness{index}"
     home.mkdir(exist_ok=True)
     log_vkey = (root / "keys" / "log.vkey").read_text().strip()
+    port = cluster.witness_ports[index - 1]
     cmd = [sys.executable, "-m", "pollwatch.cli.main", "witness", "--log-key", log_vkey,
-           "--key-file", str(root / "keys" / "witness1.key"), "--state", str(home / "state.json"),
-           "--port", str(cluster.witness_port)]  # fmt: skip
+           "--key-file", str(root / "keys" / f"witness{index}.key"), "--state", str(home / "state.json"),
+           "--port", str(port)]  # fmt: skip
     env = {**os.environ, "POLLWATCH_HOME": str(home)}
     pid = _spawn(cmd, env, home / "witness.log")
-    _wait_port(cluster.witness_port, "the witness")
+    _wait_port(port, f"witness {index}", timeout=120.0)
     return pid
 
 
@@ -420,10 +495,13 @@ def init_pollwatch(cluster: Cluster) -> None:
     root = Path(cluster.folder)
     (root / "keys").mkdir(exist_ok=True)
     load_signer(root / "keys" / "log.key", name=ORIGIN)
-    load_signer(root / "keys" / "witness1.key", name=WITNESS, alg=ALG_COSIGNATURE)
+    for i in range(1, len(cluster.witness_ports) + 1):
+        load_signer(root / "keys" / f"witness{i}.key", name=witness_name(i), alg=ALG_COSIGNATURE)
     env = pollwatch_env(cluster, root)
     with _environ(env):
-        S3Objects(s3_settings()).ensure_bucket()
+        bucket = S3Objects(s3_settings())
+        bucket.ensure_bucket()
+        bucket.allow_public_read(["site/", "snapshots/"])  # nginx reads them straight; photos stay private
 
 
 @contextlib.contextmanager
@@ -440,17 +518,19 @@ def _environ(env: dict[str, str]) -> Iterator[None]:
 # -- the commands -------------------------------------------------------------------------------------
 
 
-def up(folder: Path, *, nodes: int = 2, publishers: int = 2, read_nodes: int = 1) -> Cluster:
+def up(
+    folder: Path, *, nodes: int = 2, publishers: int = 2, read_nodes: int = 1, witnesses: int = 3
+) -> Cluster:
     """Start everything; return the cluster (also saved in ``folder/cluster.json``)."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "cluster.json").exists():
         raise RuntimeError(f"a cluster is recorded in {folder}: run `down` first")
-    primary, standby, bouncer, nginx, witness, *ports = free_ports(5 + nodes + read_nodes)
-    cluster = Cluster(
-        str(folder), primary, standby, bouncer, nginx, node_ports=ports[:nodes], read_ports=ports[nodes:]
-    )
-    cluster.witness_port = witness
+    primary, standby, bouncer, nginx, site, *ports = free_ports(5 + witnesses + nodes + read_nodes)
+    cluster = Cluster(str(folder), primary, standby, bouncer, nginx, site_port=site)
+    cluster.witness_ports = ports[:witnesses]
+    cluster.node_ports = ports[witnesses : witnesses + nodes]
+    cluster.read_ports = ports[witnesses + nodes :]
     try:
         _start_all(cluster, publishers)
     except BaseException:
@@ -472,14 +552,18 @@ def _start_all(cluster: Cluster, publishers: int) -> None:
     cluster.s3_endpoint, cluster.pids["seaweedfs"] = start_seaweedfs(root)
     cluster.save()
     init_pollwatch(cluster)
-    cluster.pids["witness1"] = start_witness(cluster)
+    for i in range(1, len(cluster.witness_ports) + 1):
+        cluster.pids[f"witness{i}"] = start_witness(cluster, i)
     for i in range(publishers):
         cluster.pids[f"publisher{i}"] = start_publisher(cluster, i)
     for i, port in enumerate(cluster.node_ports):
         cluster.pids[f"node{i}"] = start_node(cluster, i, port)
     for i, port in enumerate(cluster.read_ports):
         cluster.pids[f"reader{i}"] = start_read_node(cluster, i, port)
-    cluster.pids["nginx"] = start_nginx(root, cluster.nginx_port, cluster.node_ports, cluster.read_ports)
+    cluster.pids["nginx"] = start_nginx(
+        root, cluster.nginx_port, cluster.node_ports, cluster.read_ports, site_port=cluster.site_port,
+        s3_endpoint=cluster.s3_endpoint,
+    )  # fmt: skip
 
 
 def failover(folder: Path) -> Cluster:
@@ -518,19 +602,20 @@ def failover(folder: Path) -> Cluster:
     return cluster
 
 
-def witness_stop(folder: Path) -> Cluster:
-    """Stop the witness (SIGKILL, as a crash): the log goes on, its checkpoints without its cosignature."""
+def witness_stop(folder: Path, index: int = 1) -> Cluster:
+    """Stop witness ``index`` (SIGKILL, as a crash): the log goes on, its checkpoints without that
+    witness's cosignature (with the others' while they are up)."""
     cluster = Cluster.load(folder.resolve())
-    _stop_pid(cluster.pids["witness1"], kill_after=0.0, group=True)
-    cluster.pids["witness1"] = 0
+    _stop_pid(cluster.pids[f"witness{index}"], kill_after=0.0, group=True)
+    cluster.pids[f"witness{index}"] = 0
     cluster.save()
     return cluster
 
 
-def witness_start(folder: Path) -> Cluster:
-    """Start the witness again on its port, from its saved state: the publisher catches it up."""
+def witness_start(folder: Path, index: int = 1) -> Cluster:
+    """Start witness ``index`` again on its port, from its saved state: the publisher catches it up."""
     cluster = Cluster.load(folder.resolve())
-    cluster.pids["witness1"] = start_witness(cluster)
+    cluster.pids[f"witness{index}"] = start_witness(cluster, index)
     cluster.save()
     return cluster
 
@@ -589,8 +674,10 @@ def _alive(pid: int) -> bool:
 
 def status(folder: Path) -> dict[str, bool]:
     cluster = Cluster.load(folder.resolve())
-    stopped = ("witness1",)  # a pid of 0: stopped by `witness-stop` (the databases have 0 as well)
-    return {name: (_alive(pid) if pid else name not in stopped) for name, pid in cluster.pids.items()}
+    # A pid of 0: a witness stopped by `witness-stop` (the databases have 0 as well, and are up).
+    return {
+        name: (_alive(pid) if pid else not name.startswith("witness")) for name, pid in cluster.pids.items()
+    }
 
 
 def main() -> None:
@@ -602,15 +689,21 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--read-nodes", type=int, default=1)
+    parser.add_argument("--witnesses", type=int, default=3, help="witnesses to start (quorum: a majority)")
+    parser.add_argument("--witness", type=int, default=1, help="which witness witness-stop|start acts on")
     args = parser.parse_args()
     if args.command == "up":
-        cluster = up(args.dir, nodes=args.nodes, publishers=args.publishers, read_nodes=args.read_nodes)
+        cluster = up(
+            args.dir, nodes=args.nodes, publishers=args.publishers, read_nodes=args.read_nodes,
+            witnesses=args.witnesses,
+        )  # fmt: skip
         print(json.dumps({"url": cluster.url, "record": str(Path(cluster.folder) / "cluster.json")}))  # noqa: T201
     elif args.command == "down":
         down(args.dir)
     elif args.command in ("witness-stop", "witness-start"):
-        done = (witness_stop if args.command == "witness-stop" else witness_start)(args.dir)
-        print(json.dumps({"witness1": done.pids["witness1"]}))  # noqa: T201
+        done = (witness_stop if args.command == "witness-stop" else witness_start)(args.dir, args.witness)
+        name = f"witness{args.witness}"
+        print(json.dumps({name: done.pids[name]}))  # noqa: T201
     elif args.command == "failover":
         print(json.dumps({"primary_port": failover(args.dir).primary_port}))  # noqa: T201
     else:

@@ -1,9 +1,10 @@
 """The local cluster (deploy/cluster.py) end to end: sheets through nginx onto two API nodes, pgbouncer,
 a primary with a synchronous standby and an elected publisher, photos straight to SeaweedFS; then
-faults: the leader's lock session terminated, an API node killed, the witness stopped, the primary
-killed. After each, every acknowledged record is in the log (and on the standby), every checkpoint is
-consistent with the final log, and the exported bundle verifies with the real log key and the witness's
-key."""
+faults: the leader's lock session terminated, an API node killed, one then two of the three witnesses
+stopped, the primary killed. After each, every acknowledged record is in the log (and on the standby),
+every checkpoint is consistent with the final log, and the exported bundle verifies with the real log
+key and a quorum (2 of 3) of the witnesses' keys. Dashboard snapshots in the bucket are served through
+nginx's cache, their objects straight from the bucket."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from pollwatch.ledger.proof import verify_receipt
 from pollwatch.objects import local
 from pollwatch.objects.s3 import S3Objects
 from pollwatch.objects.settings import s3_settings
+from pollwatch.site.bucket import IMMUTABLE, upload_snapshot
 from pollwatch.storage import Database, projections
 from pollwatch.storage import log as store
 from tests.conftest import IN_CI, ROOT
@@ -84,7 +86,8 @@ def cluster() -> Iterator[Any]:
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-cluster-"))
     folder.chmod(0o755)
     try:
-        running = module.up(folder, nodes=2, publishers=2, read_nodes=1)  # stops what it started if it fails
+        # up stops what it started if it fails
+        running = module.up(folder, nodes=2, publishers=2, read_nodes=1, witnesses=3)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -132,8 +135,10 @@ def _log_key(cluster: Any) -> str:
     return (Path(cluster.folder) / "keys" / "log.vkey").read_text().strip()
 
 
-def _witness_key(cluster: Any) -> str:
-    return (Path(cluster.folder) / "keys" / "witness1.vkey").read_text().strip()
+def _witness_keys(cluster: Any) -> list[str]:
+    """The vkeys of the cluster's witnesses 1, 2, ... in order."""
+    keys = Path(cluster.folder) / "keys"
+    return [(keys / f"witness{i}.vkey").read_text().strip() for i in range(1, len(cluster.witness_ports) + 1)]
 
 
 def _latest(cluster: Any) -> store.LogState:
@@ -144,33 +149,47 @@ def _latest(cluster: Any) -> store.LogState:
     return state
 
 
-def _cosigned(note: str, cluster: Any) -> bool:
-    try:
-        verify_cosignature(note, parse_vkey(_witness_key(cluster)))
-    except VerificationError:
-        return False
-    return True
+def _cosigners(note: str, cluster: Any) -> set[int]:
+    """Which witnesses (1, 2, ...) validly cosigned ``note``."""
+    signed = set()
+    for index, vkey in enumerate(_witness_keys(cluster), start=1):
+        try:
+            verify_cosignature(note, parse_vkey(vkey))
+        except VerificationError:
+            continue
+        signed.add(index)
+    return signed
 
 
-def _witness_size(cluster: Any) -> int:
-    """The size of the last checkpoint the witness cosigned, from its own saved state."""
-    state = json.loads((Path(cluster.folder) / "witness1" / "state.json").read_text())
+def _wait_for_quorum(cluster: Any, *, seconds: float = 30) -> set[int]:
+    """Wait until the latest checkpoint carries a quorum of cosignatures; return its cosigners."""
+    deadline = time.monotonic() + seconds
+    while len(signed := _cosigners(_latest(cluster).checkpoint, cluster)) < cluster.quorum:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return signed
+
+
+def _witness_size(cluster: Any, index: int) -> int:
+    """The size of the last checkpoint witness ``index`` cosigned, from its own saved state."""
+    state = json.loads((Path(cluster.folder) / f"witness{index}" / "state.json").read_text())
     return int(state["cluster.pollwatch.local/log"]["size"])
 
 
 def _verify_bundle(cluster: Any, home: Path) -> None:
     """Export the whole log from the primary, then `pollwatch verify` it with the keys a reader holds:
-    the cluster's log vkey and its witness's vkey (the latest checkpoint must carry its cosignature: a
-    publisher that just took over asks the witness within a round, proving from the size it last saw)."""
-    deadline = time.monotonic() + 30
-    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    the cluster's log vkey and its witnesses' vkeys, requiring a quorum of 2 of the 3 (a publisher that
+    just took over asks the witnesses within a round, proving from the size each last saw)."""
+    _wait_for_quorum(cluster)
+    home.mkdir(parents=True, exist_ok=True)
     module = sys.modules["pollwatch_cluster"]
     env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
     env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
     run = [sys.executable, "-m", "pollwatch.cli.main"]
     subprocess.run([*run, "bundle", "export", str(home / "bundle")], env=env, check=True)
-    keys = ["--log-key", _log_key(cluster), "--witness-key", _witness_key(cluster)]
+    keys = ["--log-key", _log_key(cluster), "--quorum", str(cluster.quorum)]
+    keys += [arg for vkey in _witness_keys(cluster) for arg in ("--witness-key", vkey)]
     verified = subprocess.run(
         [*run, "verify", str(home / "bundle"), *keys], env=env, capture_output=True, text=True
     )
@@ -393,33 +412,51 @@ def test_killing_an_api_node_under_load_loses_no_acknowledged_record(
     _verify_bundle(cluster, tmp_path)
 
 
-def test_stopping_the_witness_under_load_checkpoints_go_on_and_it_catches_up(
+def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_up(
     cluster: Any, agent: str, tmp_path: Path
 ) -> None:
     module = sys.modules["pollwatch_cluster"]
-    seen: dict[str, int] = {}
+    assert cluster.quorum == 2
+    seen: dict[int, int] = {}
 
-    def stop() -> None:
-        cluster.pids = module.witness_stop(Path(cluster.folder)).pids
-        seen["size"] = _witness_size(cluster)
+    def stop(index: int) -> Callable[[], None]:
+        def fault() -> None:
+            cluster.pids = module.witness_stop(Path(cluster.folder), index).pids
+            seen[index] = _witness_size(cluster, index)
 
+        return fault
+
+    # One of three down: intake and checkpoints go on, each still cosigned by the other two (quorum 2).
     load = _Load(cluster, agent, 4000)
-    assert load.through(stop) > 0, f"nothing acknowledged with the witness down ({load.failed} failed)"
+    assert load.through(stop(1)) > 0, f"nothing acknowledged with witness 1 down ({load.failed} failed)"
     _check_log(cluster, load.acknowledged)  # waits until a checkpoint covers every acknowledged sheet
-    # Checkpoints went on without the witness (docs/ledger.md: a witness down never stops the log):
-    # the latest covers sheets acknowledged after it stopped, and carries no cosignature of it.
-    down = _latest(cluster)
-    assert down.checkpoint_size > seen["size"]
-    assert not _cosigned(down.checkpoint, cluster)
-    cluster.pids = module.witness_start(Path(cluster.folder)).pids
-    # The publisher retries a failed witness every 5 s, proving consistency from the size it last saw.
+    one_down = _latest(cluster)
+    assert one_down.checkpoint_size > seen[1]
+    assert _wait_for_quorum(cluster) == {2, 3}
+    _verify_bundle(cluster, tmp_path / "one-down")
+    # Two of three down: intake goes on; the checkpoints signed now carry one cosignature, below quorum
+    # (the design signs rather than stop; a reader asking for 2 of 3 waits for the witnesses' return).
+    load = _Load(cluster, agent, 4500)
+    assert load.through(stop(2)) > 0, f"nothing acknowledged with two witnesses down ({load.failed} failed)"
+    _check_log(cluster, load.acknowledged)
+    two_down = _latest(cluster)
+    assert two_down.checkpoint_size > max(seen[2], one_down.checkpoint_size)
+    assert _cosigners(two_down.checkpoint, cluster) == {3}
+    # Both back: the publisher retries failed witnesses every 5 s, proving consistency from the size
+    # each last cosigned, and the latest checkpoint has its quorum again (all three, soon).
+    for index in (1, 2):
+        cluster.pids = module.witness_start(Path(cluster.folder), index).pids
     deadline = time.monotonic() + 30
-    while not _cosigned(_latest(cluster).checkpoint, cluster) and time.monotonic() < deadline:
+    while _cosigners(_latest(cluster).checkpoint, cluster) != {1, 2, 3} and time.monotonic() < deadline:
         time.sleep(0.5)
     caught_up = _latest(cluster)
-    assert _cosigned(caught_up.checkpoint, cluster)
-    assert _witness_size(cluster) >= caught_up.checkpoint_size >= down.checkpoint_size
-    _verify_bundle(cluster, tmp_path)
+    assert _cosigners(caught_up.checkpoint, cluster) == {1, 2, 3}
+    assert (
+        min(_witness_size(cluster, i) for i in (1, 2))
+        >= caught_up.checkpoint_size
+        >= two_down.checkpoint_size
+    )
+    _verify_bundle(cluster, tmp_path / "restarted")
 
 
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
@@ -475,3 +512,45 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
     with module._environ(module.pollwatch_env(cluster, tmp_path / "s3")):
         assert S3Objects(s3_settings()).get("log/tile/0/000") == tile.content
     _verify_bundle(cluster, tmp_path)  # after the failover: the new publishers asked the witness again
+
+
+def test_snapshots_in_the_bucket_are_served_through_nginx_and_cached(cluster: Any, tmp_path: Path) -> None:
+    module = sys.modules["pollwatch_cluster"]
+    nights = {100: "<p>night 1</p>", 250: "<p>night 2</p>"}
+    with module._environ(module.pollwatch_env(cluster, tmp_path / "home")):
+        bucket = S3Objects(s3_settings())
+        for size, page in nights.items():
+            folder = tmp_path / str(size)
+            (folder / "c" / "na-1").mkdir(parents=True)
+            (folder / "index.html").write_text(page)
+            (folder / "c" / "na-1" / "index.html").write_text("seat")
+            upload_snapshot(folder, size, bucket)
+    site = f"http://127.0.0.1:{cluster.site_port}"
+    with httpx.Client(timeout=30) as client:
+        first = client.get(f"{cluster.url}/snapshot/100/")
+        assert (first.status_code, first.text) == (200, nights[100])
+        assert first.headers["cache-control"] == IMMUTABLE
+        assert first.headers["x-cache-status"] == "MISS"
+        again = client.get(f"{cluster.url}/snapshot/100/")
+        assert (again.text, again.headers["x-cache-status"]) == (nights[100], "HIT")
+        assert again.headers["etag"] == f'"{hashlib.sha256(nights[100].encode()).hexdigest()}"'
+        # The site's own port serves the latest snapshot at its root, where the pages' links point.
+        latest = client.get(f"{site}/")
+        assert (latest.status_code, latest.text) == (200, nights[250])
+        assert client.get(f"{site}/c/na-1/").text == "seat"
+        assert client.get(f"{site}/").headers["x-cache-status"] == "HIT"
+        missing = client.get(f"{cluster.url}/snapshot/100/nowhere/")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        # Mirrors read the manifests and content-addressed objects straight from the bucket via nginx
+        # (the bucket lets anyone read site/ and snapshots/ only: photos stay private).
+        manifest = client.get(f"{cluster.url}/bucket/snapshots/000000000100.json")
+        assert manifest.status_code == 200, manifest.text
+        sha = manifest.json()["files"]["index.html"]
+        for cache in ("MISS", "HIT"):
+            served = client.get(f"{cluster.url}/bucket/site/{sha}")
+            assert served.text == nights[100]
+            assert (served.headers["etag"], served.headers["x-cache-status"]) == (f'"{sha}"', cache)
+            assert served.headers["cache-control"] == IMMUTABLE
+        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/site/{sha}").status_code == 200
+        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/photos/{sha}").status_code == 403

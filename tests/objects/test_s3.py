@@ -122,3 +122,15 @@ def test_an_unreachable_s3_server_is_a_storage_error_naming_the_settings() -> No
     with pytest.raises(StorageError, match="the object store refused to store an object") as failed:
         S3Objects(settings).put_once("photos/x", b"x")
     assert "POLLWATCH_S3_ENDPOINT" in failed.value.remedy
+
+
+def test_public_read_opens_the_named_prefixes_to_anyone_and_nothing_else(bucket: S3Objects) -> None:
+    bucket.put_once("site/abc", b"page")
+    bucket.put_once("photos/abc", b"a photo")
+    base = f"{bucket.settings.endpoint}/{bucket.bucket}"
+    assert httpx.get(f"{base}/site/abc").status_code == 403  # private until the policy is set
+    bucket.allow_public_read(["site/", "snapshots/"])
+    assert httpx.get(f"{base}/site/abc").content == b"page"
+    assert httpx.get(f"{base}/photos/abc").status_code == 403
+    assert httpx.get(f"{base}?list-type=2").status_code == 403  # no listing
+    assert httpx.put(f"{base}/site/new", content=b"x").status_code == 403  # no writing

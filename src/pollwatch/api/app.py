@@ -13,7 +13,7 @@ from pollwatch.api import collector, elections, errors, fieldapp, forensics, int
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database
-from pollwatch.web import dashboard, pages, published
+from pollwatch.web import dashboard, pages, published, snapshots
 from pollwatch.web import fieldapp as web_fieldapp
 from pollwatch.web import intake as web_intake
 from pollwatch.web import observe as web_observe
@@ -38,6 +38,7 @@ def create_app(db: Database) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(pages.router)
     app.include_router(published.router)
+    app.include_router(snapshots.router)
     app.include_router(web_intake.router)
     app.include_router(web_observe.router)
     app.include_router(web_fieldapp.router)

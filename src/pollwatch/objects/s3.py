@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,24 @@ class S3Objects:
         except (ClientError, BotoCoreError) as exc:
             raise _failed("create the bucket", self.bucket, exc) from exc
 
+    def allow_public_read(self, prefixes: list[str]) -> None:
+        """Let anyone read (GetObject only: no listing, no writing) the objects under ``prefixes``, by a
+        bucket policy: what a front (nginx, a CDN) fetches without credentials. Replaces the bucket's
+        policy; never name ``photos/`` here."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        statement = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{self.bucket}/{check_key(p.rstrip('/'))}/*" for p in prefixes],
+        }
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        try:
+            self._s3.put_bucket_policy(Bucket=self.bucket, Policy=policy)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed("set the bucket's policy", self.bucket, exc) from exc
+
     def put_once(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -160,6 +179,19 @@ class S3Objects:
             self._s3.delete_object(Bucket=self.bucket, Key=check_key(key))
         except (ClientError, BotoCoreError) as exc:
             raise _failed("delete an object", key, exc) from exc
+
+    def list_keys(self, prefix: str, *, after: str = "") -> list[str]:
+        """Every key under ``prefix`` after ``after`` (ListObjectsV2 ``StartAfter``, page by page)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        keys: list[str] = []
+        try:
+            pages = self._s3.get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix, StartAfter=after):
+                keys.extend(item["Key"] for item in page.get("Contents", []) if "Key" in item)
+        except (ClientError, BotoCoreError) as exc:
+            raise _failed("list objects", prefix, exc) from exc
+        return sorted(keys)
 
     def presign_put(self, key: str, *, sha256: str, seconds: int) -> UploadGrant | None:
         """A PUT URL for exactly the bytes of ``sha256`` (hex), once, valid for ``seconds``."""

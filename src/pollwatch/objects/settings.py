@@ -19,7 +19,8 @@ from pollwatch.objects.s3 import S3Objects, S3Settings
 from pollwatch.objects.store import FilesystemObjects, ObjectStore
 
 SETTINGS = {
-    "POLLWATCH_OBJECT_STORE": "filesystem (default) or s3: where photos (and, with s3, full log tiles) live",
+    "POLLWATCH_OBJECT_STORE": "filesystem (default) or s3: where photos (and, with s3, full log tiles and "
+    "snapshots) live",
     "POLLWATCH_S3_ENDPOINT": "URL of the S3-compatible server as pollwatch reaches it",
     "POLLWATCH_S3_PUBLIC_ENDPOINT": "URL of that server as phones reach it (presigned uploads)",
     "POLLWATCH_S3_BUCKET": "the bucket",

@@ -59,6 +59,10 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def list_keys(self, prefix: str, *, after: str = "") -> list[str]:
+        """Every key that starts with ``prefix`` and sorts after ``after``, in key order."""
+        ...
+
     def presign_put(self, key: str, *, sha256: str, seconds: int) -> UploadGrant | None:
         """A grant for a client to upload the object of this SHA-256 itself, or None if the backend
         has no such thing (clients then upload through the API)."""
@@ -122,11 +126,23 @@ class FilesystemObjects:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def list_keys(self, prefix: str, *, after: str = "") -> list[str]:
+        folder = self.root / prefix.rpartition("/")[0]
+        if not folder.is_dir():
+            return []
+        keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
+        return sorted(k for k in keys if k.startswith(prefix) and k > after and not _temporary(k))
+
     def presign_put(self, key: str, *, sha256: str, seconds: int) -> UploadGrant | None:
         return None
 
     def describe(self, key: str) -> str:
         return str(self._path(key))
+
+
+def _temporary(key: str) -> bool:
+    """A write under way (:func:`write_once`'s temp file), not an object."""
+    return key.rpartition("/")[2].startswith(".tmp-")
 
 
 def _fsync_dir(path: Path) -> None:
