@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -33,8 +34,6 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from pollwatch.objects.local import free_ports
 
@@ -135,35 +134,37 @@ def _listening(port: int) -> bool:
 # -- configuration ------------------------------------------------------------------------------------
 
 
-def render(cluster: PatroniCluster, node: Node) -> dict[str, Any]:
-    """The template with this node's name, addresses, folders and passwords, and the short timings."""
-    config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
+def render(cluster: PatroniCluster, node: Node) -> str:
+    """The template with this node's name, addresses, folders and passwords, and the short timings.
+
+    Edited as text, line by line (no YAML library needed), so the rendered file reads like the
+    template; a line the template no longer has is an error rather than a silently different node.
+    """
     home = Path(cluster.folder) / node.name
-    config["name"] = node.name
-    config["restapi"] = {
-        "listen": f"127.0.0.1:{node.api_port}",
-        "connect_address": f"127.0.0.1:{node.api_port}",
-    }
-    config["etcd3"] = {"hosts": [f"127.0.0.1:{cluster.etcd_port}"]}
-    config["bootstrap"]["dcs"].update(TIMINGS)
-    config["bootstrap"]["pg_hba"] = [
-        line.replace("10.0.0.0/8", "127.0.0.1/32") for line in config["bootstrap"]["pg_hba"]
-    ]
-    pg = config["postgresql"]
-    pg.update(
-        listen=f"127.0.0.1:{node.pg_port}",
-        connect_address=f"127.0.0.1:{node.pg_port}",
-        data_dir=str(home / "data"),
-        bin_dir=str(PG_BIN),
-        pgpass=str(home / "pgpass"),
-        # Only this node's settings; the cluster-wide ones stay under bootstrap.dcs.
-        parameters={"unix_socket_directories": str(home), "shared_buffers": "32MB"},
+    api, pg = f"127.0.0.1:{node.api_port}", f"127.0.0.1:{node.pg_port}"
+    etcd, callback = f"127.0.0.1:{cluster.etcd_port}", Path(cluster.folder) / "on_role_change.sh"
+    text = TEMPLATE.read_text()
+    for pattern, replacement in [
+        (r"^name: db1$", f"name: {node.name}"),
+        (r"^  listen: 0\.0\.0\.0:8008$", f"  listen: {api}"),
+        (r"^  connect_address: db1\.internal:8008$", f"  connect_address: {api}"),
+        (r"^    - etcd1\.internal:2379\n(    - etcd[0-9]\.internal:2379\n)*", f"    - {etcd}\n"),
+        *[(rf"^    {k}: [0-9]+$", f"    {k}: {v}") for k, v in TIMINGS.items()],
+        (r" 10\.0\.0\.0/8 ", " 127.0.0.1/32 "),
+        (r"^  listen: 0\.0\.0\.0:5432$", f"  listen: {pg}"),
+        (r"^  connect_address: db1\.internal:5432$", f"  connect_address: {pg}"),
+        (r"^  data_dir: .*$", f"  data_dir: {home / 'data'}"),
+        (r"^  bin_dir: .*$", f"  bin_dir: {PG_BIN}\n  parameters:\n    unix_socket_directories: '{home}'"
+                             "\n    shared_buffers: 32MB"),
+        (r"^  pgpass: .*$", f"  pgpass: {home / 'pgpass'}"),
+        (r"CHANGE-ME-[a-z]+", cluster.password),
         # Patroni appends <action> <role> <scope> to the command.
-        callbacks={"on_role_change": f"{Path(cluster.folder) / 'on_role_change.sh'} {node.name}"},
-    )
-    for user in pg["authentication"].values():
-        user["password"] = cluster.password
-    return config
+        (r"^    on_role_change: .*$", f"    on_role_change: {callback} {node.name}"),
+    ]:  # fmt: skip
+        text, count = re.subn(pattern, replacement, text, flags=re.M)
+        if not count:
+            raise RuntimeError(f"{TEMPLATE} changed: expected a line matching {pattern!r}, found none")
+    return text
 
 
 _CALLBACK = """#!/bin/sh
@@ -208,7 +209,7 @@ def start_node(cluster: PatroniCluster, name: str) -> int:
     home.mkdir(exist_ok=True)
     home.chmod(0o700)
     config = home / "patroni.yml"
-    config.write_text(yaml.safe_dump(render(cluster, node), sort_keys=False))
+    config.write_text(render(cluster, node))
     _own(home, config)
     return _spawn(_as_postgres(["patroni", str(config)]), home / "patroni.log")
 

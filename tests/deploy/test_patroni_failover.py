@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +23,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from pollwatch.auth import AuthRole
 from pollwatch.auth.tokens import principal_for
@@ -143,6 +143,14 @@ def _members(module: ModuleType, patroni: Any) -> list[tuple[str, str, str]]:
     return sorted((m["name"], m["role"], m["state"]) for m in module.get_cluster(patroni)["members"])
 
 
+def _setting(patroni: Any, name: str, setting: str) -> str:
+    engine = sa.create_engine(patroni.direct_url(name))
+    with engine.connect() as conn:
+        value = str(conn.execute(sa.text("SELECT current_setting(:s)"), {"s": setting}).scalar_one())
+    engine.dispose()
+    return value
+
+
 def _replica_size(url: str, at_least: int) -> int:
     """The log size a standby has applied, once it reaches ``at_least`` (or 30 s passed)."""
     engine = sa.create_engine(url)
@@ -204,7 +212,12 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
 
         # Patroni promotes the synchronous standby once the leader key expires (ttl 10 s).
         assert module.wait_leader(patroni, other_than=first) == standby
-        # Strict synchronous mode: alone, the new leader acknowledges nothing until a standby is back.
+        # Strict synchronous mode: alone, the new leader acknowledges nothing until a standby is back
+        # (the writer's commit waits on it).
+        alone = len(writer.acknowledged)
+        assert _setting(patroni, standby, "synchronous_standby_names") == "*"
+        time.sleep(2.0)
+        assert len(writer.acknowledged) == alone
         module.start(patroni, first)
         assert module.wait_synchronous(patroni) == (standby, first)  # rejoined (pg_rewind) as its standby
         writer.wait_for(before + 30)
@@ -241,18 +254,18 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
 
 
 def test_the_running_cluster_keeps_the_templates_guarantees(patroni: Any) -> None:
-    # What the cluster runs with is what etcd holds (bootstrap.dcs is written there once), read back
-    # with patronictl as an operator would.
-    config = str(Path(patroni.folder) / "db1" / "patroni.yml")
-    shown = subprocess.run(
-        ["patronictl", "-c", config, "show-config"], capture_output=True, text=True, check=True, timeout=60
-    )
-    dcs = yaml.safe_load(shown.stdout)
+    module = sys.modules["pollwatch_patroni"]
+    # What the cluster runs with is what etcd holds (bootstrap.dcs is written there once).
+    with urllib.request.urlopen(f"{patroni.nodes[0].api}/config", timeout=10) as answer:
+        dcs = json.load(answer)
     assert dcs["synchronous_mode"] is True
     assert dcs["synchronous_mode_strict"] is True
     assert dcs["maximum_lag_on_failover"] == 0
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert dcs["ttl"] >= dcs["loop_wait"] + 2 * dcs["retry_timeout"]  # Patroni's own rule
+    assert {k: dcs[k] for k in module.TIMINGS} == module.TIMINGS
+    # patronictl, as an operator runs it: two members, a leader and its synchronous standby.
+    config = str(Path(patroni.folder) / "db1" / "patroni.yml")
     listed = subprocess.run(
         ["patronictl", "-c", config, "list", "-f", "json"],
         capture_output=True,
@@ -260,5 +273,4 @@ def test_the_running_cluster_keeps_the_templates_guarantees(patroni: Any) -> Non
         check=True,
         timeout=60,
     )
-    roles = sorted(m["Role"] for m in json.loads(listed.stdout))
-    assert roles == ["Leader", "Sync Standby"]
+    assert sorted(m["Role"] for m in json.loads(listed.stdout)) == ["Leader", "Sync Standby"]
