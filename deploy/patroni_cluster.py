@@ -31,12 +31,14 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pollwatch.objects.local import free_ports
 
+T = TypeVar("T")
 TEMPLATE = Path(__file__).resolve().parent / "patroni" / "patroni.yml"
 PG_BIN = Path(os.environ.get("POLLWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "pollwatch"
@@ -48,6 +50,8 @@ ttl >= loop_wait + 2 * retry_timeout."""
 
 @dataclass
 class Node:
+    """One database host: its PostgreSQL port and its Patroni REST API port."""
+
     name: str
     pg_port: int
     api_port: int
@@ -114,8 +118,9 @@ def _own(*paths: Path) -> None:
             shutil.chown(path, "postgres", "postgres")
 
 
-def _wait(check: Any, what: str, timeout: float) -> Any:
-    """Call ``check`` until it returns something true; return that, or raise naming ``what``."""
+def _wait(check: Callable[[], T | None], what: str, timeout: float) -> T:
+    """Call ``check`` until it returns something (a refused connection counts as nothing yet); return
+    it, or raise naming ``what``."""
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(OSError, ValueError):
@@ -232,12 +237,12 @@ def leader(cluster: PatroniCluster) -> str | None:
 def wait_leader(cluster: PatroniCluster, *, other_than: str = "", timeout: float = 90.0) -> str:
     """The running leader's name, once there is one other than ``other_than`` (a crashed leader stays
     listed until its key expires)."""
-    found: str = _wait(
-        lambda: (name := leader(cluster)) != other_than and name,
-        f"no leader other than {other_than!r}",
-        timeout,
-    )
-    return found
+
+    def elected() -> str | None:
+        name = leader(cluster)
+        return name if name != other_than else None
+
+    return _wait(elected, f"no leader other than {other_than!r}", timeout)
 
 
 def synchronous(cluster: PatroniCluster) -> tuple[str, str] | None:
@@ -256,10 +261,7 @@ def synchronous(cluster: PatroniCluster) -> tuple[str, str] | None:
 
 
 def wait_synchronous(cluster: PatroniCluster, timeout: float = 120.0) -> tuple[str, str]:
-    found: tuple[str, str] = _wait(
-        lambda: synchronous(cluster), "no leader with a streaming synchronous standby", timeout
-    )
-    return found
+    return _wait(lambda: synchronous(cluster), "no leader with a streaming synchronous standby", timeout)
 
 
 def crash(cluster: PatroniCluster, name: str) -> None:
@@ -279,6 +281,7 @@ def crash(cluster: PatroniCluster, name: str) -> None:
 
 
 def start(cluster: PatroniCluster, name: str) -> None:
+    """Start the node's Patroni again (after ``crash``): it rewinds or clones itself and follows."""
     cluster.pids[f"patroni-{name}"] = start_node(cluster, name)
     cluster.save()
 
