@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ from pollwatch.ledger.proof import verify_receipt
 from pollwatch.ledger.publisher import Publisher
 from pollwatch.ledger.records import LeafRecord
 from pollwatch.ledger.settings import LogSettings, WitnessEndpoint, load_settings
-from pollwatch.ledger.witness import Witness, serve
+from pollwatch.ledger.witness import Answer, Witness, serve
 from pollwatch.storage import Database
 from pollwatch.storage import log as store
 from tests.ledger.test_end_to_end import _token
@@ -243,3 +244,47 @@ def test_a_receipt_made_while_a_witness_was_down_is_upgraded(
     assert report.index == 1
     with pytest.raises(VerificationError, match="another entry"):
         upgrade_receipt(held.read_text(), log.get("/api/v1/receipts/2").text)
+
+
+class _MeetingWitness(Witness):
+    """A witness that answers only once every witness of the round has been asked: it meets the others at
+    a barrier first, so a publisher that asked one witness after another never gets past it."""
+
+    def __init__(self, barrier: threading.Barrier, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.barrier = barrier
+
+    def add_checkpoint(self, request: str, *, now: int | None = None) -> Answer:
+        self.barrier.wait()
+        return super().add_checkpoint(request, now=now)
+
+
+def test_the_witnesses_are_asked_at_once(sqlite_db: Database, log_signer: Signer, tmp_path: Path) -> None:
+    """A signing waits for the slowest witness, not the sum of them all (the publisher asks in parallel)."""
+    barrier = threading.Barrier(3, timeout=10)
+    signers = [
+        Signer.from_seed(f"witness.test/meet{i}", bytes([i]) * 32, alg=ALG_COSIGNATURE) for i in range(3)
+    ]
+    trusted = {log_signer.name: log_signer.verifier()}
+    servers = [
+        serve(_MeetingWitness(barrier, s, trusted, state_file=tmp_path / f"meet{i}.json"))
+        for i, s in enumerate(signers)
+    ]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoints = tuple(
+            WitnessEndpoint(f"http://127.0.0.1:{server.server_address[1]}", s.verifier())
+            for server, s in zip(servers, signers, strict=True)
+        )
+        settings = LogSettings(log_signer, endpoints, witness_timeout=8.0)
+        with sqlite_db.begin() as conn:
+            service.append(conn, [LeafRecord("incident", {"n": i}) for i in range(2)])
+        assert Publisher(sqlite_db, settings).publish_once()
+        note = service.latest_checkpoint(sqlite_db, settings)
+        for endpoint in endpoints:
+            verify_cosignature(note, endpoint.key)  # all three met at the barrier, so all three cosigned
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()

@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -129,6 +130,18 @@ class _DbReader:
             return service.DbHashes(conn).read_hashes(indexes)
 
 
+class _OneAtATime:
+    """A hash reader that several threads share, one read at a time (a connection is not thread-safe)."""
+
+    def __init__(self, reader: HashReader) -> None:
+        self.reader = reader
+        self._lock = threading.Lock()
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        with self._lock:
+            return self.reader.read_hashes(indexes)
+
+
 class WitnessRound:
     """A :data:`pollwatch.ledger.service.Cosigner`: asks each witness (but those in ``skip``) as a
     checkpoint is signed, and keeps the outcomes so the failures are recorded after the commit."""
@@ -145,13 +158,19 @@ class WitnessRound:
     def __call__(
         self, note: str, size: int, settings: LogSettings, reader: HashReader
     ) -> list[NoteSignature]:
+        """Ask every witness at once: a signing waits for the slowest witness, not for their sum."""
         self.settings = settings
-        for endpoint in settings.witnesses:
-            if endpoint.url not in self.skip:
-                outcome = ask_witness(
-                    lambda: reader, endpoint, note, size, self.seen, settings.witness_timeout
-                )
-                self.outcomes.append(outcome)
+        asked = [e for e in settings.witnesses if e.url not in self.skip]
+        shared = _OneAtATime(reader)  # the signing's connection: its proofs' reads take turns
+
+        def ask(endpoint: WitnessEndpoint) -> WitnessOutcome:
+            return ask_witness(lambda: shared, endpoint, note, size, self.seen, settings.witness_timeout)
+
+        if len(asked) > 1:
+            with ThreadPoolExecutor(len(asked), thread_name_prefix="pollwatch-witness") as pool:
+                self.outcomes.extend(pool.map(ask, asked))
+        else:
+            self.outcomes.extend(map(ask, asked))
         return [o.line for o in self.outcomes if o.line is not None]
 
     def record(self) -> None:
