@@ -61,5 +61,6 @@ def create_app_from_environment() -> FastAPI:
     db = Database()
     db.require_current()
     app = create_app(db)
+    app.openapi()  # now, not in the first request that checks a body's declared media type (about 1 s)
     collector.set_for_serving()
     return app

@@ -31,6 +31,8 @@ _HEADERS = [
 ]
 _DOCS = ("/docs", "/redoc")
 _CHECKED = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
+_SEEN = 4096
+"""(method, path) answers :class:`DeclaredContentTypes` keeps, rather than match every declared path."""
 
 
 class SecurityHeaders:
@@ -64,6 +66,7 @@ class DeclaredContentTypes:
         self.app = app
         self.fastapi = fastapi
         self._declared: list[tuple[re.Pattern[str], str, frozenset[str]]] | None = None
+        self._seen: dict[tuple[str, str], frozenset[str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
@@ -75,12 +78,17 @@ class DeclaredContentTypes:
         await self.app(scope, receive, send)
 
     def _allowed(self, method: str, path: str) -> frozenset[str]:
+        known = self._seen.get((method, path))
+        if known is not None:
+            return known
         if self._declared is None:
             self._declared = _declared_types(self.fastapi.openapi())
-        for pattern, declared_method, types in self._declared:
-            if declared_method == method and pattern.fullmatch(path):
-                return types
-        return frozenset()
+        found = next(
+            (t for pattern, m, t in self._declared if m == method and pattern.fullmatch(path)), frozenset()
+        )
+        if len(self._seen) < _SEEN:  # the paths written to (most carry no parameter) are few
+            self._seen[(method, path)] = found
+        return found
 
 
 def _media_type(scope: Scope) -> str:
