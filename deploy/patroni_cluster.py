@@ -191,8 +191,13 @@ def _write_callback(folder: Path) -> None:
 
 
 def _spawn(cmd: list[str], log: Path) -> int:
+    """Start ``cmd`` in the folder of its log: a checkout may sit in a directory only its owner can
+    enter (``mktemp -d``), and PostgreSQL's tools, run by Patroni as ``postgres``, stop when they
+    cannot read their working directory (no leader was ever elected from such a clone)."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent
+        )
     return proc.pid
 
 
