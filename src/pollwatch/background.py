@@ -1,18 +1,21 @@
 """The results jobs (the projector and the auditor): in the server's threads, or in a process of their own.
 
 `pollwatch serve` runs them in one separate process, and the server processes run none: a worker's event
-loop never waits for the GIL behind an audit. In that process the projector runs at normal priority (a
+loop never waits for the GIL behind an audit. That process runs the projector at normal priority (a
 sheet must reach the tally within a second of its acknowledgement, and applying a leaf costs a fraction of
-what accepting it did), while the auditor's thread and the snapshot writer run at a lower CPU priority
-(``POLLWATCH_BACKGROUND_NICE``, default 10): the audits are the expensive part and can wait for a quieter
-minute. When intake saturates the machine the audits fall behind and catch up as the rate falls
-(``pollwatch projections status`` shows how far the projections are behind, every read names its
-``as_of``, a whole-election audit names its stale constituencies). An app made by
-:func:`pollwatch.api.app.create_app` on its own (tests, embedding) runs the jobs in its threads unless
-``POLLWATCH_BACKGROUND=process`` says a separate process does.
+what accepting it did) and starts the auditor, the snapshot writer and the page renderer as child
+processes at a lower CPU priority (``POLLWATCH_BACKGROUND_NICE``, default 10): the audits are the
+expensive part and can wait for a quieter minute, and in a process of their own they never hold the
+projector's interpreter. Each server worker keeps a child of its own at that priority for the audits of
+one constituency it is asked for (:mod:`pollwatch.audit.elsewhere`). When intake saturates the machine
+the audits fall behind and catch up as the rate falls (``pollwatch projections status`` shows how far
+the projections are behind, every read names its ``as_of``, a whole-election audit names its stale
+constituencies). An app made by :func:`pollwatch.api.app.create_app` on its own (tests, embedding) runs
+the jobs in its threads unless ``POLLWATCH_BACKGROUND=process`` says a separate process does.
 
 Run by hand: ``python -m pollwatch.background`` follows the database of ``POLLWATCH_DATABASE_URL`` until
-it is stopped (SIGTERM or SIGINT) or the process that started it exits.
+it is stopped (SIGTERM or SIGINT) or the process that started it exits; ``python -m pollwatch.background
+auditor`` runs the auditor alone, likewise.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import threading
 from collections.abc import Collection, Iterator
 from types import FrameType
 
+from pollwatch.audit import elsewhere
 from pollwatch.audit.views import Auditor
 from pollwatch.errors import InputError
 from pollwatch.site.shelf import shelf_from_environment
@@ -39,8 +43,9 @@ log = logging.getLogger(__name__)
 SETTINGS = {
     "POLLWATCH_BACKGROUND": "where the projector and the auditor run: app (threads of each server process) "
     "or process (one separate process, what pollwatch serve sets)",
-    "POLLWATCH_BACKGROUND_NICE": "CPU niceness of the auditor and the snapshot writer in that separate "
-    "process (default 10; 0 for none); its projector runs at normal priority",
+    "POLLWATCH_BACKGROUND_NICE": "CPU niceness of the auditor, the snapshot writer and the page renderer "
+    "started by that separate process, and of each worker's audit child (default 10; 0 for none); "
+    "the projector runs at normal priority",
 }
 """(That process also writes the dashboard's static snapshots: :mod:`pollwatch.site.snapshots`.)"""
 _ENV, _NICE = "POLLWATCH_BACKGROUND", "POLLWATCH_BACKGROUND_NICE"
@@ -58,19 +63,43 @@ class ResultsJobs:
         source: Database | None = None,
         areas: Collection[str] = (),
         audit_nice: int = 0,
+        auditor: bool = True,
     ) -> None:
         """``source``: where the projector reads the log (a read node's primary or replica; default
-        ``db``); the projections and the audits are kept in ``db``."""
+        ``db``); the projections and the audits are kept in ``db``. ``auditor=False``: the projector
+        only (another process audits)."""
         self.projector = Projector(db, source=source, areas=areas)
-        self.auditor = Auditor(db, nice=audit_nice)
+        self.auditor = Auditor(db, nice=audit_nice) if auditor else None
 
     def start(self) -> None:
         self.projector.start()
-        self.auditor.start()
+        if self.auditor is not None:
+            self.auditor.start()
 
     def stop(self) -> None:
-        self.auditor.stop()
+        if self.auditor is not None:
+            self.auditor.stop()
         self.projector.stop()
+
+
+@contextlib.contextmanager
+def server_jobs(db: Database) -> Iterator[None]:
+    """What a server process runs of the results work while the block runs: the results jobs in its
+    threads, or (when a separate process runs them) the child that computes its constituencies' audits
+    at niceness ``POLLWATCH_BACKGROUND_NICE`` (:mod:`pollwatch.audit.elsewhere`)."""
+    if in_app():
+        jobs = ResultsJobs(db)
+        jobs.start()
+        try:
+            yield
+        finally:
+            jobs.stop()
+        return
+    elsewhere.start(niceness())
+    try:
+        yield
+    finally:
+        elsewhere.stop()
 
 
 def in_app() -> bool:
@@ -129,21 +158,30 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     db = Database()
     db.require_current()
-    jobs = ResultsJobs(db, audit_nice=nice)
+    auditing = sys.argv[1:] == ["auditor"]
+    jobs: ResultsJobs | Auditor = Auditor(db) if auditing else ResultsJobs(db, auditor=False)
     jobs.start()
-    snapshots = _snapshot_writer(db.url, nice)
-    pages = _page_renderer(db.url, nice)
+    children = [] if auditing else [_auditor(nice), _snapshot_writer(db.url, nice)]
+    if not auditing:
+        children.append(_page_renderer(db.url, nice))
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
                 break
     finally:
-        for child in (snapshots, pages):
+        for child in children:
             if child is not None:
                 child.terminate()
                 child.wait(timeout=30)
         jobs.stop()
         db.dispose()
+
+
+def _auditor(nice: int) -> subprocess.Popen[bytes]:
+    """The auditor in a child process (``nice`` steps down): in the projector's process its audits
+    would hold the interpreter the projector needs to bring each sheet to the tally within a second."""
+    env = {**os.environ, _PARENT: str(os.getpid())}
+    return _lowered_child(["-m", "pollwatch.background", "auditor"], env, nice)
 
 
 def _snapshot_writer(url: str, nice: int) -> subprocess.Popen[bytes] | None:
@@ -156,12 +194,12 @@ def _snapshot_writer(url: str, nice: int) -> subprocess.Popen[bytes] | None:
     every = str(snapshot_every())
     env = {**os.environ, _PARENT: str(os.getpid())}
     command = ["site", "snapshots", str(directory), "--db", url, "--every", every]
-    return _lowered_child(command, env, nice)
+    return _lowered_child(["-m", "pollwatch.cli.main", *command], env, nice)
 
 
-def _lowered_child(command: list[str], env: dict[str, str], nice: int) -> subprocess.Popen[bytes]:
-    """A ``pollwatch`` command in a child process, ``nice`` steps below this one."""
-    child = subprocess.Popen([sys.executable, "-m", "pollwatch.cli.main", *command], env=env)
+def _lowered_child(arguments: list[str], env: dict[str, str], nice: int) -> subprocess.Popen[bytes]:
+    """Python with ``arguments`` in a child process, ``nice`` steps below this one."""
+    child = subprocess.Popen([sys.executable, *arguments], env=env)
     with contextlib.suppress(OSError):  # it exited already: nothing to lower
         os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
     return child
@@ -176,7 +214,7 @@ def _page_renderer(url: str, nice: int) -> subprocess.Popen[bytes] | None:
         return None
     env = {**os.environ, _PARENT: str(os.getpid())}
     command = ["site", "pages", str(shelf.directory), "--db", url]
-    return _lowered_child(command, env, nice)
+    return _lowered_child(["-m", "pollwatch.cli.main", *command], env, nice)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from pollwatch.api.deps import ExpensiveConn, ReadConn, get_db
 from pollwatch.audit.service import repoll_election
 from pollwatch.audit.views import audit_document
-from pollwatch.background import ResultsJobs, in_app
+from pollwatch.background import server_jobs
 from pollwatch.parliament.apportion import Rounding
 from pollwatch.parliament.seats import Joins
 from pollwatch.parliament.service import parliament_report
@@ -35,14 +35,8 @@ Assembly = Annotated[str | None, Query(max_length=16, description="Only this ass
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Keep the results projections and audits following the log while the app serves (unless a
     separate process does: :mod:`pollwatch.background`)."""
-    jobs = ResultsJobs(app.state.db) if in_app() else None
-    if jobs is not None:
-        jobs.start()
-    try:
+    with server_jobs(app.state.db):
         yield
-    finally:
-        if jobs is not None:
-            jobs.stop()
 
 
 @router.get("/tally")

@@ -38,6 +38,7 @@ station_results = Table(
     Column("polled", BigInteger),
     Column("copies", JSON, nullable=False),
     Column("updated_index", BigInteger, nullable=False),
+    Column("versions", JSON),
     Index(None, "constituency_id", "serial"),
     Index(None, "constituency_id", "id"),
     Index(None, "election_id", "state", "id"),

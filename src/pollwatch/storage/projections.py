@@ -22,7 +22,7 @@ from pollwatch.storage.projection_schema import (
 _CHUNK = 500
 STATION_COLUMNS = (
     "key", "election_id", "constituency_id", "station_id", "serial", "number", "state", "registered", "votes",
-    "valid", "rejected", "polled", "copies", "updated_index",
+    "valid", "rejected", "polled", "copies", "updated_index", "versions",
 )  # fmt: skip
 CONSTITUENCY_COLUMNS = (
     "constituency_id", "election_id", "votes", "stations_reported", "registered_reported", "unknown_reported",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from pollwatch.model import (
 from pollwatch.rules.base import Contest
 from pollwatch.tally.ballot import Ballots
 from pollwatch.tally.live import Universe
+from pollwatch.tally.reconcile import StationReconciliation
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class ResultsInput:
     candidates: Sequence[Candidate]
     parties: Sequence[Party]
     sheets: Sequence[ResultSheet]
+    reconciled: Sequence[Settled] | None = None
+    """The stations already reconciled (read from the projections) when given; ``sheets`` then holds no
+    station count, and a station of the polling scheme missing here has no copy."""
 
     @classmethod
     def of(cls, dataset: Any) -> ResultsInput:
@@ -72,6 +76,9 @@ class ResultsInput:
             candidates=[c for c in self.candidates if c.constituency in codes],
             parties=self.parties,
             sheets=[s for s in self.sheets if s.constituency in codes],
+            reconciled=None
+            if self.reconciled is None
+            else [r for r in self.reconciled if r.station.constituency in codes],
         )
 
     def official_labels(self) -> list[tuple[SheetKind, str]]:
@@ -111,7 +118,7 @@ class ResultsInput:
         Returns the universe and the index of each station by (code, serial) and (code, number).
         """
         codes = [c.code for c in self.constituencies]
-        cidx = {code: i for i, code in enumerate(codes)}
+        cidx: dict[str, int] = {code: i for i, code in enumerate(codes)}
         index: dict[tuple[str, object], int] = {}
         const: list[int] = []
         reg: list[int] = []
@@ -121,14 +128,11 @@ class ResultsInput:
                 index.setdefault((st.constituency, st.number), len(const))
                 const.append(cidx[st.constituency])
                 reg.append(st.registered.total if st.registered.total is not None else -1)
-        for s in self.sheets:
-            if s.kind is not SheetKind.STATION_COUNT or s.constituency not in cidx:
-                continue
-            key = station_key(s)
-            if key not in index:
+        for code, key, registered in self._named_stations():
+            if code in cidx and key not in index:
                 index[key] = len(const)
-                const.append(cidx[s.constituency])
-                reg.append(s.totals.registered if s.totals.registered is not None else -1)
+                const.append(cidx[code])
+                reg.append(registered if registered is not None else -1)
         columns = self._ballots(codes)
         universe = Universe(
             constituency_codes=tuple(codes),
@@ -149,16 +153,40 @@ class ResultsInput:
         for k in self.candidates:
             if k.constituency in ballots:
                 ballots[k.constituency][int(k.ballot_order)] = k.party
-        for s in self.sheets:
-            if s.constituency in ballots:
-                for key in s.votes:
-                    ballots[s.constituency].setdefault(int(key), None)
+        named: list[tuple[str, tuple[int, ...]]] = [(s.constituency, tuple(s.votes)) for s in self.sheets]
+        named += [(r.station.constituency, r.positions) for r in self.reconciled or ()]
+        for code, positions in named:
+            if code in ballots:
+                for key in positions:
+                    ballots[code].setdefault(int(key), None)
         out = []
         for code in codes:
             b = ballots[code]
             width = max(b, default=0)
             out.append(tuple(b.get(j, "") if j in b else "" for j in range(1, width + 1)))
         return tuple(out)
+
+    def _named_stations(self) -> Iterator[tuple[str, tuple[str, object], int | None]]:
+        """Each station the copies name (constituency, key, registered voters its first copy gives), in
+        the order the copies first name them."""
+        for s in self.sheets:
+            if s.kind is SheetKind.STATION_COUNT:
+                yield s.constituency, station_key(s), s.totals.registered
+        for r in self.reconciled or ():
+            st = r.station
+            key = (st.constituency, st.serial if st.serial is not None else st.number)
+            yield st.constituency, key, r.registered
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A station already reconciled (read back from its projection row), with what the election's
+    universe takes from its copies: the registered voters its first copy gives and every ballot position
+    any of its copies names."""
+
+    station: StationReconciliation
+    registered: int | None
+    positions: tuple[int, ...]
 
 
 def _names_station(sheet: ResultSheet) -> bool:

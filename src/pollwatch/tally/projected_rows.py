@@ -13,15 +13,24 @@ References
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pollwatch.errors import StorageError
 from pollwatch.model import ResultSheet
 from pollwatch.storage import projections as store
+from pollwatch.tally.inputs import Settled
 from pollwatch.tally.leaves import sheet_from_leaf
-from pollwatch.tally.reconcile import CopyState, StationReconciliation
+from pollwatch.tally.reconcile import (
+    CopyState,
+    StationReconciliation,
+    Version,
+    leaf_index,
+    settle_station,
+)
 
 
 def parse_copies(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
@@ -105,3 +114,68 @@ def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
         if sheet is not None:
             out.append(sheet)
     return out
+
+
+def stored_versions(
+    r: StationReconciliation, docs: Sequence[Mapping[str, Any]], sheets: Sequence[ResultSheet]
+) -> dict[str, Any]:
+    """What a station row keeps of its reconciliation (its ``versions`` column), so that a reader (the
+    audit of a constituency) settles the station again from one copy per version instead of re-reading
+    and re-reconciling every copy: each version's earliest copy as ``copies`` stores it, its
+    attesters, whether an official copy matched it, its number of copies and when its first official
+    copy arrived. ``first`` (the leaf index of the station's first copy), ``number`` (the printed
+    number its latest copy gives), ``registered`` (what its first copy gives) and ``positions`` (every
+    ballot position its copies name) are what a reconciliation of the election's copies in log order
+    takes from the copies besides: where it meets the station, what it calls it, and the universe."""
+    by_index = {int(d["index"]): d for d in docs}
+    return {
+        "first": min(by_index),
+        "number": sheets[-1].station if sheets else None,
+        "registered": sheets[0].totals.registered if sheets else None,
+        "positions": sorted({int(k) for c in sheets for k in c.votes}),
+        "versions": [
+            {
+                "copy": by_index[_index(v.sheet)],
+                "attesters": list(v.attesters),
+                "official": v.official,
+                "copies": v.copies,
+                "official_received": v.official_received.isoformat() if v.official_received else None,
+            }
+            for v in r.versions
+        ],
+    }
+
+
+def settled_from(stored: Mapping[str, Any], *, constituency: str, serial: int | None) -> Settled:
+    """A station's reconciliation settled again from what its row keeps (:func:`stored_versions`)."""
+    versions = []
+    for v in stored["versions"]:
+        d = v["copy"]
+        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
+        if sheet is None:  # every stored copy was parsed when its row was written
+            raise StorageError(
+                "a station's stored version is not a result sheet: rebuild the projections",
+                where=f"leaf {d['index']}",
+                expected="a result sheet",
+                found=str(d["type"]),
+            )
+        received = v["official_received"]
+        versions.append(
+            Version(
+                sheet=sheet,
+                attesters=tuple(v["attesters"]),
+                official=bool(v["official"]),
+                copies=int(v["copies"]),
+                first_received=sheet.provenance.received_at,
+                official_received=dt.datetime.fromisoformat(received) if received else None,
+            )
+        )
+    station = settle_station(versions, constituency=constituency, serial=serial, number=stored["number"])
+    return Settled(station, stored["registered"], tuple(int(k) for k in stored["positions"]))
+
+
+def _index(sheet: ResultSheet) -> int:
+    index = leaf_index(sheet)
+    if index is None:  # the projector's copies all come from leaves
+        raise StorageError("a projected copy has no leaf index", expected="a copy made from a leaf")
+    return index

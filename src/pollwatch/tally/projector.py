@@ -45,6 +45,7 @@ from pollwatch.tally.projected_rows import (
     best_votes,
     merge_constituency,
     parse_copies,
+    stored_versions,
 )
 from pollwatch.tally.reconcile import reconcile_station
 
@@ -453,6 +454,7 @@ class Projector:
             "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
             "state": r.state.value, "registered": registered, "votes": best_votes(r),
             **best_totals(r), "copies": docs, "updated_index": last,
+            "versions": stored_versions(r, docs, sheets),
         }  # fmt: skip
         return _Station(row, tuple(sheets))
 

@@ -120,10 +120,20 @@ def reconcile_station(
     copies: Sequence[ResultSheet], *, constituency: str, serial: int | None, number: str | None = None
 ) -> StationReconciliation:
     """Reconcile every copy of one station's count sheet (steps 1-4 of the module's rule)."""
-    copies = effective_copies(copies)
-    if not copies:
+    return settle_station(
+        station_versions(effective_copies(copies)), constituency=constituency, serial=serial, number=number
+    )
+
+
+def settle_station(
+    versions: Sequence[Version], *, constituency: str, serial: int | None, number: str | None = None
+) -> StationReconciliation:
+    """Steps 3-4 of the rule over a station's versions (:func:`station_versions`): its state, best
+    figure and conflicts. The projections keep each station's versions, so a reader settles them again
+    without re-reading every copy, by this same function."""
+    versions = list(versions)
+    if not versions:
         return StationReconciliation(constituency, serial, number, CopyState.MISSING, None, (), (), "no copy")
-    versions = _versions(copies)
     independent = [v for v in versions if v.attesters]
     if len(versions) > 1:
         state = CopyState.CONFLICT
@@ -190,7 +200,8 @@ def _received(sheet: ResultSheet) -> dt.datetime:
     return sheet.provenance.received_at or _EPOCH
 
 
-def _versions(copies: Sequence[ResultSheet]) -> list[Version]:
+def station_versions(copies: Sequence[ResultSheet]) -> list[Version]:
+    """Steps 1-2 of the rule over a station's effective copies: its versions, earliest received first."""
     grouped: dict[tuple[object, ...], list[ResultSheet]] = {}
     for sheet in sorted(copies, key=_received):
         grouped.setdefault(_content(sheet), []).append(sheet)

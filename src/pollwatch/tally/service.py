@@ -10,7 +10,7 @@ from pollwatch.errors import InputError
 from pollwatch.model import ResultSheet, SheetKind
 from pollwatch.tally.inputs import ResultsInput, station_key
 from pollwatch.tally.live import IntArray, LiveTally
-from pollwatch.tally.reconcile import StationReconciliation, reconcile, reconcile_station
+from pollwatch.tally.reconcile import StationReconciliation, reconcile, reconcile_station, settle_station
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def tally_election(inp: ResultsInput, *, turnout_cap: float = 0.75) -> ElectionT
     universe, index = inp.universe()
     live = LiveTally(universe, turnout_cap=turnout_cap)
     polled = np.full(len(universe.station_constituency), -1, dtype=np.int64)
-    items = reconcile(inp.sheets, inp.stations)
+    items = _reconciled(inp)
     for r in items:
         if r.best is None:
             continue
@@ -78,3 +78,18 @@ def tally_election(inp: ResultsInput, *, turnout_cap: float = 0.75) -> ElectionT
         t = r.best.sheet.totals
         polled[station] = t.polled if t.polled is not None else sum(row) + (t.rejected or 0)
     return ElectionTally(live, items, index, polled)
+
+
+def _reconciled(inp: ResultsInput) -> list[StationReconciliation]:
+    """Every station reconciled (those of the polling scheme without a copy ``missing``), in the order a
+    reconciliation of the sheets meets them: settled ones first, as given."""
+    if inp.reconciled is None:
+        return reconcile(inp.sheets, inp.stations)
+    settled = [r.station for r in inp.reconciled]
+    seen = {(r.constituency, r.serial if r.serial is not None else r.number) for r in settled}
+    missing = [
+        settle_station([], constituency=st.constituency, serial=st.serial, number=st.number)
+        for st in inp.stations
+        if (st.constituency, st.serial) not in seen
+    ]
+    return [*settled, *missing]

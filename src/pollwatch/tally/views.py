@@ -46,7 +46,7 @@ from pollwatch.tally.ballot import INDEPENDENT, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.live import IntArray, LiveTally, Universe
-from pollwatch.tally.projected_rows import copies_of
+from pollwatch.tally.projected_rows import copies_of, settled_from
 from pollwatch.tally.projector import NAME
 from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
 
@@ -327,14 +327,21 @@ def constituency_version(conn: Connection, slug: str, code: str) -> tuple[int, i
 
 
 def constituency_input(conn: Connection, slug: str, code: str) -> ResultsInput:
-    """One constituency as the audit reads it: its structure, its stations' copies from the projection
-    (so corrections apply as everywhere else) and its other sheets (Form-47/48/49) from the store."""
+    """One constituency as the audit reads it: its structure, its stations' reconciliations settled from
+    the versions their projection rows keep (corrections applied as everywhere else) and its other sheets
+    (Form-47/48/49) from the store. A constituency with a row written before the rows kept versions is
+    read from every copy instead."""
     s = get_structure(conn, slug)
     cid = _place(s, code).id
     election, constituencies, stations, candidates, parties = _constituency_structure(conn, s, slug, code)
+    others = _other_sheets(conn, s.election_id, cid)
+    rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("serial", "versions"))
+    if all(r["versions"] is not None for r in rows):
+        rows.sort(key=lambda r: int(r["versions"]["first"]))
+        settled = [settled_from(r["versions"], constituency=code, serial=r["serial"]) for r in rows]
+        return ResultsInput(election, constituencies, stations, candidates, parties, others, settled)
     rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("copies",))
     copies = sorted((c for r in rows for c in copies_of(r)), key=lambda c: int(c.extra["leaf_index"]))
-    others = _other_sheets(conn, s.election_id, cid)
     return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
 
 
