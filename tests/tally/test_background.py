@@ -57,6 +57,7 @@ def test_the_separate_process_follows_the_log_its_auditor_at_a_lower_priority(
     db.upgrade()
     create_tiny_election(db)
     monkeypatch.setenv("POLLWATCH_BACKGROUND_NICE", "7")
+    auditor = 0
     with separate_process(url) as child:
         assert not in_app()  # server processes started now run no jobs of their own
         _write_sheet(db)
@@ -65,13 +66,36 @@ def test_the_separate_process_follows_the_log_its_auditor_at_a_lower_priority(
             time.sleep(0.1)
         assert status(db)["behind"] == 0, "the separate process did not apply the new leaves"
         if Path(f"/proc/{child.pid}/stat").exists():
-            # the process (its projector) at our priority, the auditor's thread 7 lower
+            # the process (its projector, every thread) at our priority; the auditor a child of its own,
+            # 7 lower, so that no audit holds the projector's interpreter
             assert _nice_of(child.pid) - _nice_of(threading.get_native_id()) == 0
-            while _thread_nices(child.pid) != {0, 7} and time.monotonic() < deadline:
+            assert _thread_nices(child.pid) == {0}
+            while not (auditors := _children(child.pid, "pollwatch.background auditor")):
+                assert time.monotonic() < deadline, "the results process started no auditor"
                 time.sleep(0.1)
-            assert _thread_nices(child.pid) == {0, 7}
+            [auditor] = auditors
+            assert _nice_of(auditor) - _nice_of(threading.get_native_id()) == 7
     assert child.returncode is not None  # stopped with the block
     assert in_app()
+    if auditor:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{auditor}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{auditor}").exists(), "the auditor outlived the results process"
+
+
+def _children(parent: int, command: str) -> list[int]:
+    """Processes whose parent is ``parent`` and whose command line contains ``command``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and command in line:
+            found.append(int(proc.name))
+    return found
 
 
 def test_the_separate_process_stops_when_its_server_is_gone(tmp_path: Path) -> None:

@@ -26,12 +26,15 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from pollwatch.audit.service import AuditReport, audit_election
 from pollwatch.storage import Database
 from pollwatch.tally.views import constituency_input, constituency_version
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 _NICE = 0
@@ -64,15 +67,24 @@ def running() -> bool:
     return _POOL is not None
 
 
+def child_pid() -> int | None:
+    """The child's process id (None: no child, or it had just died and another is starting)."""
+    pool = _POOL
+    return None if pool is None else _ask(pool, os.getpid)
+
+
 def audit(url: str, slug: str, code: str) -> tuple[tuple[int, int], AuditReport] | None:
     """The constituency's version and its whole audit, computed by the child on database ``url``; None
     when there is no child (or it has just died: a new one is started for the next audit)."""
-    global _POOL
     pool = _POOL
-    if pool is None:
-        return None
+    return None if pool is None else _ask(pool, _audit_in_child, url, slug, code)
+
+
+def _ask(pool: concurrent.futures.ProcessPoolExecutor, call: Callable[..., T], *args: object) -> T | None:
+    """``call(*args)`` in the child; None if the child died meanwhile (another is started)."""
+    global _POOL
     try:
-        return pool.submit(_audit_in_child, url, slug, code).result()
+        return pool.submit(call, *args).result()
     except concurrent.futures.BrokenExecutor:
         log.warning("the audit child process died; starting another")
         with _LOCK:
