@@ -75,7 +75,7 @@ def collect(db: Database, slug: str, code: str, *, settings: LogSettings | None 
             raise NotFoundError(
                 f"no constituency {code} in {slug}", where=code, expected="a constituency code"
             )
-        inp = constituency_input(conn, slug, code)
+        inp = constituency_input(conn, slug, code, every_copy=True)
         findings = [_renamed(f.as_dict()) for f in audit_constituency(conn, slug, code).findings]
         observed = observations.observation_leaves(conn, place.id)
     indices = sorted({int(i) for sh in inp.sheets if isinstance(i := sh.extra.get("leaf_index"), int)})

@@ -99,7 +99,7 @@ def _sheet_row(sheet: ResultSheet) -> dict[str, Any]:
 def list_sheets(conn: Connection, slug: str) -> Iterator[dict[str, Any]]:
     """Every result sheet of the election as the projection holds it, constituency by constituency."""
     for place in get_structure(conn, slug).places:
-        yield from (_sheet_row(s) for s in constituency_input(conn, slug, place.code).sheets)
+        yield from (_sheet_row(s) for s in constituency_input(conn, slug, place.code, every_copy=True).sheets)
 
 
 def list_tallies(conn: Connection, slug: str) -> Iterator[dict[str, Any]]:

@@ -326,17 +326,17 @@ def constituency_version(conn: Connection, slug: str, code: str) -> tuple[int, i
     return (int(row["version"]) if row is not None else 0, sum(p.stations for p in s.places))
 
 
-def constituency_input(conn: Connection, slug: str, code: str) -> ResultsInput:
+def constituency_input(conn: Connection, slug: str, code: str, *, every_copy: bool = False) -> ResultsInput:
     """One constituency as the audit reads it: its structure, its stations' reconciliations settled from
     the versions their projection rows keep (corrections applied as everywhere else) and its other sheets
-    (Form-47/48/49) from the store. A constituency with a row written before the rows kept versions is
-    read from every copy instead."""
+    (Form-47/48/49) from the store. ``every_copy``: every station copy instead, in log order (what an
+    evidence pack carries); so is a constituency with a row written before the rows kept versions."""
     s = get_structure(conn, slug)
     cid = _place(s, code).id
     election, constituencies, stations, candidates, parties = _constituency_structure(conn, s, slug, code)
     others = _other_sheets(conn, s.election_id, cid)
     rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("serial", "versions"))
-    if all(r["versions"] is not None for r in rows):
+    if not every_copy and all(r["versions"] is not None for r in rows):
         rows.sort(key=lambda r: int(r["versions"]["first"]))
         settled = [settled_from(r["versions"], constituency=code, serial=r["serial"]) for r in rows]
         return ResultsInput(election, constituencies, stations, candidates, parties, others, settled)
