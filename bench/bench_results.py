@@ -11,8 +11,9 @@ a constituency's tally, the national tally, one station's reconciliation and one
 Reported per backend (SQLite file, PostgreSQL): p50/p95 per read; the time from a sheet's acknowledgement
 to its appearance in the projection (the reconciliation endpoint's ``as_of`` passing its leaf); the
 projector's cold catch-up over the preloaded night and a rebuild of every projection from the log; on
-Linux, the CPU time the server's workers, its results process (projector and auditor), its page renderer
-and this client spent per live record, reads included: a figure that other work on the machine inflates
+Linux, the CPU time the server's workers (with the children they audit constituencies in), its results
+process (the projector, with its auditor child), its page renderer and this client spent per live record,
+reads included: a figure that other work on the machine inflates
 less than the latencies. The live phase starts once the server's processes have finished starting (their
 imports take several seconds of CPU each), as on a night when the server has been up for hours.
 Baselines in the same run: a polars group-by over the same station rows read from the database, and

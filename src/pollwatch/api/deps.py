@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,15 +16,16 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def read_conn(db: Annotated[Database, Depends(get_db)]) -> Iterator[Connection]:
-    """A connection from the public readers' own pool: readers never hold intake's connections."""
-    with db.reads() as conn:
+async def read_conn(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[Connection]:
+    """A connection from the public readers' own pool (readers never hold intake's connections), its turn
+    awaited without holding a thread (:meth:`Database.reading`)."""
+    async with db.reading() as conn:
         yield conn
 
 
-def expensive_conn(db: Annotated[Database, Depends(get_db)]) -> Iterator[Connection]:
+async def expensive_conn(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[Connection]:
     """A read connection under the database's bound on expensive reads (429 when all slots are busy)."""
-    with db.expensive() as conn:
+    async with db.reading(expensive=True) as conn:
         yield conn
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 
@@ -21,6 +25,12 @@ if TYPE_CHECKING:
     from pollwatch.storage.statistics import StatisticsKeeper
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+READ_POOL = (5, 15)
+"""The public readers' pool: connections kept, and more opened under load (20 at most)."""
+READ_TURNS = 15
+"""Requests holding a public read connection at once (:meth:`Database.reading`): fewer than the readers'
+pool holds, so that code opening one directly (:meth:`Database.reads` in a thread) always sees one free
+up."""
 READ_URL = "POLLWATCH_READ_DATABASE_URL"
 SETTINGS = {
     READ_URL: "SQLAlchemy URL of a streaming replica for public reads (default: the database itself); "
@@ -56,6 +66,9 @@ class Database:
         only when the database itself comes from the environment too."""
         self._read_engine: Engine | None = None
         self._read_lock = threading.Lock()
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
         self.gate = ReadGate.from_environment()
         """Bounds the expensive reads of this process (:mod:`pollwatch.storage.gate`)."""
         self._statistics: StatisticsKeeper | None = None
@@ -155,6 +168,40 @@ class Database:
         with self.gate.slot(), self.reads() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def reading(self, *, expensive: bool = False) -> AsyncIterator[Connection]:
+        """A public read connection for a request (:meth:`reads`, or :meth:`expensive`), its turn awaited in
+        the event loop among at most :data:`READ_TURNS` holders.
+
+        A request's connection is opened in one thread, used by its endpoint in another, closed in a third.
+        Opened by a thread that then blocks on an exhausted pool, it would hold that thread while the holders
+        of every connection wait for a free thread to run their endpoints: with enough readers at once,
+        every thread blocked and every connection held until the pool's timeout failed them all (seen on
+        PostgreSQL at 500 sheets/s). Awaiting a turn here instead keeps the holders fewer than the
+        connections, so no thread ever blocks on the pool for long.
+        """
+        async with self._turn():
+            cm = self.expensive() if expensive else self.reads()
+            conn = await anyio.to_thread.run_sync(cm.__enter__)
+            failed: BaseException | None = None
+            try:
+                yield conn
+            except BaseException as e:
+                failed = e
+                raise
+            finally:
+                with anyio.CancelScope(shield=True):  # closing needs no turn and no free thread
+                    exit_args = (type(failed), failed, failed.__traceback__) if failed else (None, None, None)
+                    await anyio.to_thread.run_sync(cm.__exit__, *exit_args, limiter=anyio.CapacityLimiter(1))
+
+    def _turn(self) -> anyio.Semaphore:
+        loop = asyncio.get_running_loop()
+        with self._read_lock:
+            turns = self._turns.get(loop)
+            if turns is None:
+                turns = self._turns[loop] = anyio.Semaphore(READ_TURNS)
+            return turns
+
     def _reads_engine(self) -> Engine:
         with self._read_lock:
             if self._read_engine is None:
@@ -162,9 +209,9 @@ class Database:
                     "///" not in self.url or self.url.endswith(":memory:")
                 )
                 if self.read_url:
-                    self._read_engine = _create_engine(self.read_url)
+                    self._read_engine = _create_engine(self.read_url, pool=READ_POOL)
                 else:
-                    self._read_engine = self.engine if memory else _create_engine(self.url)
+                    self._read_engine = self.engine if memory else _create_engine(self.url, pool=READ_POOL)
             return self._read_engine
 
     def table_names(self) -> list[str]:
@@ -176,7 +223,9 @@ class Database:
             self._read_engine.dispose()
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, pool: tuple[int, int] = (5, 10)) -> Engine:
+    """An engine on ``url`` whose pool keeps ``pool[0]`` connections and opens up to ``pool[1]`` more."""
+    size = {"pool_size": pool[0], "max_overflow": pool[1]}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -186,6 +235,8 @@ def _create_engine(url: str) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if not path or path == ":memory:":
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(size)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -194,7 +245,7 @@ def _create_engine(url: str) -> Engine:
     # No server-side prepared statements: psycopg would prepare a query after five runs and PostgreSQL
     # may then keep a generic plan chosen while a table was still empty (a sequential scan of the
     # submissions on election night). Planning each query against current statistics costs far less.
-    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None}, **size)
 
 
 def _alembic_config(conn: Connection) -> Any:
