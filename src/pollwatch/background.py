@@ -62,14 +62,13 @@ class ResultsJobs:
         *,
         source: Database | None = None,
         areas: Collection[str] = (),
-        audit_nice: int = 0,
         auditor: bool = True,
     ) -> None:
         """``source``: where the projector reads the log (a read node's primary or replica; default
         ``db``); the projections and the audits are kept in ``db``. ``auditor=False``: the projector
         only (another process audits)."""
         self.projector = Projector(db, source=source, areas=areas)
-        self.auditor = Auditor(db, nice=audit_nice) if auditor else None
+        self.auditor = Auditor(db) if auditor else None
 
     def start(self) -> None:
         self.projector.start()
@@ -161,9 +160,9 @@ def main() -> None:
     auditing = sys.argv[1:] == ["auditor"]
     jobs: ResultsJobs | Auditor = Auditor(db) if auditing else ResultsJobs(db, auditor=False)
     jobs.start()
-    children = [] if auditing else [_auditor(nice), _snapshot_writer(db.url, nice)]
-    if not auditing:
-        children.append(_page_renderer(db.url, nice))
+    children = (
+        [] if auditing else [_auditor(nice), _snapshot_writer(db.url, nice), _page_renderer(db.url, nice)]
+    )
     try:
         while not stop.wait(1.0):
             if os.getppid() != parent:  # the server died without stopping us
