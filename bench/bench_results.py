@@ -14,9 +14,11 @@ reconciliation's ``as_of``, every 20 ms and sees each sheet once the cursor pass
 projector's cold catch-up over the preloaded night and a rebuild of every projection from the log; on
 Linux, the CPU time the server's workers (with the children they audit constituencies in), its results
 process (the projector, with its auditor child), its page renderer and this client spent per live record,
-reads included: a figure that other work on the machine inflates
-less than the latencies. The live phase starts once the server's processes have finished starting (their
-imports take several seconds of CPU each), as on a night when the server has been up for hours.
+reads included: a figure that other work on the machine inflates less than the latencies; and how busy
+the machine's cores were during the live phase and how much of their time the host (a virtual
+machine's hypervisor) gave to others. The live phase starts once the server's processes have finished
+starting (their imports take several seconds of CPU each), as on a night when the server has been up
+for hours.
 Baselines in the same run: a polars group-by over the same station rows read from the database, and
 the per-request path main had before the projections (load the election, reconcile and tally it).
 
@@ -303,9 +305,10 @@ def _backend(label: str, url: str, home: Path) -> Iterator[str]:
         warm = _settle(proc.pid)
         yield _row(label, "server start until its processes are idle (not timed below)", "", f"{warm:.1f} s")
         reads = _Reads()
-        cpu, client = _tree_cpu(proc.pid), time.process_time()
+        cpu, client, machine = _tree_cpu(proc.pid), time.process_time(), _machine()
         achieved = asyncio.run(_live(port, live, reads))
         cpu = {k: v - cpu.get(k, 0.0) for k, v in _tree_cpu(proc.pid).items()}
+        machine = [after - before for before, after in zip(machine, _machine(), strict=True)]
         cpu["client and reader"] = time.process_time() - client
     finally:
         proc.terminate()
@@ -319,6 +322,11 @@ def _backend(label: str, url: str, home: Path) -> Iterator[str]:
         per = sorted((what, 1000 * seconds / len(live)) for what, seconds in cpu.items())
         figure = ", ".join(f"{what} {ms:.2f}" for what, ms in per)
         yield _row(label, "CPU ms per live record (reads included)", f"{len(live):,}", figure)
+    if sum(machine):
+        parts = (sum(machine[:3]) + sum(machine[5:7]), machine[7])
+        busy, stolen = (100 * part / sum(machine) for part in parts)
+        figure = f"{busy:.0f} % busy, {stolen:.1f} % stolen by the host"
+        yield _row(label, "the machine's cores during the live phase (/proc/stat)", "", figure)
     for what, values in reads.latencies.items():
         figure = f"p50 {_pct(values, 0.5):.1f} ms, p95 {_pct(values, 0.95):.1f} ms"
         yield _row(label, what, f"{len(values):,} requests", figure)
@@ -377,6 +385,17 @@ def _tree_cpu(root: int) -> dict[str, float]:
             what = "server supervisor"
         out[what] = out.get(what, 0.0) + ticks
     return out
+
+
+def _machine() -> list[int]:
+    """The machine's CPU time so far (/proc/stat: user, nice, system, idle, iowait, irq, softirq,
+    steal), or zeros where there is none. Steal is time the host gave this machine's cores to others:
+    a run with much of it measured a slower machine than the one its figures are compared with."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return [0] * 8
+    return [int(f) for f in fields] + [0] * (8 - len(fields))
 
 
 def _row(label: str, what: str, size: str, figure: str) -> str:
