@@ -60,6 +60,28 @@ def test_pages_of_two_snapshots_are_served_per_checkpoint_and_latest(
     assert data.headers["content-type"].startswith("text/csv")
 
 
+@pytest.mark.parametrize(
+    ("url", "to"),
+    [
+        ("/snapshot", "/snapshot/"),
+        ("/snapshot/100", "/snapshot/100/"),
+        ("/snapshot/100/c/na-1", "/snapshot/100/c/na-1/"),
+        ("/snapshot/c/na-1?lang=ur", "/snapshot/c/na-1/?lang=ur"),
+    ],
+)
+def test_a_folder_without_its_slash_is_redirected_to_it(
+    client: TestClient, bucket: S3Objects, tmp_path: Path, url: str, to: str
+) -> None:
+    upload_snapshot(_snapshot(tmp_path / "a", NIGHT_1), 100, bucket)
+    moved = client.get(url, follow_redirects=False)
+    assert moved.status_code == 301
+    assert moved.headers["location"].removeprefix("http://testserver") == to
+    assert client.get(to).status_code == 200
+    # A file, or a folder's index.html named in full, is served where it was asked for.
+    assert client.get("/snapshot/100/c/na-1/index.html", follow_redirects=False).text == "seat"
+    assert client.get("/snapshot/data/x.csv", follow_redirects=False).status_code == 200
+
+
 def test_an_etag_the_client_holds_is_answered_not_modified(
     client: TestClient, bucket: S3Objects, tmp_path: Path
 ) -> None:

@@ -87,6 +87,13 @@ class SnapshotFile:
     def cache_control(self) -> str:
         return f"public, max-age={LATEST_MAX_AGE}" if self.latest else IMMUTABLE
 
+    def needs_slash(self, asked: str) -> bool:
+        """Whether ``asked`` named a folder (this is its ``index.html``) without the trailing slash: the
+        page's relative links resolve against the folder only once the slash is there."""
+        if not asked or asked.endswith("/"):  # "" is the snapshot's root, asked for with its slash
+            return False
+        return self.path.endswith("index.html") and self.path != asked.lstrip("/")
+
     def not_modified(self, if_none_match: str) -> bool:
         """Whether an ``If-None-Match`` header names this file's ETag (RFC 9110 §13.1.2, weak compare)."""
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
