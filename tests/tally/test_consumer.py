@@ -4,12 +4,15 @@ batched per area, and restricted to some areas."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from typer.testing import CliRunner
 
+from pollwatch.cli.main import app
 from pollwatch.intake.testing import create_tiny_election
 from pollwatch.storage import Database, projections
 from pollwatch.tally import projector as projector_module
@@ -18,6 +21,7 @@ from pollwatch.tally.service import tally_election
 from pollwatch.tally.views import list_reconciliations, live_tally
 from tests.tally.test_projection import _append, _assert_same, _batch, _declare
 
+runner = CliRunner()
 _COPIES = [
     (c, s, who, (100 * s + who, 50 + c, 7), who == 1) for c in (1, 2) for s in (1, 2, 99) for who in (0, 1, 2)
 ]
@@ -144,3 +148,29 @@ def test_a_consumer_restricted_to_areas_applies_only_theirs(db: Database, local:
         assert live_tally(conn, "rn", constituency="NA-1").constituencies()[0].stations_reported == 0
     with db.connect() as conn:
         assert mine == live_tally(conn, "rn", constituency="NA-2").constituencies()
+
+
+def test_projections_commands_take_a_read_nodes_database_apart_from_the_log(
+    db: Database, local: Database
+) -> None:
+    """``pollwatch projections`` on a read node: --db names the log, --projections the node's database;
+    the node's database alone is refused rather than shown ahead of its own (empty) log."""
+    create_tiny_election(db, slug="rn", constituencies=2, stations=2)
+    primary = Projector(db)
+    _append(db, "rn", _COPIES, [], primary)
+    primary.catch_up()
+    log_url, node_url = (d.engine.url.render_as_string(hide_password=False) for d in (db, local))
+    status = ["projections", "status", "--db", log_url, "--projections", node_url, "--format", "json"]
+    before = json.loads(runner.invoke(app, status).stdout)
+    assert before == [{"log_size": len(_COPIES), "applied": 0, "behind": len(_COPIES)}]
+    caught = runner.invoke(app, ["projections", "catch-up", "--db", log_url, "--projections", node_url])
+    assert caught.exit_code == 0, caught.output
+    assert json.loads(runner.invoke(app, status).stdout)[0]["behind"] == 0
+    assert _rows(local, "rn") == _rows(db, "rn")
+    alone = runner.invoke(app, ["projections", "status", "--db", node_url])
+    assert alone.exit_code == 1
+    assert "--projections" in alone.output
+    rebuilt = runner.invoke(app, ["projections", "rebuild", "--db", log_url, "--projections", node_url])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"rebuilt from {len(_COPIES)} leaves" in rebuilt.output
+    assert _rows(local, "rn") == _rows(db, "rn")

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from pollwatch.errors import InputError
 from pollwatch.model import ResultSheet, SheetKind
 from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
@@ -474,9 +475,18 @@ def _constituency_rows(
         (plan.constituencies_changed if old is not None else plan.constituencies_new).append(row)
 
 
-def status(db: Database) -> dict[str, int]:
-    """Leaves in the log, leaves applied to the projections, and the difference."""
+def status(db: Database, *, source: Database | None = None) -> dict[str, int]:
+    """Leaves in the log of ``source`` (default ``db``), leaves applied to the projections of ``db``,
+    and the difference. A database whose projections follow another's log (a read node's) is refused
+    without that ``source``: its own log is empty, and the difference would mean nothing."""
     with db.connect() as conn:
-        size = log_store.get_state(conn).size
         applied = store.get_cursor(conn, NAME)
+    with (source or db).connect() as conn:
+        size = log_store.get_state(conn).size
+    if applied > size:
+        raise InputError(
+            "these projections are ahead of the log they are compared with: they follow another database's",
+            where="log", expected=f"a log of at least {applied:,} leaves", found=f"{size:,} leaves",
+            remedy="name the log with --db and the projections' own database with --projections",
+        )  # fmt: skip
     return {"log_size": size, "applied": applied, "behind": size - applied}
