@@ -24,18 +24,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import importlib.util
 import io
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -43,6 +40,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from bench.bench_intake import _Connection, _pct
+from deploy import cluster as cluster_script
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.intake.testing import create_tiny_election, sheet_payload
 from pollwatch.ledger import service
@@ -61,19 +59,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ("api", "publisher", "witness", "postgres", "pgbouncer", "nginx", "seaweedfs")
 
 
-def _cluster_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pollwatch_cluster", ROOT / "deploy" / "cluster.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pollwatch_cluster"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def _cluster(nodes: int) -> Iterator[Any]:
-    module = _cluster_module()
+    module = cluster_script
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-bench-scale-"))
     folder.chmod(0o755)
     os.environ["POLLWATCH_RATE_TOKEN"] = "1000000,1000000"  # the nodes inherit it: no rate limit here

@@ -9,7 +9,6 @@ nginx's cache, their objects straight from the bucket."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -30,6 +29,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from deploy import cluster as cluster_script
 from pollwatch.api import results
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.errors import VerificationError
@@ -46,19 +46,9 @@ from pollwatch.objects.settings import s3_settings
 from pollwatch.site.bucket import IMMUTABLE, upload_snapshot
 from pollwatch.storage import Database, projections
 from pollwatch.storage import log as store
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-
-def _load_cluster_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pollwatch_cluster", ROOT / "deploy" / "cluster.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pollwatch_cluster"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _missing(cluster: ModuleType) -> list[str]:
@@ -72,7 +62,7 @@ def _missing(cluster: ModuleType) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    module = _load_cluster_module()
+    module = cluster_script
     missing = _missing(module)
     if missing:
         reason = (

@@ -6,7 +6,6 @@ log verifies with the real log key."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from deploy import patroni_cluster
 from pollwatch.auth import AuthRole
 from pollwatch.auth.tokens import principal_for
 from pollwatch.intake.format import SheetSubmission
@@ -40,7 +40,7 @@ from pollwatch.storage import Database
 from pollwatch.storage import log as store
 from pollwatch.storage import submitters as submitter_store
 from pollwatch.storage.leader import AdvisoryLock
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -48,19 +48,9 @@ ORIGIN = "patroni.pollwatch.local/log"
 KEY_ID = "patroni-failover-observer"
 
 
-def _load_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pollwatch_patroni", ROOT / "deploy" / "patroni_cluster.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pollwatch_patroni"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def patroni() -> Iterator[Any]:
-    module = _load_module()
+    module = patroni_cluster
     missing = module.missing()
     if missing:
         reason = (
