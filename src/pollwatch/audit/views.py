@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -156,8 +155,8 @@ class Auditor:
     it over), and it works at most ``duty`` of one CPU (its rounds' CPU time, not their wall time), or
     ``busy_duty`` while leaves arrive faster than ``busy_rate`` per second: on election night intake
     keeps the CPU, and the audits catch up as the night quietens (a whole-election answer names the
-    constituencies still behind). With ``nice`` its thread also runs at that lower CPU priority (Linux,
-    where a thread has its own niceness), so that the projector in the same process does not wait for it.
+    constituencies still behind). Under ``pollwatch serve`` it runs in a niced process of its own
+    (:mod:`pollwatch.background`), so that no projector shares its interpreter.
     """
 
     LEASE = "auditor"
@@ -174,10 +173,8 @@ class Auditor:
         busy_duty: float = 0.05,
         busy_rate: float = 50.0,
         interval: float = 1.0,
-        nice: int = 0,
     ) -> None:
         self.db = db
-        self.nice = nice
         self.duty = duty
         self.busy_duty = busy_duty
         self.busy_rate = busy_rate
@@ -255,8 +252,6 @@ class Auditor:
             leases.release(conn, self.LEASE, self.holder)
 
     def _run(self) -> None:
-        if self.nice:
-            lower_this_thread(self.nice)
         while not self._stop.is_set():
             started = time.thread_time()
             try:
@@ -270,18 +265,6 @@ class Auditor:
             busy = time.thread_time() - started
             pause = busy * (1 - duty) / duty if done else self.interval
             self._stop.wait(min(max(pause, 0.05), self.LEASE_TTL / 3))
-
-
-def lower_this_thread(nice: int) -> None:
-    """Raise the calling thread's niceness by ``nice`` (Linux only: elsewhere the whole process would be
-    lowered, so nothing is done)."""
-    if sys.platform != "linux":
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
-    except OSError:  # not allowed here (a container's limits): the duty still bounds the audits
-        log.warning("could not lower the auditor thread's priority")
 
 
 def audit_stored(
