@@ -3,8 +3,12 @@
 Each submission is a Form-45 signed by a registered Ed25519 device key; the server answers only after
 the sheet row and its log leaf are committed (SQLite synchronous=FULL; PostgreSQL synchronous_commit on).
 Baselines measured in the same run: (1) the same client against a trivial endpoint of the same server
-(GET /docs: the HTTP ceiling of this stack on this machine), and (2) raw one-row-per-commit durable
-INSERTs into SQLite (what intake would do without group commit).
+(a small static file: the HTTP ceiling of this stack on this machine), and (2) raw one-row-per-commit
+durable INSERTs into SQLite (what intake would do without group commit). On Linux each row also gives
+the CPU the server's processes spent per request (the processes that serve; its results process with
+the projector and the children it starts; not PostgreSQL's own processes): what the projector costs
+intake, apart from the client's and the database's work. Timing starts once the server's processes have
+finished starting (several seconds of imports each), as in bench_results.
 
 Environment: BENCH_INTAKE_N (default 50000), BENCH_INTAKE_CONCURRENCY (default 64),
 BENCH_INTAKE_RECEIPT_CONCURRENCY (default 512, for the run that waits for receipts),
@@ -25,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -191,11 +196,82 @@ def _batches(bodies: list[tuple[str, bytes]]) -> list[tuple[str, str, str, bytes
     return out
 
 
-def _row(label: str, n: int, seconds: float, latencies: list[float], errors: int, requests: int = 0) -> str:
+def _settle(root: int, *, idle: float = 0.15, most: float = 120.0) -> float:
+    """Wait until the server's processes (its workers, its results process and the page renderer it
+    starts) have finished starting, i.e. used less than ``idle`` of a core for two seconds running;
+    return the seconds waited. Election night is measured on a server that has been up for hours: its
+    start (several seconds of imports in each process) must not fall into the timed phase."""
+    start = time.perf_counter()
+    before, quiet = sum(_tree_cpu(root).values()), 0
+    while quiet < 2 and time.perf_counter() - start < most:
+        time.sleep(1.0)
+        now = sum(_tree_cpu(root).values())
+        quiet = quiet + 1 if now - before < idle else 0
+        before = now
+    return time.perf_counter() - start
+
+
+def _tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (its workers, its results process, the rest),
+    read from /proc; empty where there is none."""
+    proc = Path("/proc")
+    if not (proc / str(root)).exists():
+        return {}
+    stats: dict[int, tuple[int, float, str]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it exited meanwhile
+            continue
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats[int(entry.name)] = (int(fields[1]), ticks, command)
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (parent, _, _) in stats.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out: dict[str, float] = {}
+    for pid in tree & set(stats):
+        _, ticks, command = stats[pid]
+        background = "pollwatch.background" in command or "site snapshots" in command
+        what = "results process" if background else "server workers"
+        if "site pages" in command:
+            what = "page renderer"
+        if pid == root:
+            what = "server supervisor"
+        out[what] = out.get(what, 0.0) + ticks
+    return out
+
+
+@dataclass(frozen=True)
+class _Run:
+    seconds: float
+    latencies: list[float]
+    errors: int
+    cpu: dict[str, float]
+    """CPU seconds the server's processes spent on the run (empty where /proc is not)."""
+
+
+def _timed(pid: int, port: int, requests: list[tuple[str, str, str, bytes]], concurrency: int = 0) -> _Run:
+    """Drive ``requests`` and read the CPU the server's process tree spent meanwhile."""
+    before = _tree_cpu(pid)
+    seconds, latencies, errors = asyncio.run(_drive(port, requests, concurrency or CONCURRENCY))
+    cpu = {k: v - before.get(k, 0.0) for k, v in _tree_cpu(pid).items()}
+    return _Run(seconds, latencies, errors, cpu)
+
+
+def _row(label: str, n: int, run: _Run, requests: int = 0) -> str:
     shown = f"{n:,}" if not requests else f"{n:,} in {requests:,}"
+    lat = run.latencies
+    background = run.cpu.get("results process", 0.0) + run.cpu.get("page renderer", 0.0)
+    serving = sum(run.cpu.values()) - background  # the workers (the supervisor itself with one worker)
+    cpu = f"{1000 * serving / n:.2f} / {1000 * background / n:.2f}" if run.cpu else ""
     return (
-        f"| {label} | {shown} | {n / seconds:,.0f} | {_pct(latencies, 0.5):.1f} | {_pct(latencies, 0.99):.1f}"
-        f" | {errors} |"
+        f"| {label} | {shown} | {n / run.seconds:,.0f} | {_pct(lat, 0.5):.1f} | {_pct(lat, 0.99):.1f}"
+        f" | {run.errors} | {cpu} |"
     )
 
 
@@ -204,36 +280,24 @@ def _bench_backend(label: str, url: str, home: Path, workers: int) -> list[str]:
     proc, port = _server(url, home, workers)
     label = f"{label}, {workers} worker{'s' if workers > 1 else ''}"
     try:
+        _settle(proc.pid)  # intake on a server that has been up a while: its processes' start not timed
         # A small static file: the ceiling of this HTTP stack (the /docs page is no longer trivial).
         trivial = [("GET", "/static/favicon.svg", "", b"")] * min(N, 20_000)
-        seconds, lat, errors = asyncio.run(_drive(port, trivial))
         what = "baseline GET /static/favicon.svg (same server, same client)"
-        rows = [_row(f"{label}: {what}", len(trivial), seconds, lat, errors)]
+        rows = [_row(f"{label}: {what}", len(trivial), _timed(proc.pid, port, trivial))]
         sheets = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in bodies[:N]]
-        seconds, lat, errors = asyncio.run(_drive(port, sheets))
-        rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), seconds, lat, errors))
+        rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), _timed(proc.pid, port, sheets)))
         if BATCH:
             batches = _batches(bodies[N : 2 * N])
-            seconds, lat, errors = asyncio.run(_drive(port, batches))
-            rows.append(
-                _row(
-                    f"{label}: signed sheets in batches of {BATCH}, durable ack",
-                    N,
-                    seconds,
-                    lat,
-                    errors,
-                    requests=len(batches),
-                )
-            )
+            what = f"signed sheets in batches of {BATCH}, durable ack"
+            rows.append(_row(f"{label}: {what}", N, _timed(proc.pid, port, batches), requests=len(batches)))
         crowd = bodies[len(bodies) - 2 * RECEIPTS : len(bodies) - RECEIPTS]
         many = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in crowd]
-        seconds, lat, errors = asyncio.run(_drive(port, many, RECEIPT_CONCURRENCY))
         what = f"signed sheets, durable ack, {RECEIPT_CONCURRENCY} connections"
-        rows.append(_row(f"{label}: {what}", len(many), seconds, lat, errors))
+        rows.append(_row(f"{label}: {what}", len(many), _timed(proc.pid, port, many, RECEIPT_CONCURRENCY)))
         tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[len(bodies) - RECEIPTS :]]
-        seconds, lat, errors = asyncio.run(_drive(port, tail, RECEIPT_CONCURRENCY))
         what = f"signed sheets + receipt in the answer, {RECEIPT_CONCURRENCY} connections"
-        rows.append(_row(f"{label}: {what}", len(tail), seconds, lat, errors))
+        rows.append(_row(f"{label}: {what}", len(tail), _timed(proc.pid, port, tail, RECEIPT_CONCURRENCY)))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -255,13 +319,8 @@ def _raw_sqlite(path: Path, seconds: float = 3.0) -> str:
         lat.append(time.perf_counter() - t0)
         n += 1
     conn.close()
-    return _row(
-        "baseline: raw SQLite INSERT, one durable commit each (no HTTP)",
-        n,
-        time.perf_counter() - start,
-        lat,
-        0,
-    )
+    run = _Run(time.perf_counter() - start, lat, 0, {})
+    return _row("baseline: raw SQLite INSERT, one durable commit each (no HTTP)", n, run)
 
 
 def _pg_database() -> tuple[str, sa.Engine] | None:
@@ -283,8 +342,8 @@ def main() -> None:
         f"{N:,} Ed25519-signed Form-45 submissions, {CONCURRENCY} keep-alive connections, loopback; "
         f"{os.cpu_count()} CPUs shared by client and server.\n"
     )
-    print("| what | requests | per second | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| what | requests | per second | p50 ms | p99 ms | errors | server CPU ms: workers / results |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         print(_raw_sqlite(root / "raw.sqlite3"), flush=True)

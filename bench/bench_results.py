@@ -48,7 +48,7 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from bench.bench_intake import _Connection, _pct, _server
+from bench.bench_intake import _Connection, _pct, _server, _settle, _tree_cpu
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.auth.tokens import principal_for_secret
 from pollwatch.intake.format import SheetSubmission
@@ -335,56 +335,6 @@ def _backend(label: str, url: str, home: Path) -> Iterator[str]:
         figure = f"p50 {_pct(v, 0.5):.0f} ms, p95 {_pct(v, 0.95):.0f} ms, max {max(v) * 1000:.0f} ms"
         yield _row(label, "acknowledgement to projection", f"{len(v):,} sheets", figure)
     yield _row(label, "errors (HTTP status >= 300)", "", str(reads.errors))
-
-
-def _settle(root: int, *, idle: float = 0.15, most: float = 120.0) -> float:
-    """Wait until the server's processes (its workers, its results process and the page renderer it
-    starts) have finished starting, i.e. used less than ``idle`` of a core for two seconds running;
-    return the seconds waited. Election night is measured on a server that has been up for hours: its
-    start (several seconds of imports in each process) must not fall into the timed phase."""
-    start = time.perf_counter()
-    before, quiet = sum(_tree_cpu(root).values()), 0
-    while quiet < 2 and time.perf_counter() - start < most:
-        time.sleep(1.0)
-        now = sum(_tree_cpu(root).values())
-        quiet = quiet + 1 if now - before < idle else 0
-        before = now
-    return time.perf_counter() - start
-
-
-def _tree_cpu(root: int) -> dict[str, float]:
-    """CPU seconds used so far by the server's processes (its workers, its results process, the rest),
-    read from /proc; empty where there is none."""
-    proc = Path("/proc")
-    if not (proc / str(root)).exists():
-        return {}
-    stats: dict[int, tuple[int, float, str]] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # it exited meanwhile
-            continue
-        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        stats[int(entry.name)] = (int(fields[1]), ticks, command)
-    tree, grew = {root}, True
-    while grew:
-        more = {pid for pid, (parent, _, _) in stats.items() if parent in tree} - tree
-        tree |= more
-        grew = bool(more)
-    out: dict[str, float] = {}
-    for pid in tree & set(stats):
-        _, ticks, command = stats[pid]
-        background = "pollwatch.background" in command or "site snapshots" in command
-        what = "results process" if background else "server workers"
-        if "site pages" in command:
-            what = "page renderer"
-        if pid == root:
-            what = "server supervisor"
-        out[what] = out.get(what, 0.0) + ticks
-    return out
 
 
 def _machine() -> list[int]:
