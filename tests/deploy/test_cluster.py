@@ -173,7 +173,7 @@ def _verify_bundle(cluster: Any, home: Path) -> None:
     just took over asks the witnesses within a round, proving from the size each last saw)."""
     _wait_for_quorum(cluster)
     home.mkdir(parents=True, exist_ok=True)
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
     env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
     run = [sys.executable, "-m", "pollwatch.cli.main"]
@@ -320,7 +320,7 @@ def _sessions(port: int, application: str) -> int:
 
 
 def test_public_reads_go_to_the_standby_and_receipts_to_the_primary(cluster: Any, agent: str) -> None:
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     acknowledged = _submit(cluster, agent, range(600, 603))
     with httpx.Client(base_url=cluster.url, timeout=30) as client:
         for _ in range(4):  # through nginx: both nodes answer some
@@ -405,7 +405,7 @@ def test_killing_an_api_node_under_load_loses_no_acknowledged_record(
 def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_up(
     cluster: Any, agent: str, tmp_path: Path
 ) -> None:
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     assert cluster.quorum == 2
     seen: dict[int, int] = {}
 
@@ -452,7 +452,7 @@ def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
     cluster: Any, agent: str, tmp_path: Path
 ) -> None:
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     signed: dict[int, str] = {}
 
     def fail_over() -> None:
@@ -490,7 +490,7 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         assert httpx.put(grant["url"], content=photo, headers=grant["headers"]).status_code == 200
         confirmed = client.post(grant["confirm_url"], headers=auth(agent))
         assert confirmed.status_code == 200, confirmed.text
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     _check_log(cluster, acknowledged)
     # Full tiles are written once to the bucket by the node that serves them first (ObjectTiles).
     missing = 256 - _latest(cluster).checkpoint_size
@@ -505,7 +505,7 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
 
 
 def test_snapshots_in_the_bucket_are_served_through_nginx_and_cached(cluster: Any, tmp_path: Path) -> None:
-    module = sys.modules["pollwatch_cluster"]
+    module = cluster_script
     nights = {100: "<p>night 1</p>", 250: "<p>night 2</p>"}
     with module._environ(module.pollwatch_env(cluster, tmp_path / "home")):
         bucket = S3Objects(s3_settings())

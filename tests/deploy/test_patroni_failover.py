@@ -175,7 +175,7 @@ def _verify_export(patroni: Any, key: Path, home: Path) -> None:
 def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothing_acknowledged_is_lost(
     patroni: Any, tmp_path: Path
 ) -> None:
-    module = sys.modules["pollwatch_patroni"]
+    module = patroni_cluster
     first, standby = module.wait_synchronous(patroni)
     db = Database(patroni.url)
     db.upgrade()
@@ -244,7 +244,7 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
 
 
 def test_the_running_cluster_keeps_the_templates_guarantees(patroni: Any) -> None:
-    module = sys.modules["pollwatch_patroni"]
+    module = patroni_cluster
     # What the cluster runs with is what etcd holds (bootstrap.dcs is written there once).
     with urllib.request.urlopen(f"{patroni.nodes[0].api}/config", timeout=10) as answer:
         dcs = json.load(answer)

@@ -119,3 +119,11 @@ def test_mode_split_finds_the_valley_of_two_peaks_and_none_in_one() -> None:
     assert split is not None
     assert 0.72 < split < 0.88
     assert mode_split(rng.normal(0.9, 0.05, 5_000)) is None
+    # A broad mode with a tenth of the draws stands far lower than a narrow one (about a fortieth of its
+    # height here) and is still a mode; a bump of a few stray draws is not.
+    broad = np.r_[rng.normal(0.55, 0.06, 500), rng.normal(0.97, 0.01, 4_500)]
+    split = mode_split(broad)
+    assert split is not None
+    assert 0.65 < split < 0.93
+    stray = np.r_[rng.normal(0.55, 0.01, 50), rng.normal(0.97, 0.01, 4_950)]
+    assert mode_split(stray) is None
