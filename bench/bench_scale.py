@@ -61,16 +61,15 @@ GROUPS = ("api", "publisher", "witness", "postgres", "pgbouncer", "nginx", "seaw
 
 @contextlib.contextmanager
 def _cluster(nodes: int) -> Iterator[Any]:
-    module = cluster_script
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-bench-scale-"))
     folder.chmod(0o755)
     os.environ["POLLWATCH_RATE_TOKEN"] = "1000000,1000000"  # the nodes inherit it: no rate limit here
     os.environ["POLLWATCH_RATE_ADDRESS"] = "1000000,1000000"
-    cluster = module.up(folder, nodes=nodes, publishers=2, witnesses=1)  # as in the figures measured
+    cluster = cluster_script.up(folder, nodes=nodes, publishers=2, witnesses=1)  # as in the figures measured
     try:
         yield cluster
     finally:
-        module.down(folder)
+        cluster_script.down(folder)
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)

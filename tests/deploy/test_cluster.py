@@ -62,8 +62,7 @@ def _missing(cluster: ModuleType) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    module = cluster_script
-    missing = _missing(module)
+    missing = _missing(cluster_script)
     if missing:
         reason = (
             f"the local cluster needs {', '.join(missing)} (make system installs pgbouncer and nginx-light)"
@@ -77,14 +76,14 @@ def cluster() -> Iterator[Any]:
     folder.chmod(0o755)
     try:
         # up stops what it started if it fails
-        running = module.up(folder, nodes=2, publishers=2, read_nodes=1, witnesses=3)
+        running = cluster_script.up(folder, nodes=2, publishers=2, read_nodes=1, witnesses=3)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     try:
         yield running
     finally:
-        module.down(folder)
+        cluster_script.down(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -173,8 +172,7 @@ def _verify_bundle(cluster: Any, home: Path) -> None:
     just took over asks the witnesses within a round, proving from the size each last saw)."""
     _wait_for_quorum(cluster)
     home.mkdir(parents=True, exist_ok=True)
-    module = cluster_script
-    env = {**module.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
+    env = {**cluster_script.pollwatch_env(cluster, home / "home"), "POLLWATCH_PUBLISHER": "off"}
     env["POLLWATCH_DATABASE_URL"] = cluster.direct_url
     run = [sys.executable, "-m", "pollwatch.cli.main"]
     subprocess.run([*run, "bundle", "export", str(home / "bundle")], env=env, check=True)
@@ -320,7 +318,6 @@ def _sessions(port: int, application: str) -> int:
 
 
 def test_public_reads_go_to_the_standby_and_receipts_to_the_primary(cluster: Any, agent: str) -> None:
-    module = cluster_script
     acknowledged = _submit(cluster, agent, range(600, 603))
     with httpx.Client(base_url=cluster.url, timeout=30) as client:
         for _ in range(4):  # through nginx: both nodes answer some
@@ -328,8 +325,8 @@ def test_public_reads_go_to_the_standby_and_receipts_to_the_primary(cluster: Any
         for index in acknowledged:
             assert client.get(f"/api/v1/receipts/{index}").status_code == 200
     # The nodes' public-read pools hold sessions on the standby, none on the primary.
-    assert _sessions(cluster.standby_port, module.READS_APPLICATION) >= 1
-    assert _sessions(cluster.primary_port, module.READS_APPLICATION) == 0
+    assert _sessions(cluster.standby_port, cluster_script.READS_APPLICATION) >= 1
+    assert _sessions(cluster.primary_port, cluster_script.READS_APPLICATION) == 0
     _check_log(cluster, acknowledged)
 
 
@@ -405,13 +402,12 @@ def test_killing_an_api_node_under_load_loses_no_acknowledged_record(
 def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_up(
     cluster: Any, agent: str, tmp_path: Path
 ) -> None:
-    module = cluster_script
     assert cluster.quorum == 2
     seen: dict[int, int] = {}
 
     def stop(index: int) -> Callable[[], None]:
         def fault() -> None:
-            cluster.pids = module.witness_stop(Path(cluster.folder), index).pids
+            cluster.pids = cluster_script.witness_stop(Path(cluster.folder), index).pids
             seen[index] = _witness_size(cluster, index)
 
         return fault
@@ -435,7 +431,7 @@ def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_
     # Both back: the publisher retries failed witnesses every 5 s, proving consistency from the size
     # each last cosigned, and the latest checkpoint has its quorum again (all three, soon).
     for index in (1, 2):
-        cluster.pids = module.witness_start(Path(cluster.folder), index).pids
+        cluster.pids = cluster_script.witness_start(Path(cluster.folder), index).pids
     deadline = time.monotonic() + 30
     while _cosigners(_latest(cluster).checkpoint, cluster) != {1, 2, 3} and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -452,7 +448,6 @@ def test_stopping_witnesses_under_load_checkpoints_keep_their_quorum_then_catch_
 def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_acknowledged_record(
     cluster: Any, agent: str, tmp_path: Path
 ) -> None:
-    module = cluster_script
     signed: dict[int, str] = {}
 
     def fail_over() -> None:
@@ -460,7 +455,7 @@ def test_killing_the_primary_under_load_and_promoting_the_standby_loses_no_ackno
         with db.connect() as conn:
             signed.update({c.size: c.note for c in store.list_checkpoints(conn)})
         db.dispose()
-        promoted = module.failover(Path(cluster.folder))
+        promoted = cluster_script.failover(Path(cluster.folder))
         cluster.primary_port, cluster.standby_port, cluster.pids = (
             promoted.primary_port, promoted.standby_port, promoted.pids
         )  # fmt: skip
@@ -490,7 +485,6 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         assert httpx.put(grant["url"], content=photo, headers=grant["headers"]).status_code == 200
         confirmed = client.post(grant["confirm_url"], headers=auth(agent))
         assert confirmed.status_code == 200, confirmed.text
-    module = cluster_script
     _check_log(cluster, acknowledged)
     # Full tiles are written once to the bucket by the node that serves them first (ObjectTiles).
     missing = 256 - _latest(cluster).checkpoint_size
@@ -499,15 +493,14 @@ def test_a_photo_goes_straight_to_seaweedfs_and_the_bundle_verifies(
         _check_log(cluster, acknowledged)
     tile = httpx.get(f"{cluster.url}/log/tile/0/000", timeout=30)
     assert tile.status_code == 200
-    with module._environ(module.pollwatch_env(cluster, tmp_path / "s3")):
+    with cluster_script._environ(cluster_script.pollwatch_env(cluster, tmp_path / "s3")):
         assert S3Objects(s3_settings()).get("log/tile/0/000") == tile.content
     _verify_bundle(cluster, tmp_path)  # after the failover: the new publishers asked the witness again
 
 
 def test_snapshots_in_the_bucket_are_served_through_nginx_and_cached(cluster: Any, tmp_path: Path) -> None:
-    module = cluster_script
     nights = {100: "<p>night 1</p>", 250: "<p>night 2</p>"}
-    with module._environ(module.pollwatch_env(cluster, tmp_path / "home")):
+    with cluster_script._environ(cluster_script.pollwatch_env(cluster, tmp_path / "home")):
         bucket = S3Objects(s3_settings())
         for size, page in nights.items():
             folder = tmp_path / str(size)
@@ -542,5 +535,5 @@ def test_snapshots_in_the_bucket_are_served_through_nginx_and_cached(cluster: An
             assert served.text == nights[100]
             assert (served.headers["etag"], served.headers["x-cache-status"]) == (f'"{sha}"', cache)
             assert served.headers["cache-control"] == IMMUTABLE
-        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/site/{sha}").status_code == 200
-        assert client.get(f"{cluster.s3_endpoint}/{module.BUCKET}/photos/{sha}").status_code == 403
+        assert client.get(f"{cluster.s3_endpoint}/{cluster_script.BUCKET}/site/{sha}").status_code == 200
+        assert client.get(f"{cluster.s3_endpoint}/{cluster_script.BUCKET}/photos/{sha}").status_code == 403

@@ -17,7 +17,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -50,8 +49,7 @@ KEY_ID = "patroni-failover-observer"
 
 @pytest.fixture(scope="module")
 def patroni() -> Iterator[Any]:
-    module = patroni_cluster
-    missing = module.missing()
+    missing = patroni_cluster.missing()
     if missing:
         reason = (
             f"a Patroni cluster needs {', '.join(missing)} "
@@ -65,14 +63,14 @@ def patroni() -> Iterator[Any]:
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-patroni-"))
     folder.chmod(0o755)
     try:
-        running = module.up(folder)  # stops what it started if it fails
+        running = patroni_cluster.up(folder)  # stops what it started if it fails
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     try:
         yield running
     finally:
-        module.down(folder)
+        patroni_cluster.down(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -129,8 +127,8 @@ def _checkpoints(db: Database) -> dict[int, str]:
         return {c.size: c.note for c in store.list_checkpoints(conn)}
 
 
-def _members(module: ModuleType, patroni: Any) -> list[tuple[str, str, str]]:
-    return sorted((m["name"], m["role"], m["state"]) for m in module.get_cluster(patroni)["members"])
+def _members(patroni: Any) -> list[tuple[str, str, str]]:
+    return sorted((m["name"], m["role"], m["state"]) for m in patroni_cluster.get_cluster(patroni)["members"])
 
 
 def _setting(patroni: Any, name: str, setting: str) -> str:
@@ -175,8 +173,7 @@ def _verify_export(patroni: Any, key: Path, home: Path) -> None:
 def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothing_acknowledged_is_lost(
     patroni: Any, tmp_path: Path
 ) -> None:
-    module = patroni_cluster
-    first, standby = module.wait_synchronous(patroni)
+    first, standby = patroni_cluster.wait_synchronous(patroni)
     db = Database(patroni.url)
     db.upgrade()
     create_tiny_election(db)
@@ -198,18 +195,19 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
             time.sleep(0.2)
         signed = _checkpoints(db)
         before = len(writer.acknowledged)
-        module.crash(patroni, first)  # SIGKILL of its Patroni and its postmaster: the host is gone
+        patroni_cluster.crash(patroni, first)  # SIGKILL of its Patroni and its postmaster: the host is gone
 
         # Patroni promotes the synchronous standby once the leader key expires (ttl 10 s).
-        assert module.wait_leader(patroni, other_than=first) == standby
+        assert patroni_cluster.wait_leader(patroni, other_than=first) == standby
         # Strict synchronous mode: alone, the new leader acknowledges nothing until a standby is back
         # (the writer's commit waits on it).
         alone = len(writer.acknowledged)
         assert _setting(patroni, standby, "synchronous_standby_names") == "*"
         time.sleep(2.0)
         assert len(writer.acknowledged) == alone
-        module.start(patroni, first)
-        assert module.wait_synchronous(patroni) == (standby, first)  # rejoined (pg_rewind) as its standby
+        patroni_cluster.start(patroni, first)
+        # rejoined (pg_rewind) as its standby
+        assert patroni_cluster.wait_synchronous(patroni) == (standby, first)
         writer.wait_for(before + 30)
         writer.stop()
         acknowledged = writer.acknowledged
@@ -234,7 +232,7 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
     assert set(entries) == set(acknowledged)
     assert len(set(acknowledged)) == len(acknowledged)
     # Two members again, one leader; the old leader streams the whole log as the synchronous standby.
-    assert _members(module, patroni) == [(first, "sync_standby", "running"), (standby, "leader", "running")]
+    assert _members(patroni) == [(first, "sync_standby", "running"), (standby, "leader", "running")]
     assert _replica_size(patroni.direct_url(first), size) >= size
     # Patroni's on_role_change callback ran on the promoted node (where pgbouncer would be repointed).
     roles = (Path(patroni.folder) / "roles.log").read_text().split("\n")
@@ -244,7 +242,6 @@ def test_patroni_promotes_the_synchronous_standby_when_the_leader_dies_and_nothi
 
 
 def test_the_running_cluster_keeps_the_templates_guarantees(patroni: Any) -> None:
-    module = patroni_cluster
     # What the cluster runs with is what etcd holds (bootstrap.dcs is written there once).
     with urllib.request.urlopen(f"{patroni.nodes[0].api}/config", timeout=10) as answer:
         dcs = json.load(answer)
@@ -253,7 +250,7 @@ def test_the_running_cluster_keeps_the_templates_guarantees(patroni: Any) -> Non
     assert dcs["maximum_lag_on_failover"] == 0
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert dcs["ttl"] >= dcs["loop_wait"] + 2 * dcs["retry_timeout"]  # Patroni's own rule
-    assert {k: dcs[k] for k in module.TIMINGS} == module.TIMINGS
+    assert {k: dcs[k] for k in patroni_cluster.TIMINGS} == patroni_cluster.TIMINGS
     # patronictl, as an operator runs it: two members, a leader and its synchronous standby.
     config = str(Path(patroni.folder) / "db1" / "patroni.yml")
     listed = subprocess.run(
