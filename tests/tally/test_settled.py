@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
-import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,7 @@ from pollwatch.tally import views
 from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.projected_rows import settled_from, stored_versions
 from pollwatch.tally.projector import Projector
-from pollwatch.tally.reconcile import reconcile_station
+from pollwatch.tally.reconcile import StationCopies, effective_copies, reconcile_station, station_versions
 
 _T0 = dt.datetime(2026, 2, 8, 17, tzinfo=dt.UTC)
 
@@ -64,16 +64,38 @@ def test_stored_versions_settle_to_the_reconciliation_of_every_copy(
     docs = _docs(copies)
     sheets = [s for d in docs if (s := sheet_from_leaf(d["index"], d["type"], d["body"])) is not None]
     whole = reconcile_station(sheets, constituency="NA-1", serial=4, number=sheets[-1].station)
-    stored = stored_versions(whole, docs, sheets)
-    settled = settled_from(stored, constituency="NA-1", serial=4)
+    stored = stored_versions(whole, sheets)
+    by_index = {d["index"]: s for d, s in zip(docs, sheets, strict=True)}
+    settled = settled_from(stored, by_index, constituency="NA-1", serial=4)
     assert settled.station == whole
     assert stored["first"] == docs[0]["index"]
     assert settled.positions == (1, 2)
 
 
-def test_rows_written_before_they_kept_versions_are_audited_from_every_copy(db: Database) -> None:
-    """A database upgraded from before revision 0015 has rows without versions: the audit reads their
-    copies instead, and finds the same."""
+@settings(max_examples=300, deadline=None)
+@given(st.lists(copy, min_size=1, max_size=10), st.lists(st.integers(0, 10), max_size=4))
+def test_copies_added_a_few_at_a_time_give_the_versions_of_every_copy(
+    copies: list[tuple[str, tuple[int, int, int | None], int, bool]], cuts: list[int]
+) -> None:
+    """What the projector keeps per station (:class:`StationCopies`) equals the batch rule's versions after
+    every step, with copies received out of order and corrections among them."""
+    parsed = (sheet_from_leaf(d["index"], d["type"], d["body"]) for d in _docs(copies))
+    sheets = [s for s in parsed if s is not None]
+    bounds = sorted({0, len(sheets), *(min(c, len(sheets)) for c in cuts)})
+    kept = StationCopies.of(sheets[: bounds[1]])
+    for start, end in itertools.pairwise(bounds[1:]):
+        kept = kept.extended(sheets[start:end])
+        assert kept.versions == tuple(station_versions(effective_copies(sheets[:end])))
+    one_by_one = StationCopies.of([])
+    for n, sheet in enumerate(sheets, start=1):
+        one_by_one = one_by_one.extended([sheet])
+        assert one_by_one.versions == tuple(station_versions(effective_copies(sheets[:n])))
+    assert kept.sheets == one_by_one.sheets == tuple(sheets)
+
+
+def test_the_audit_settled_from_the_rows_versions_equals_the_audit_of_every_copy(db: Database) -> None:
+    """The audit settles each station from the versions its row keeps (one copy each, read by leaf);
+    an evidence pack's audit reads every copy in log order: both find the same."""
     create_tiny_election(db)
     with db.begin() as conn:
         observer = principal_for_secret(
@@ -95,11 +117,10 @@ def test_rows_written_before_they_kept_versions_are_audited_from_every_copy(db: 
     with db.connect() as conn:
         settled = views.constituency_input(conn, SLUG, "NA-1")
         assert settled.reconciled is not None
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE station_results SET versions = NULL"))
     audit_views._CACHE.clear()
     with db.connect() as conn:
-        legacy = views.constituency_input(conn, SLUG, "NA-1")
+        legacy = views.constituency_input(conn, SLUG, "NA-1", every_copy=True)
     assert legacy.reconciled is None
+    assert len(legacy.sheets) == len(payloads)
     assert audit_election(legacy).as_dict() == audit_election(settled).as_dict()
     assert audit_election(settled).findings, "the night has findings to compare"

@@ -8,7 +8,7 @@ same rows (``pollwatch projections rebuild``).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Table
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, String, Table
 
 from pollwatch.storage.schema import Id, metadata
 
@@ -36,7 +36,6 @@ station_results = Table(
     Column("valid", BigInteger),
     Column("rejected", BigInteger),
     Column("polled", BigInteger),
-    Column("copies", JSON, nullable=False),
     Column("updated_index", BigInteger, nullable=False),
     Column("versions", JSON),
     Index(None, "constituency_id", "serial"),
@@ -44,7 +43,22 @@ station_results = Table(
     Index(None, "election_id", "state", "id"),
     Index(None, "election_id", "id"),
 )
-"""One row per station with at least one count copy: its reconciliation state, best figure, every copy."""
+"""One row per station with at least one count copy: its reconciliation state, best figure and versions
+(each naming the leaf of its earliest copy); its copies are in ``station_copies``."""
+
+station_copies = Table(
+    "station_copies",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("key", String(96), nullable=False),
+    Column("constituency_id", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("leaf", LargeBinary, nullable=False),
+    Index(None, "key"),
+    Index(None, "constituency_id", "leaf_index"),
+)
+"""Every station-count copy, one row per leaf, as the log holds it (its bytes: never encoded again): the
+station rows' copies, written once. A read node keeps them in its own database, as the rows."""
 
 other_results = Table(
     "other_results",

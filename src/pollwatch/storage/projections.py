@@ -16,13 +16,14 @@ from pollwatch.storage.projection_schema import (
     constituency_results,
     other_results,
     projection_cursors,
+    station_copies,
     station_results,
 )
 
 _CHUNK = 500
 STATION_COLUMNS = (
     "key", "election_id", "constituency_id", "station_id", "serial", "number", "state", "registered", "votes",
-    "valid", "rejected", "polled", "copies", "updated_index", "versions",
+    "valid", "rejected", "polled", "updated_index", "versions",
 )  # fmt: skip
 CONSTITUENCY_COLUMNS = (
     "constituency_id", "election_id", "votes", "stations_reported", "registered_reported", "unknown_reported",
@@ -91,6 +92,7 @@ def set_cursor(conn: Connection, name: str, next_index: int) -> None:
 def clear(conn: Connection, name: str) -> None:
     """Drop every projection row and rewind the cursor to the start of the log (inside a lock)."""
     conn.execute(delete(station_results))
+    conn.execute(delete(station_copies))
     conn.execute(delete(constituency_results))
     conn.execute(delete(audit_results))
     conn.execute(delete(other_results))
@@ -220,6 +222,53 @@ _UPDATE_STATION = (
     .where(station_results.c.key == bindparam("k"))
     .values({c: bindparam(c) for c in STATION_COLUMNS if c != "key"})
 )
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """A station copy as ``station_copies`` keeps it: its leaf's index, the station's key and constituency,
+    the leaf's type and its bytes as the log holds them."""
+
+    index: int
+    key: str
+    constituency_id: int
+    type: str
+    leaf: bytes
+
+
+def insert_station_copies(conn: Connection, copies: Sequence[CopyRow]) -> None:
+    if copies:
+        conn.execute(
+            insert(station_copies),
+            [
+                {"leaf_index": c.index, "key": c.key, "constituency_id": c.constituency_id, "type": c.type,
+                 "leaf": c.leaf}
+                for c in copies
+            ],
+        )  # fmt: skip
+
+
+def list_station_copies(
+    conn: Connection,
+    *,
+    keys: Collection[str] = (),
+    constituency_id: int | None = None,
+    indexes: Collection[int] = (),
+) -> list[CopyRow]:
+    """Station copies in log order: of the stations ``keys``, of one constituency, or the leaves
+    ``indexes`` (one of the three)."""
+    c = station_copies
+    cols = (c.c.leaf_index, c.c.key, c.c.constituency_id, c.c.type, c.c.leaf)
+    if constituency_id is not None:
+        queries = [select(*cols).where(c.c.constituency_id == constituency_id)]
+    else:
+        column, wanted = (c.c.key, sorted(set(keys))) if keys else (c.c.leaf_index, sorted(set(indexes)))
+        chunks = range(0, len(wanted), _CHUNK)
+        queries = [select(*cols).where(column.in_(wanted[a : a + _CHUNK])) for a in chunks]
+    rows = (row for query in queries for row in conn.execute(query))
+    out = [CopyRow(int(i), str(k), int(d), str(t), bytes(b)) for i, k, d, t, b in rows]
+    out.sort(key=lambda row: row.index)
+    return out
 
 
 def get_constituency_rows(conn: Connection, ids: Collection[int]) -> dict[int, dict[str, Any]]:

@@ -14,6 +14,7 @@ References
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ from pollwatch.tally.reconcile import (
 )
 
 
-def parse_copies(docs: Iterable[Mapping[str, Any]]) -> list[ResultSheet]:
-    """The result sheets of stored copies (``{"index", "type", "body"}``), skipping malformed ones."""
-    return [s for d in docs if (s := sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])) is not None]
+def parse_copies(copies: Iterable[store.CopyRow]) -> list[ResultSheet]:
+    """The result sheets of stored copies (``station_copies`` rows), in their order, skipping malformed
+    ones (the projector stored only copies it could parse)."""
+    return [s for c in copies if (s := sheet_from_leaf(c.index, c.type, json.loads(c.leaf))) is not None]
 
 
 def best_votes(r: StationReconciliation) -> dict[str, int]:
@@ -106,36 +108,23 @@ def merge_constituency(
     }
 
 
-def copies_of(row: Mapping[str, Any]) -> list[ResultSheet]:
-    """The copies stored in a station row, as result sheets (for the reconciliation shown to users)."""
-    out = []
-    for d in row["copies"]:
-        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
-        if sheet is not None:
-            out.append(sheet)
-    return out
-
-
-def stored_versions(
-    r: StationReconciliation, docs: Sequence[Mapping[str, Any]], sheets: Sequence[ResultSheet]
-) -> dict[str, Any]:
+def stored_versions(r: StationReconciliation, sheets: Sequence[ResultSheet]) -> dict[str, Any]:
     """What a station row keeps of its reconciliation (its ``versions`` column), so that a reader (the
     audit of a constituency) settles the station again from one copy per version instead of re-reading
-    and re-reconciling every copy: each version's earliest copy as ``copies`` stores it, its
-    attesters, whether an official copy matched it, its number of copies and when its first official
-    copy arrived. ``first`` (the leaf index of the station's first copy), ``number`` (the printed
-    number its latest copy gives), ``registered`` (what its first copy gives) and ``positions`` (every
-    ballot position its copies name) are what a reconciliation of the election's copies in log order
-    takes from the copies besides: where it meets the station, what it calls it, and the universe."""
-    by_index = {int(d["index"]): d for d in docs}
+    and re-reconciling every copy: each version's earliest copy by its leaf ``index``, its attesters,
+    whether an official copy matched it, its number of copies and when its first official copy arrived.
+    ``first`` (the leaf index of the station's first copy), ``number`` (the printed number its latest
+    copy gives), ``registered`` (what its first copy gives) and ``positions`` (every ballot position its
+    copies name) are what a reconciliation of the election's copies in log order takes from the copies
+    besides: where it meets the station, what it calls it, and the universe."""
     return {
-        "first": min(by_index),
+        "first": min(_index(s) for s in sheets),
         "number": sheets[-1].station if sheets else None,
         "registered": sheets[0].totals.registered if sheets else None,
         "positions": sorted({int(k) for c in sheets for k in c.votes}),
         "versions": [
             {
-                "copy": by_index[_index(v.sheet)],
+                "index": _index(v.sheet),
                 "attesters": list(v.attesters),
                 "official": v.official,
                 "copies": v.copies,
@@ -146,18 +135,25 @@ def stored_versions(
     }
 
 
-def settled_from(stored: Mapping[str, Any], *, constituency: str, serial: int | None) -> Settled:
-    """A station's reconciliation settled again from what its row keeps (:func:`stored_versions`)."""
+def version_indexes(stored: Mapping[str, Any]) -> list[int]:
+    """The leaves of the copies a station row's ``versions`` name (what :func:`settled_from` needs)."""
+    return [int(v["index"]) for v in stored["versions"]]
+
+
+def settled_from(
+    stored: Mapping[str, Any], copies: Mapping[int, ResultSheet], *, constituency: str, serial: int | None
+) -> Settled:
+    """A station's reconciliation settled again from what its row keeps (:func:`stored_versions`) and the
+    ``copies`` it names, by leaf index (:func:`version_indexes`)."""
     versions = []
     for v in stored["versions"]:
-        d = v["copy"]
-        sheet = sheet_from_leaf(int(d["index"]), str(d["type"]), d["body"])
-        if sheet is None:  # every stored copy was parsed when its row was written
+        sheet = copies.get(int(v["index"]))
+        if sheet is None:  # the projector writes a station's copies with its row
             raise StorageError(
-                "a station's stored version is not a result sheet: rebuild the projections",
-                where=f"leaf {d['index']}",
-                expected="a result sheet",
-                found=str(d["type"]),
+                "a station's stored version names a copy the projections do not hold: rebuild them",
+                where=f"leaf {v['index']}",
+                expected="a row of station_copies",
+                found="none",
             )
         received = v["official_received"]
         versions.append(

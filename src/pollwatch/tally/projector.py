@@ -39,7 +39,7 @@ from pollwatch.model import ResultSheet, SheetKind
 from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
-from pollwatch.tally.leaves import RESULT_TYPES
+from pollwatch.tally.leaves import RESULT_TYPES, sheet_from_leaf
 from pollwatch.tally.projected_rows import (
     Delta,
     best_totals,
@@ -48,7 +48,7 @@ from pollwatch.tally.projected_rows import (
     parse_copies,
     stored_versions,
 )
-from pollwatch.tally.reconcile import reconcile_station
+from pollwatch.tally.reconcile import StationCopies, settle_station
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,10 @@ class StepReport:
 
 @dataclass(frozen=True)
 class _Station:
-    """A station row as this projector last wrote it, with its copies already parsed."""
+    """A station row as this projector last wrote it, with its copies already parsed and their versions."""
 
     row: dict[str, Any]
-    sheets: tuple[ResultSheet, ...]
+    copies: StationCopies
 
 
 @dataclass
@@ -134,6 +134,8 @@ class _Plan:
     keep: bool = True
     stations: dict[str, _Station] = field(default_factory=dict)
     """Every station row written, by key, with its parsed copies (what the projector then remembers)."""
+    copies: list[store.CopyRow] = field(default_factory=list)
+    """The station copies the step applies, each written once."""
     others: list[dict[str, Any]] = field(default_factory=list)
     stations_new: list[dict[str, Any]] = field(default_factory=list)
     stations_changed: list[dict[str, Any]] = field(default_factory=list)
@@ -142,6 +144,7 @@ class _Plan:
 
     def write(self, conn: Connection) -> None:
         store.insert_other_results(conn, self.others)
+        store.insert_station_copies(conn, self.copies)
         store.write_station_rows(conn, self.stations_new, self.stations_changed)
         store.write_constituency_rows(conn, self.constituencies_new, self.constituencies_changed)
 
@@ -156,8 +159,12 @@ class _Copy:
     index: int
     type: str
     body: Mapping[str, Any]
+    """The leaf's fields (all of them for a station copy, whose bytes are stored; else what is stored)."""
     constituency_id: int
     election_id: int
+    leaf: bytes
+    sheet: ResultSheet | None
+    """A station copy's sheet (None for other result leaves)."""
 
 
 class Projector:
@@ -362,7 +369,7 @@ class Projector:
                     continue
                 versions[copy.constituency_id] += 1
                 elections[copy.constituency_id] = copy.election_id
-                if copy.body.get("kind") == SheetKind.STATION_COUNT.value:
+                if copy.sheet is not None:
                     touched.append(copy)
                 else:
                     plan.others.append(
@@ -391,8 +398,13 @@ class Projector:
         cid = self._lookups.constituency(conn, election_id, value.get("constituency"))
         if cid is None:
             return None
+        if value.get("kind") == SheetKind.STATION_COUNT.value:
+            sheet = sheet_from_leaf(index, str(leaf_type), value)
+            if sheet is None:  # intake never logs one: skipped, as a leaf of another type
+                return None
+            return _Copy(index, str(leaf_type), value, cid, election_id, data, sheet)
         body = {k: v for k, v in value.items() if k not in _DROPPED and k not in ("v", "type")}
-        return _Copy(index, str(leaf_type), body, cid, election_id)
+        return _Copy(index, str(leaf_type), body, cid, election_id, data, None)
 
     def _station_key(self, cid: int, body: Mapping[str, Any]) -> str:
         station = body.get("station")
@@ -407,11 +419,16 @@ class Projector:
     ) -> dict[int, Delta]:
         known = {k: self._rows[k] for k in by_key if k in self._rows}
         read = store.get_station_rows(conn, set(by_key) - set(known))
+        earlier: dict[str, list[store.CopyRow]] = {}
+        for row in store.list_station_copies(conn, keys=set(read)) if read else ():
+            earlier.setdefault(row.key, []).append(row)
         deltas: dict[int, Delta] = {}
         for key, copies in by_key.items():
             hit = known.get(key)
             old = hit.row if hit is not None else read.get(key)
-            station = self._station_row(key, old, hit.sheets if hit is not None else None, copies, last)
+            parsed = hit.copies if hit is not None else StationCopies.of(parse_copies(earlier.get(key, ())))
+            station = self._station_row(key, old, parsed, copies, last)
+            plan.copies += [store.CopyRow(c.index, key, c.constituency_id, c.type, c.leaf) for c in copies]
             if plan.keep:
                 plan.stations[key] = station
             (plan.stations_changed if old is not None else plan.stations_new).append(station.row)
@@ -428,22 +445,20 @@ class Projector:
         self,
         key: str,
         old: Mapping[str, Any] | None,
-        parsed: Sequence[ResultSheet] | None,
+        parsed: StationCopies,
         copies: Sequence[_Copy],
         last: int,
     ) -> _Station:
-        """The station's new row from its old one (and its old copies already ``parsed``, when known)."""
-        docs = list(old["copies"]) if old is not None else []
-        new = [{"index": c.index, "type": c.type, "body": dict(c.body)} for c in copies]
-        sheets = list(parsed) if parsed is not None else parse_copies(docs)
-        sheets += parse_copies(new)
-        docs += new
+        """The station's new row from its old one and its earlier copies, ``parsed``."""
+        station = parsed.extended([c.sheet for c in copies if c.sheet is not None])
+        sheets = station.sheets
         place = self._place(key)
         cid = copies[0].constituency_id
         ref = key.partition("/")[2]
         serial = int(ref[1:]) if ref.startswith("s") else None
         number = place.number if place is not None else (sheets[0].station if sheets else None)
-        r = reconcile_station(sheets, constituency=sheets[0].constituency, serial=serial, number=number)
+        code = sheets[0].constituency
+        r = settle_station(station.versions, constituency=code, serial=serial, number=number)
         if old is not None:
             registered = old["registered"]
         elif place is not None:
@@ -454,10 +469,9 @@ class Projector:
             "key": key, "election_id": copies[0].election_id, "constituency_id": cid,
             "station_id": place.station_id if place is not None else None, "serial": serial, "number": number,
             "state": r.state.value, "registered": registered, "votes": best_votes(r),
-            **best_totals(r), "copies": docs, "updated_index": last,
-            "versions": stored_versions(r, docs, sheets),
+            **best_totals(r), "updated_index": last, "versions": stored_versions(r, sheets),
         }  # fmt: skip
-        return _Station(row, tuple(sheets))
+        return _Station(row, station)
 
 
 def _constituency_rows(

@@ -222,6 +222,81 @@ def station_versions(copies: Sequence[ResultSheet]) -> list[Version]:
     return out
 
 
+@dataclass(frozen=True)
+class StationCopies:
+    """A station's copies in log order and their versions (:func:`station_versions` of
+    :func:`effective_copies`), kept as copies are added: what the projector applies one copy at a time.
+
+    A copy received no earlier than every copy before it that corrects none joins its version, or opens
+    a new last one, without going over the other copies again (a correction only withdraws earlier
+    copies, so it never withdraws a later one); a correction, or a copy received out of order, has the
+    versions worked out from every copy again. The versions are always exactly the batch's.
+    """
+
+    sheets: tuple[ResultSheet, ...]
+    versions: tuple[Version, ...]
+    _where: dict[tuple[object, ...], int]
+    _latest: dt.datetime
+
+    @classmethod
+    def of(cls, sheets: Sequence[ResultSheet]) -> StationCopies:
+        """Every copy at once (in log order)."""
+        versions = tuple(station_versions(effective_copies(sheets)))
+        return cls(
+            tuple(sheets),
+            versions,
+            {_content(v.sheet): n for n, v in enumerate(versions)},
+            max((_received(s) for s in sheets), default=_EPOCH),
+        )
+
+    def extended(self, sheets: Sequence[ResultSheet]) -> StationCopies:
+        """These copies and the later ``sheets`` (in log order); this one is left as it was."""
+        out = self
+        for sheet in sheets:
+            out = out._added(sheet)
+        return out
+
+    def _added(self, sheet: ResultSheet) -> StationCopies:
+        received = _received(sheet)
+        if _corrects(sheet) or received < self._latest:
+            return StationCopies.of((*self.sheets, sheet))
+        versions, where = list(self.versions), dict(self._where)
+        content = _content(sheet)
+        official = sheet.provenance.role is Role.OFFICIAL
+        n = where.get(content)
+        if n is None:
+            where[content] = len(versions)
+            versions.append(
+                Version(
+                    sheet=sheet,
+                    attesters=() if official else (attester(sheet),),
+                    official=official,
+                    copies=1,
+                    first_received=sheet.provenance.received_at,
+                    official_received=sheet.provenance.received_at if official else None,
+                )
+            )
+        else:
+            v = versions[n]
+            attesters = v.attesters if official else tuple(sorted({*v.attesters, attester(sheet)}))
+            versions[n] = Version(
+                sheet=v.sheet,
+                attesters=attesters,
+                official=v.official or official,
+                copies=v.copies + 1,
+                first_received=v.first_received,
+                official_received=v.official_received
+                if v.official or not official
+                else sheet.provenance.received_at,
+            )
+        return StationCopies((*self.sheets, sheet), tuple(versions), where, received)
+
+
+def _corrects(sheet: ResultSheet) -> bool:
+    """Whether a copy names a copy it supersedes (only then can :func:`effective_copies` withdraw one)."""
+    return isinstance(sheet.extra.get("supersedes"), int)
+
+
 def _best(versions: list[Version], independent: list[Version]) -> tuple[Version, str]:
     if not independent:
         return versions[0], "only official copies: the earliest official version"

@@ -12,6 +12,7 @@ References
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -46,9 +47,9 @@ from pollwatch.tally.ballot import INDEPENDENT, Ballots
 from pollwatch.tally.inputs import ResultsInput
 from pollwatch.tally.leaves import sheet_from_leaf
 from pollwatch.tally.live import IntArray, LiveTally, Universe
-from pollwatch.tally.projected_rows import copies_of, settled_from
+from pollwatch.tally.projected_rows import parse_copies, settled_from, version_indexes
 from pollwatch.tally.projector import NAME
-from pollwatch.tally.reconcile import CopyState, StationReconciliation, reconcile_station
+from pollwatch.tally.reconcile import CopyState, StationReconciliation, leaf_index, reconcile_station
 
 _REVALIDATE = 2.0
 """Seconds a cached election structure is trusted before its version is checked again."""
@@ -225,9 +226,10 @@ def list_reconciliations(
         after_id=after, limit=limit + 1,
     )  # fmt: skip
     codes = {p.id: p.code for p in s.places}
+    copies = _copies_by_key(conn, [r["key"] for r in rows[:limit]])
     out = [
         reconcile_station(
-            copies_of(r),
+            copies.get(r["key"], []),
             constituency=codes[int(r["constituency_id"])],
             serial=r["serial"],
             number=r["number"],
@@ -236,6 +238,14 @@ def list_reconciliations(
     ]
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return StationPage(out, next_after, as_of)
+
+
+def _copies_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, list[ResultSheet]]:
+    """The copies of the stations ``keys``, parsed, in log order."""
+    out: dict[str, list[ResultSheet]] = {}
+    for row in store.list_station_copies(conn, keys=keys) if keys else []:
+        out.setdefault(row.key, []).extend(parse_copies([row]))
+    return out
 
 
 def _missing(
@@ -286,11 +296,12 @@ def list_station_copies(
     """Every copy of one station's sheet held by its projection row, in log order (none: no copy),
     each with whether its leaf carries a device signature (checked at intake before it was logged)."""
     s = get_structure(conn, slug)
-    rows = store.list_station_rows(conn, s.election_id, constituency_id=_place(s, code).id, serial=serial)
-    signed = {int(d["index"]): bool(d["body"].get("signature")) for r in rows for d in r["copies"]}
-    copies = [c for r in rows for c in copies_of(r)]
-    copies.sort(key=lambda c: int(c.extra.get("leaf_index", 0)))
-    return [(c, signed.get(int(c.extra.get("leaf_index", -1)), False)) for c in copies]
+    rows = store.list_station_rows(
+        conn, s.election_id, constituency_id=_place(s, code).id, serial=serial, columns=("key",)
+    )
+    stored = store.list_station_copies(conn, keys=[r["key"] for r in rows]) if rows else []
+    signed = {c.index: bool(json.loads(c.leaf).get("signature")) for c in stored}
+    return [(c, signed.get(int(c.extra.get("leaf_index", -1)), False)) for c in parse_copies(stored)]
 
 
 def count_states_by_constituency(
@@ -335,14 +346,16 @@ def constituency_input(conn: Connection, slug: str, code: str, *, every_copy: bo
     cid = _place(s, code).id
     election, constituencies, stations, candidates, parties = _constituency_structure(conn, s, slug, code)
     others = _other_sheets(conn, s.election_id, cid)
+    if every_copy:
+        copies = parse_copies(store.list_station_copies(conn, constituency_id=cid))
+        return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
     rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("serial", "versions"))
-    if not every_copy and all(r["versions"] is not None for r in rows):
-        rows.sort(key=lambda r: int(r["versions"]["first"]))
-        settled = [settled_from(r["versions"], constituency=code, serial=r["serial"]) for r in rows]
-        return ResultsInput(election, constituencies, stations, candidates, parties, others, settled)
-    rows = store.list_station_rows(conn, s.election_id, constituency_id=cid, columns=("copies",))
-    copies = sorted((c for r in rows for c in copies_of(r)), key=lambda c: int(c.extra["leaf_index"]))
-    return ResultsInput(election, constituencies, stations, candidates, parties, [*copies, *others])
+    rows.sort(key=lambda r: int(r["versions"]["first"]))
+    wanted = [i for r in rows for i in version_indexes(r["versions"])]
+    named = {leaf_index(c): c for c in parse_copies(store.list_station_copies(conn, indexes=wanted))}
+    by_index = {i: c for i, c in named.items() if i is not None}
+    settled = [settled_from(r["versions"], by_index, constituency=code, serial=r["serial"]) for r in rows]
+    return ResultsInput(election, constituencies, stations, candidates, parties, others, settled)
 
 
 _Loaded = tuple[Election, list[Constituency], list[Station], list[Candidate], list[Party]]
