@@ -7,8 +7,11 @@ Baselines measured in the same run: (1) the same client against a trivial endpoi
 durable INSERTs into SQLite (what intake would do without group commit). On Linux each row also gives
 the CPU the server's processes spent per request (the processes that serve; its results process with
 the projector and the children it starts; not PostgreSQL's own processes): what the projector costs
-intake, apart from the client's and the database's work. Timing starts once the server's processes have
-finished starting (several seconds of imports each), as in bench_results.
+intake, apart from the client's and the database's work (the results process's until its projections
+had caught up). The last column says how far the projections were behind at the last answer and how long
+they took to catch up: above its busy rate (1,000 leaves/s) the projector yields the CPU to intake.
+Timing starts once the server's processes have finished starting (several seconds of imports each), as
+in bench_results.
 
 Environment: BENCH_INTAKE_N (default 50000), BENCH_INTAKE_CONCURRENCY (default 64),
 BENCH_INTAKE_RECEIPT_CONCURRENCY (default 512, for the run that waits for receipts),
@@ -39,6 +42,7 @@ from pollwatch.auth import AuthRole, create_submitter, register_device
 from pollwatch.auth.devices import device_key_id, public_key_of
 from pollwatch.intake.testing import create_tiny_election, sheet_payload, sign_payload
 from pollwatch.storage import Database
+from pollwatch.tally.projector import status
 
 N = int(os.environ.get("BENCH_INTAKE_N", "50000"))
 CONCURRENCY = int(os.environ.get("BENCH_INTAKE_CONCURRENCY", "64"))
@@ -252,26 +256,45 @@ class _Run:
     latencies: list[float]
     errors: int
     cpu: dict[str, float]
-    """CPU seconds the server's processes spent on the run (empty where /proc is not)."""
+    """CPU seconds the server's processes spent on the run (empty where /proc is not): the workers' until
+    the last answer, the results process's until the projections had caught up."""
+    behind: int = 0
+    """Leaves not yet applied to the projections when the last answer came."""
+    caught_up: float = 0.0
+    """Seconds from the last answer until the projections had applied every leaf."""
 
 
-def _timed(pid: int, port: int, requests: list[tuple[str, str, str, bytes]], concurrency: int = 0) -> _Run:
-    """Drive ``requests`` and read the CPU the server's process tree spent meanwhile."""
+def _timed(
+    pid: int, port: int, requests: list[tuple[str, str, str, bytes]], db: Database, concurrency: int = 0
+) -> _Run:
+    """Drive ``requests``, read the CPU the server's process tree spent meanwhile and how long its
+    projections took to catch up (the projector yields while intake runs above its busy rate)."""
     before = _tree_cpu(pid)
     seconds, latencies, errors = asyncio.run(_drive(port, requests, concurrency or CONCURRENCY))
-    cpu = {k: v - before.get(k, 0.0) for k, v in _tree_cpu(pid).items()}
-    return _Run(seconds, latencies, errors, cpu)
+    served = {k: v - before.get(k, 0.0) for k, v in _tree_cpu(pid).items()}
+    done = time.perf_counter()
+    behind = status(db)["behind"]
+    while status(db)["behind"] and time.perf_counter() - done < 300:
+        time.sleep(0.05)
+    caught_up = time.perf_counter() - done
+    later = {k: v - before.get(k, 0.0) for k, v in _tree_cpu(pid).items()}
+    cpu = {k: later[k] if k in _BACKGROUND else v for k, v in served.items()}
+    return _Run(seconds, latencies, errors, cpu, behind, caught_up)
+
+
+_BACKGROUND = ("results process", "page renderer")
 
 
 def _row(label: str, n: int, run: _Run, requests: int = 0) -> str:
     shown = f"{n:,}" if not requests else f"{n:,} in {requests:,}"
     lat = run.latencies
-    background = run.cpu.get("results process", 0.0) + run.cpu.get("page renderer", 0.0)
+    background = sum(run.cpu.get(k, 0.0) for k in _BACKGROUND)
     serving = sum(run.cpu.values()) - background  # the workers (the supervisor itself with one worker)
     cpu = f"{1000 * serving / n:.2f} / {1000 * background / n:.2f}" if run.cpu else ""
+    lag = f"{run.behind:,} / {run.caught_up:.1f} s" if run.behind else ("0" if run.cpu else "")
     return (
         f"| {label} | {shown} | {n / run.seconds:,.0f} | {_pct(lat, 0.5):.1f} | {_pct(lat, 0.99):.1f}"
-        f" | {run.errors} | {cpu} |"
+        f" | {run.errors} | {cpu} | {lag} |"
     )
 
 
@@ -279,28 +302,34 @@ def _bench_backend(label: str, url: str, home: Path, workers: int) -> list[str]:
     bodies = _prepare(url)
     proc, port = _server(url, home, workers)
     label = f"{label}, {workers} worker{'s' if workers > 1 else ''}"
+    db = Database(url)
+
+    def timed(requests: list[tuple[str, str, str, bytes]], concurrency: int = 0) -> _Run:
+        return _timed(proc.pid, port, requests, db, concurrency)
+
     try:
         _settle(proc.pid)  # intake on a server that has been up a while: its processes' start not timed
         # A small static file: the ceiling of this HTTP stack (the /docs page is no longer trivial).
         trivial = [("GET", "/static/favicon.svg", "", b"")] * min(N, 20_000)
         what = "baseline GET /static/favicon.svg (same server, same client)"
-        rows = [_row(f"{label}: {what}", len(trivial), _timed(proc.pid, port, trivial))]
+        rows = [_row(f"{label}: {what}", len(trivial), timed(trivial))]
         sheets = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in bodies[:N]]
-        rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), _timed(proc.pid, port, sheets)))
+        rows.append(_row(f"{label}: signed sheets, durable ack", len(sheets), timed(sheets)))
         if BATCH:
             batches = _batches(bodies[N : 2 * N])
             what = f"signed sheets in batches of {BATCH}, durable ack"
-            rows.append(_row(f"{label}: {what}", N, _timed(proc.pid, port, batches), requests=len(batches)))
+            rows.append(_row(f"{label}: {what}", N, timed(batches), requests=len(batches)))
         crowd = bodies[len(bodies) - 2 * RECEIPTS : len(bodies) - RECEIPTS]
         many = [("POST", "/api/v1/sheets?receipt=false", token, body) for token, body in crowd]
         what = f"signed sheets, durable ack, {RECEIPT_CONCURRENCY} connections"
-        rows.append(_row(f"{label}: {what}", len(many), _timed(proc.pid, port, many, RECEIPT_CONCURRENCY)))
+        rows.append(_row(f"{label}: {what}", len(many), timed(many, RECEIPT_CONCURRENCY)))
         tail = [("POST", "/api/v1/sheets", token, body) for token, body in bodies[len(bodies) - RECEIPTS :]]
         what = f"signed sheets + receipt in the answer, {RECEIPT_CONCURRENCY} connections"
-        rows.append(_row(f"{label}: {what}", len(tail), _timed(proc.pid, port, tail, RECEIPT_CONCURRENCY)))
+        rows.append(_row(f"{label}: {what}", len(tail), timed(tail, RECEIPT_CONCURRENCY)))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        db.dispose()
     return rows
 
 
@@ -342,8 +371,11 @@ def main() -> None:
         f"{N:,} Ed25519-signed Form-45 submissions, {CONCURRENCY} keep-alive connections, loopback; "
         f"{os.cpu_count()} CPUs shared by client and server.\n"
     )
-    print("| what | requests | per second | p50 ms | p99 ms | errors | server CPU ms: workers / results |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| what | requests | per second | p50 ms | p99 ms | errors | server CPU ms: workers / results "
+        "| projections behind at the last answer / caught up after |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         print(_raw_sqlite(root / "raw.sqlite3"), flush=True)

@@ -8,7 +8,9 @@ import pytest
 
 from pollwatch.audit.views import Auditor
 from pollwatch.intake.testing import create_tiny_election
+from pollwatch.pace import Pace
 from pollwatch.storage import Database, leases
+from pollwatch.storage import log as log_store
 
 
 def test_a_lease_has_one_holder_until_released_or_expired(db: Database) -> None:
@@ -44,8 +46,13 @@ def test_the_auditor_yields_while_leaves_arrive_fast(db: Database) -> None:
     auditor = Auditor(db, duty=0.25, busy_duty=0.05, busy_rate=10.0)
     assert auditor.current_duty() == 0.25  # first look: nothing to compare with
     create_tiny_election(db, slug="busy", constituencies=1, stations=1)
-    auditor._seen = (auditor._seen[0] - 1.0, auditor._seen[1] - 100) if auditor._seen else None
+    with db.connect() as conn:
+        size = log_store.get_state(conn).size
+    seen = time.monotonic() - 1.0
+    auditor.pace = Pace(0.25, 0.05, 10.0)
+    auditor.pace.observe(size - 100, now=seen)
     assert auditor.current_duty() == 0.05  # 100 leaves in a second: busy
+    auditor.pace.observe(size, now=time.monotonic() + 1.0)
     assert auditor.current_duty() == 0.25  # none since: quiet again
 
 

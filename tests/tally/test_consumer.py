@@ -5,6 +5,7 @@ batched per area, and restricted to some areas."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -174,3 +175,36 @@ def test_projections_commands_take_a_read_nodes_database_apart_from_the_log(
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"rebuilt from {len(_COPIES)} leaves" in rebuilt.output
     assert _rows(local, "rn") == _rows(db, "rn")
+
+
+@pytest.mark.parametrize(("rate", "paused"), [(1_000.0, True), (50.0, False)])
+def test_the_projector_yields_while_leaves_arrive_faster_than_its_busy_rate(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, rate: float, paused: bool
+) -> None:
+    """Above ``busy_rate`` its thread works ``busy_duty`` of the time: after a step of 0.05 s at a 10 %
+    duty it pauses 0.45 s; below, it takes the next step at once."""
+    projector = Projector(sqlite_db, busy_rate=100.0, busy_duty=0.1)
+    pauses: list[float | None] = []
+
+    def step(*, batch: int | None = None) -> int:
+        projector.pace.observe(0, now=0.0)
+        projector.pace.observe(int(rate), now=1.0)  # the log grew by `rate` leaves in a second
+        time.sleep(0.05)
+        if not paused:
+            projector._stop.set()  # one step is enough to see it took no pause
+        return 500
+
+    def wait(timeout: float | None = None) -> bool:
+        pauses.append(timeout)
+        projector._stop.set()
+        return True
+
+    monkeypatch.setattr(projector, "step", step)
+    monkeypatch.setattr(projector._stop, "wait", wait)
+    projector._run()
+    if paused:
+        assert len(pauses) == 1
+        assert pauses[0] is not None
+        assert 0.05 * 9 <= pauses[0] < 2.0
+    else:
+        assert pauses == []

@@ -15,6 +15,7 @@ import pytest
         "pollwatch.audit",
         "pollwatch.parliament",
         "pollwatch.rules",
+        "pollwatch.pace",
     ],
 )
 def test_package_examples_run(module: str) -> None:

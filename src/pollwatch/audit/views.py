@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from pollwatch.audit import elsewhere
 from pollwatch.audit.service import AuditReport, audit_election
+from pollwatch.pace import Pace
 from pollwatch.storage import Database, leases
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
@@ -175,15 +176,12 @@ class Auditor:
         interval: float = 1.0,
     ) -> None:
         self.db = db
-        self.duty = duty
-        self.busy_duty = busy_duty
-        self.busy_rate = busy_rate
+        self.pace = Pace(duty, busy_duty, busy_rate)
         self.interval = interval
         self.holder = f"{socket.gethostname()[:48]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._slugs: dict[int, str] = {}
-        self._seen: tuple[float, int] | None = None
 
     def refresh(self, *, limit: int = 50, budget: float | None = None) -> int:
         """Recompute up to ``limit`` stale audits, oldest results first, for at most ``budget`` seconds
@@ -205,13 +203,8 @@ class Auditor:
     def current_duty(self) -> float:
         """The share of time to work now: ``busy_duty`` while the log grows faster than ``busy_rate``/s."""
         with self.db.connect() as conn:
-            size = log_store.get_state(conn).size
-        now, seen = time.monotonic(), self._seen
-        self._seen = (now, size)
-        if seen is None or now <= seen[0]:
-            return self.duty
-        rate = (size - seen[1]) / (now - seen[0])
-        return self.busy_duty if rate > self.busy_rate else self.duty
+            self.pace.observe(log_store.get_state(conn).size)
+        return self.pace.current()
 
     def hold(self) -> bool:
         """Take or renew the auditor's lease; False while another process holds it."""
@@ -255,15 +248,15 @@ class Auditor:
         while not self._stop.is_set():
             started = time.thread_time()
             try:
-                duty = self.current_duty()
+                self.current_duty()
                 done = self.refresh(budget=self.ROUND)
             except Exception:  # keep going: the next round retries
                 log.exception("auditor round failed")
-                duty, done = self.duty, 0
+                done = 0
             # The duty is a share of one CPU, so the round's cost is this thread's CPU time: waiting for
             # the database or for a CPU that intake holds is not work and costs no pause.
             busy = time.thread_time() - started
-            pause = busy * (1 - duty) / duty if done else self.interval
+            pause = self.pace.pause(busy) if done else self.interval
             self._stop.wait(min(max(pause, 0.05), self.LEASE_TTL / 3))
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import Connection
 
 from pollwatch.errors import InputError
 from pollwatch.model import ResultSheet, SheetKind
+from pollwatch.pace import Pace
 from pollwatch.storage import Database, replica
 from pollwatch.storage import log as log_store
 from pollwatch.storage import projections as store
@@ -186,7 +187,13 @@ class Projector:
         batch: int = 2_000,
         interval: float = 0.2,
         remember: int = 20_000,
+        busy_rate: float = 1_000.0,
+        busy_duty: float = 0.1,
     ) -> None:
+        """``busy_rate``, ``busy_duty``: while the log grows faster than ``busy_rate`` leaves per second
+        (twice the 500/s an election night is designed for), the thread :meth:`start` runs works at most
+        ``busy_duty`` of the time (:mod:`pollwatch.pace`): intake keeps the CPU, the projections fall
+        behind and catch up once the rate falls; below it, it applies leaves as they come."""
         self.db = db
         """The target: where the projections and the cursor are written (and read by the pages)."""
         self.source = source if source is not None else db
@@ -198,6 +205,7 @@ class Projector:
         self.batch = batch
         self.interval = interval
         self.remember = remember
+        self.pace = Pace(1.0, busy_duty, busy_rate)
         self._rows: OrderedDict[str, _Station] = OrderedDict()
         self._at: int | None = None
         """The cursor after this projector's last write: ``_rows`` is valid while the cursor is there."""
@@ -231,6 +239,7 @@ class Projector:
                 if start != self._at:
                     self._rows.clear()  # another projector wrote since: what we remember may be old
                 size = log_store.get_state(src).size
+                self.pace.observe(size)
                 if start >= size:
                     return 0
                 entries = log_store.read_entries(src, start, min(size, start + (batch or self.batch)))
@@ -332,8 +341,9 @@ class Projector:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
-                applied = self.catch_up()
+                applied = self.step()
             except Exception:  # keep following: a failed step rolled back and is retried
                 log.exception("projector step failed; retrying")
                 self._lookups = _Lookups(self.areas)
@@ -343,6 +353,11 @@ class Projector:
             if applied == 0:
                 self._wake.wait(self.interval)
                 self._wake.clear()
+                continue
+            # Wall time: on PostgreSQL the step's SQL runs in the server's process, not this thread.
+            pause = self.pace.pause(time.monotonic() - started)
+            if pause > 0:
+                self._stop.wait(pause)
 
     def _plan(
         self,
