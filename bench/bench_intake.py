@@ -9,7 +9,7 @@ the CPU the server's processes spent per request (the processes that serve; its 
 the projector and the children it starts; not PostgreSQL's own processes): what the projector costs
 intake, apart from the client's and the database's work (the results process's until its projections
 had caught up). The last column says how far the projections were behind at the last answer and how long
-they took to catch up: above its busy rate (1,000 leaves/s) the projector yields the CPU to intake.
+they took to catch up: above its busy rate (750 leaves/s) the projector yields the CPU to intake.
 Timing starts once the server's processes have finished starting (several seconds of imports each), as
 in bench_results.
 

@@ -187,13 +187,16 @@ class Projector:
         batch: int = 2_000,
         interval: float = 0.2,
         remember: int = 20_000,
-        busy_rate: float = 1_000.0,
+        busy_rate: float = 750.0,
         busy_duty: float = 0.1,
     ) -> None:
         """``busy_rate``, ``busy_duty``: while the log grows faster than ``busy_rate`` leaves per second
-        (twice the 500/s an election night is designed for), the thread :meth:`start` runs works at most
-        ``busy_duty`` of the time (:mod:`pollwatch.pace`): intake keeps the CPU, the projections fall
-        behind and catch up once the rate falls; below it, it applies leaves as they come."""
+        (half as much again as the 500/s an election night is designed for), the thread :meth:`start`
+        runs works at most ``busy_duty`` of the time (:mod:`pollwatch.pace`): intake keeps the CPU, the
+        projections fall behind and catch up once the rate falls; below it, it applies leaves as they
+        come. The rate is set well below what intake reaches with the projector at full speed (1,000
+        sheets/s and more on two cores), or the two would settle there, intake slowed by a projector
+        that the slowed rate no longer holds back."""
         self.db = db
         """The target: where the projections and the cursor are written (and read by the pages)."""
         self.source = source if source is not None else db
@@ -205,7 +208,7 @@ class Projector:
         self.batch = batch
         self.interval = interval
         self.remember = remember
-        self.pace = Pace(1.0, busy_duty, busy_rate)
+        self.pace = Pace(1.0, busy_duty, busy_rate, window=1.0)
         self._rows: OrderedDict[str, _Station] = OrderedDict()
         self._at: int | None = None
         """The cursor after this projector's last write: ``_rows`` is valid while the cursor is there."""
