@@ -21,7 +21,6 @@ auditor`` runs the auditor alone, likewise.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -31,6 +30,7 @@ import threading
 from collections.abc import Collection, Iterator
 from types import FrameType
 
+from pollwatch import collector
 from pollwatch.audit import elsewhere
 from pollwatch.audit.views import Auditor
 from pollwatch.errors import InputError
@@ -72,7 +72,6 @@ class ResultsJobs:
         self.auditor = Auditor(db) if auditor else None
 
     def start(self) -> None:
-        long_lived()
         self.projector.start()
         if self.auditor is not None:
             self.auditor.start()
@@ -88,7 +87,6 @@ def server_jobs(db: Database) -> Iterator[None]:
     """What a server process runs of the results work while the block runs: the results jobs in its
     threads, or (when a separate process runs them) the child that computes its constituencies' audits
     at niceness ``POLLWATCH_BACKGROUND_NICE`` (:mod:`pollwatch.audit.elsewhere`)."""
-    long_lived()
     if in_app():
         jobs = ResultsJobs(db)
         jobs.start()
@@ -102,22 +100,6 @@ def server_jobs(db: Database) -> Iterator[None]:
         yield
     finally:
         elsewhere.stop()
-
-
-FULL_COLLECTION_EVERY = 100
-"""Collections of the middle generation between two full collections (Python's default: 10)."""
-
-
-def long_lived() -> None:
-    """Garbage collection for a process that serves for hours: what it allocated while starting (its
-    modules, its app) is frozen out of every later collection, and a full collection, which walks every
-    object the process holds, comes ten times less often than Python's default. The projector keeps
-    20,000 stations' parsed copies: at the default, full collections took a third of its CPU per leaf
-    (0.154 against 0.106 ms on bench_intake's workload); cycles still go at the first two generations'
-    collections, and a long-lived one at the next full collection."""
-    gc.freeze()
-    first, middle, _ = gc.get_threshold()
-    gc.set_threshold(first, middle, FULL_COLLECTION_EVERY)
 
 
 def in_app() -> bool:
@@ -176,7 +158,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     db = Database()
     db.require_current()
-    long_lived()
+    collector.set_for_serving()
     auditing = sys.argv[1:] == ["auditor"]
     jobs: ResultsJobs | Auditor = Auditor(db) if auditing else ResultsJobs(db, auditor=False)
     jobs.start()

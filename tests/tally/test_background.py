@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from pollwatch.api.app import create_app
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.auth.tokens import principal_for_secret
-from pollwatch.background import FULL_COLLECTION_EVERY, in_app, niceness, separate_process
+from pollwatch.background import in_app, niceness, separate_process
 from pollwatch.errors import InputError
 from pollwatch.intake.format import SheetSubmission
 from pollwatch.intake.service import Cache, Job, write_batch
@@ -176,19 +175,3 @@ def _writers(tmp_path: Path) -> list[str]:
         if "snapshots" in line and str(tmp_path) in line:
             found.append(line)
     return found
-
-
-def test_a_server_process_collects_garbage_as_a_long_lived_process(sqlite_db: Database) -> None:
-    """Its start is frozen out of later collections and full collections come ten times less often."""
-    create_tiny_election(sqlite_db)
-    before = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)  # Python's default, whatever an earlier test's app set
-    gc.unfreeze()
-    try:
-        with TestClient(create_app(sqlite_db)):
-            assert gc.get_threshold()[2] == FULL_COLLECTION_EVERY
-            assert gc.get_freeze_count() > 0
-            _write_sheet(sqlite_db)
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()

@@ -9,7 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pollwatch.api import collector, elections, errors, fieldapp, forensics, intake, ledger, observe, results
+from pollwatch import collector
+from pollwatch.api import elections, errors, fieldapp, forensics, intake, ledger, observe, results
 from pollwatch.api.edge import DeclaredContentTypes, SecurityHeaders, complete_openapi
 from pollwatch.api.intake.state import lifespan as intake_lifespan
 from pollwatch.storage import Database

@@ -191,9 +191,9 @@ def _serve(
     console.print(
         f"serving {database.safe_url} on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
     )
-    from pollwatch.api.collector import set_for_serving
     from pollwatch.api.protocol import GuardedProtocol, timeouts
     from pollwatch.background import separate_process
+    from pollwatch.collector import set_for_serving
     from pollwatch.site.shelf import shelf_for_run
 
     timeouts()  # refuse bad POLLWATCH_*_TIMEOUT and health-check settings before listening

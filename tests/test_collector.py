@@ -1,10 +1,10 @@
-"""The garbage collector of a server process (api/collector.py)."""
+"""The garbage collector of a server process (collector.py)."""
 
 from __future__ import annotations
 
 import gc
 
-from pollwatch.api.collector import THRESHOLDS, set_for_serving
+from pollwatch.collector import THRESHOLDS, set_for_serving
 
 
 def test_a_server_process_freezes_what_it_holds_and_collects_the_young_less_often() -> None:
