@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 TABLES = (
     "submissions", "sheets", "sheet_votes", "log_entries", "log_hashes",
-    "station_results", "constituency_results", "other_results",
+    "station_results", "station_copies", "constituency_results", "other_results",
 )  # fmt: skip
 MIN_GROWTH = 1_000
 MIN_SECONDS = 10.0
