@@ -185,13 +185,16 @@ def test_the_projector_yields_while_leaves_arrive_faster_than_its_busy_rate(
     duty it pauses 0.45 s; below, it takes the next step at once."""
     projector = Projector(sqlite_db, busy_rate=100.0, busy_duty=0.1)
     pauses: list[float | None] = []
+    steps: list[int] = []
 
     def step(*, batch: int | None = None) -> int:
+        window = projector.pace.window
         projector.pace.observe(0, now=0.0)
-        projector.pace.observe(int(rate), now=1.0)  # the log grew by `rate` leaves in a second
+        projector.pace.observe(int(rate * window), now=window)  # `rate` leaves a second, one window long
         time.sleep(0.05)
-        if not paused:
-            projector._stop.set()  # one step is enough to see it took no pause
+        steps.append(1)
+        if not paused or len(steps) >= 3:
+            projector._stop.set()  # one step shows it took no pause; three end a projector that never pauses
         return 500
 
     def wait(timeout: float | None = None) -> bool:
