@@ -34,6 +34,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -84,16 +85,21 @@ def _prepare(url: str) -> list[tuple[str, bytes]]:
     out = []
     for n in range(N * (2 if BATCH else 1) + 2 * RECEIPTS):
         token, key = signers[n % TOKENS]
-        votes = tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES))
-        payload = sheet_payload(
-            f"bench-{n:07d}-{uuid.uuid4().hex[:8]}",
-            constituency=f"NA-{1 + n % CONSTITUENCIES}",
-            station=str(1 + (n // CONSTITUENCIES) % STATIONS),
-            votes=votes,
-            role="observer",
-        )
+        payload = _station_sheet(n, f"bench-{n:07d}-{uuid.uuid4().hex[:8]}")
         out.append((token, json.dumps(sign_payload(payload, key, organisation="BenchWatch")).encode()))
     return out
+
+
+def _station_sheet(n: int, key: str) -> dict[str, Any]:
+    """The n-th observer sheet of the intake workload: stations in turn across the constituencies, so
+    every station's k-th copy arrives before any station's (k+1)-th (bench_projector uses it too)."""
+    return sheet_payload(
+        key,
+        constituency=f"NA-{1 + n % CONSTITUENCIES}",
+        station=str(1 + (n // CONSTITUENCIES) % STATIONS),
+        votes=tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES)),
+        role="observer",
+    )
 
 
 class _Connection:

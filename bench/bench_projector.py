@@ -21,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.bench_intake import CANDIDATES, CONSTITUENCIES, STATIONS, _station_sheet
 from pollwatch.auth import AuthRole, create_submitter
 from pollwatch.auth.tokens import principal_for_secret
 from pollwatch.collector import THRESHOLDS
 from pollwatch.intake.format import SheetSubmission
 from pollwatch.intake.service import Cache, Job, write_batch
-from pollwatch.intake.testing import create_tiny_election, sheet_payload
+from pollwatch.intake.testing import create_tiny_election
 from pollwatch.model import Channel
 from pollwatch.storage import Database, projections
 from pollwatch.storage import log as log_store
@@ -35,7 +36,6 @@ from pollwatch.tally.projector import NAME, Projector
 
 COPIES = int(os.environ.get("BENCH_PROJECTOR_COPIES", "6"))
 STEP = int(os.environ.get("BENCH_PROJECTOR_STEP", "250"))
-CONSTITUENCIES, STATIONS, CANDIDATES = 50, 200, 6
 PER_COPY = CONSTITUENCIES * STATIONS
 
 
@@ -49,14 +49,7 @@ def _night(url: str) -> Database:
         who = [principal_for_secret(conn, token) for token in tokens]
     jobs = []
     for n in range(COPIES * PER_COPY):
-        votes = tuple(50 + (n * 7 + k * 13) % 200 for k in range(CANDIDATES))
-        payload = sheet_payload(
-            f"projector-{n:07d}",
-            constituency=f"NA-{1 + n % CONSTITUENCIES}",
-            station=str(1 + (n // CONSTITUENCIES) % STATIONS),
-            votes=votes,
-            role="observer",
-        )
+        payload = _station_sheet(n, f"projector-{n:07d}")
         jobs.append(Job(SheetSubmission.model_validate(payload), who[n % len(who)], Channel.API))
     for start in range(0, len(jobs), 200):
         with db.begin() as conn:
